@@ -1,0 +1,25 @@
+"""routerisk: geospatial risk analysis of migration routes."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from ._errors import ConfigError, CRSMismatchError, InputError, OutputError, RouteRiskError, SolverError
+from .crs import analysis_crs, check_same_crs
+
+try:
+    __version__ = version("routerisk")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+    __version__ = "0+unknown"
+
+__all__ = [
+    "CRSMismatchError",
+    "ConfigError",
+    "InputError",
+    "OutputError",
+    "RouteRiskError",
+    "SolverError",
+    "__version__",
+    "analysis_crs",
+    "check_same_crs",
+]

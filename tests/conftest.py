@@ -1,0 +1,25 @@
+"""Shared fixtures. Real-world samples live in ../shared/data (CI has them beside the clone)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+TEST_DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """Folder of the real-world samples (``../shared/data``)."""
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"real-world samples missing: expected {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def test_data() -> Path:
+    """Folder of the hand-made test files (``tests/data``)."""
+    return TEST_DATA
