@@ -77,3 +77,76 @@ out_option = click.option(
 overwrite_option = click.option(
     "--overwrite", is_flag=True, help="Replace the output folder if it already holds files."
 )
+
+
+def privacy_options(func: F) -> F:
+    """``--privacy`` and ``--min-count``."""
+    func = click.option(
+        "--min-count",
+        type=click.IntRange(min=1),
+        default=5,
+        show_default=True,
+        help="Public mode: segments and cells supported by fewer incidents are suppressed.",
+    )(func)
+    return click.option(
+        "--privacy",
+        type=click.Choice(["internal", "public"]),
+        default="internal",
+        show_default=True,
+        help="'public' publishes no incident coordinates, no free text, and suppresses small counts.",
+    )(func)
+
+
+def model_options(func: F) -> F:
+    """``--config`` and ``--param KEY=VALUE``."""
+    func = click.option(
+        "--param",
+        "params",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Override one model parameter (TOML value), e.g. --param bandwidth_m=10000. Repeatable.",
+    )(func)
+    return click.option(
+        "--config",
+        type=click.Path(dir_okay=False),
+        help="Model parameters in a TOML file with a [model] table (see `RiskModel.to_toml`).",
+    )(func)
+
+
+def build_model(config: str | None, params: tuple[str, ...]) -> Any:
+    """The RiskModel from ``--config`` with ``--param`` overrides applied."""
+    import tomllib
+
+    from .._errors import ConfigError
+    from ..model import RiskModel
+
+    base = RiskModel.from_toml(config) if config else RiskModel()
+    if not params:
+        return base
+    overrides: dict[str, Any] = {}
+    for item in params:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            msg = f"--param {item!r} must look like KEY=VALUE"
+            raise ConfigError(msg)
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw  # a bare word is a string
+        overrides[key.strip()] = value
+    return RiskModel.from_dict({**base.to_dict(), **overrides})
+
+
+def report_run(result: Any) -> None:
+    """Print where the outputs went and what was rejected; exit 1 when rows were rejected."""
+    data = result.manifest.get("data", {})
+    click.echo(f"Wrote {result.out} ({data.get('segments', len(result.segments))} segments scored).")
+    if data.get("synthetic_incidents"):
+        click.echo("Note: the incidents are SYNTHETIC (demo data); the numbers illustrate the method only.")
+    if data.get("suppressed_segments"):
+        click.echo(f"Public mode: {data['suppressed_segments']} segments suppressed (fewer than min-count incidents).")
+    n = result.report.n_rejected
+    if n:
+        click.echo(result.report.summary(), err=True)
+        click.echo(f"{n} input rows were rejected: see {result.out / 'rejected_rows.csv'}", err=True)
+        sys.exit(1)

@@ -1,0 +1,89 @@
+"""Public-mode suppression and the manifest's provenance fields."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely import LineString
+
+import routerisk
+from routerisk.manifest import read_manifest, sha256_file, write_manifest
+from routerisk.privacy import check_privacy, public_report, suppress_segments
+
+
+def _segments():
+    return gpd.GeoDataFrame(
+        {
+            "segment_id": ["a:0000", "a:0001", "a:0002"],
+            "n_incidents": np.array([0, 4, 5], dtype="int64"),
+            "risk": [10.0, 50.0, 80.0],
+            "risk_class": np.array([1, 3, 5], dtype="int64"),
+            "enforcement_exposure": [0.5, 0.0, 1.0],
+            "hotspot": ["not significant", "hot 95%", "hot 99%"],
+            "evidence": ["low", "medium", "high"],
+        },
+        geometry=[LineString([(i, 0), (i + 1, 0)]) for i in range(3)],
+        crs="EPSG:4326",
+    )
+
+
+def test_suppress_segments_nulls_incident_numbers_below_min_count():
+    out = suppress_segments(_segments(), min_count=5)
+    assert out["suppressed"].tolist() == [True, True, False]
+    assert out["risk"].isna().tolist() == [True, True, False]
+    assert out["risk_class"].isna().tolist() == [True, True, False]
+    assert out["n_incidents"].isna().tolist() == [True, True, False]
+    assert out["hotspot"].tolist()[:2] == ["suppressed", "suppressed"]
+    # enforcement exposure comes from published zones, not incidents: kept
+    assert out["enforcement_exposure"].tolist() == [0.5, 0.0, 1.0]
+    # the input is not modified
+    assert _segments()["risk"].notna().all()
+
+
+def test_check_privacy_rejects_bad_values():
+    with pytest.raises(routerisk.ConfigError, match="privacy"):
+        check_privacy("secret")
+    with pytest.raises(routerisk.ConfigError, match="min_count"):
+        check_privacy("public", 0)
+
+
+def test_public_report_keeps_counts_only():
+    rej = pd.DataFrame(
+        {
+            "file": ["f.csv"] * 3,
+            "row": [2, 3, 9],
+            "column": ["lat", "lat", "date"],
+            "value": ["19.1", "x", "2019-02-30"],
+            "reason": ["out of range", "out of range", "impossible date"],
+            "action": "rejected",
+        }
+    )
+    out = public_report(rej)
+    assert list(out.columns) == ["file", "column", "reason", "rows"]
+    assert out["rows"].tolist() == [1, 2]
+    assert "19.1" not in out.to_csv()
+
+
+def test_manifest_hashes_outputs_and_round_trips(tmp_path):
+    (tmp_path / "a.csv").write_text("x\n1\n")
+    write_manifest(tmp_path, {"inputs": [], "model": {"seed": 1}})
+    doc = read_manifest(tmp_path)
+    assert doc["outputs"]["a.csv"]["sha256"] == sha256_file(tmp_path / "a.csv")
+    assert doc["software"]["numpy"] == np.__version__
+    assert doc["peak_memory_mb"] > 0
+    assert json.loads((tmp_path / "manifest.json").read_text())["model"] == {"seed": 1}
+
+
+def test_read_manifest_errors(tmp_path):
+    with pytest.raises(routerisk.InputError, match="no manifest"):
+        read_manifest(tmp_path)
+    (tmp_path / "manifest.json").write_text("{not json")
+    with pytest.raises(routerisk.InputError, match="not a readable manifest"):
+        read_manifest(tmp_path)
+    (tmp_path / "manifest.json").write_text("[1]")
+    with pytest.raises(routerisk.InputError, match="not a routerisk manifest"):
+        read_manifest(tmp_path)
