@@ -1,0 +1,135 @@
+"""Risk surface: agreement with a direct kernel sum, and the GeoTIFF's metadata."""
+
+from __future__ import annotations
+
+import doctest
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import rasterio
+from shapely import points
+
+from routerisk import surface
+from routerisk._errors import ConfigError, InputError
+from routerisk.surface import KERNELS, kernel_2d, risk_surface, write_geotiff
+
+CELL = 500.0
+EXTENT = (0.0, 0.0, 20_000.0, 15_000.0)
+
+
+def _incidents(n: int = 60, seed: int = 3, centred: bool = True) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(seed)
+    col = rng.integers(4, 36, n)
+    row = rng.integers(4, 26, n)
+    x = col * CELL + (CELL / 2 if centred else rng.uniform(0, CELL, n))
+    y = row * CELL + (CELL / 2 if centred else rng.uniform(0, CELL, n))
+    return gpd.GeoDataFrame(
+        {"severity": rng.uniform(0.2, 2.0, n), "location_precision": rng.choice(["exact", "locality"], n)},
+        geometry=points(np.c_[x, y]),
+        crs="EPSG:6372",
+    )
+
+
+def _direct(inc, w, h, kernel, transform, shape):
+    rows, cols = np.indices(shape)
+    cx, cy = transform * (cols + 0.5, rows + 0.5)
+    d = np.hypot(cx[..., None] - inc.geometry.x.to_numpy(), cy[..., None] - inc.geometry.y.to_numpy())
+    return (w * kernel_2d(d, h, kernel)).sum(axis=-1) * 1e6
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_matches_direct_sum_at_cell_centres(kernel, monkeypatch):
+    monkeypatch.setattr(surface, "_model_params", lambda model: (2000.0, kernel))
+    inc = _incidents()
+    w = inc["severity"].to_numpy()
+    h = np.where(inc["location_precision"] == "exact", 2000.0, 3100.0)
+    arr, transform, crs = risk_surface(inc, cell_m=CELL, extent=EXTENT, weights=w, bandwidths_m=h)
+    assert arr.shape == (30, 40)
+    assert crs.to_epsg() == 6372
+    ref = _direct(inc, w, h, kernel, transform, arr.shape)
+    np.testing.assert_allclose(arr, ref, rtol=1e-6, atol=1e-9 * ref.max())
+
+
+def test_binning_error_is_bounded_off_centre():
+    inc = _incidents(centred=False)
+    w = inc["severity"].to_numpy()
+    h = np.full(len(inc), 5000.0)
+    arr, transform, _ = risk_surface(inc, cell_m=CELL, extent=EXTENT, weights=w, bandwidths_m=h)
+    ref = _direct(inc, w, h, "quartic", transform, arr.shape)
+    # documented bound: about cell / bandwidth of the peak
+    assert np.abs(arr - ref).max() <= CELL / 5000.0 * ref.max()
+
+
+def test_fallback_weights_and_default_extent():
+    inc = _incidents(5)
+    inc.loc[0, "location_precision"] = "state"  # not placed
+    arr, _, _ = risk_surface(inc, cell_m=1000)
+    assert np.isfinite(arr).all() and arr.max() > 0
+    # the kernel integrates to the total weight of placed incidents (sampling error aside)
+    total = arr.sum() * 1.0  # 1 km² cells
+    assert total == pytest.approx(inc["severity"].iloc[1:].sum(), rel=0.02)
+
+
+def test_min_count_suppresses_sparse_cells():
+    inc = _incidents(40)
+    arr, _, _ = risk_surface(inc, cell_m=CELL, extent=EXTENT, min_count=5, bandwidths_m=np.full(40, 2000.0))
+    full, _, _ = risk_surface(inc, cell_m=CELL, extent=EXTENT, bandwidths_m=np.full(40, 2000.0))
+    assert np.isnan(arr).any() and np.isfinite(arr).any()
+    np.testing.assert_array_equal(arr[np.isfinite(arr)], full[np.isfinite(arr)])
+
+
+def test_geographic_input_uses_analysis_crs():
+    inc = gpd.GeoDataFrame({"severity": [1.0, 2.0]}, geometry=points([[-99.1, 19.4], [-99.0, 19.5]]), crs=4326)
+    _, _, crs = risk_surface(inc, cell_m=2000)
+    assert crs.to_epsg() == 6372
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"cell_m": 0}, ConfigError, "cell_m"),
+        ({"extent": (0, 0, -1, 5)}, ConfigError, "extent"),
+        ({"cell_m": 1, "extent": (0, 0, 1e6, 1e6)}, ConfigError, "larger cell"),
+        ({"weights": [1.0, 2.0]}, InputError, "one value per incident"),
+    ],
+)
+def test_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        risk_surface(_incidents(3), **kwargs)
+
+
+def test_bad_kernel():
+    with pytest.raises(ConfigError, match="kernel"):
+        kernel_2d(1.0, 1.0, "box")
+
+
+def test_geotiff_metadata_and_values(tmp_path):
+    inc = _incidents(200)
+    arr, transform, crs = risk_surface(
+        inc, cell_m=25.0, extent=(0, 0, 20_000, 15_000), bandwidths_m=np.full(200, 2000.0), min_count=3
+    )
+    path = write_geotiff(tmp_path / "s.tif", arr, transform, crs, tags={"privacy": "public"})
+    with rasterio.open(path) as ds:
+        assert ds.crs.to_epsg() == 6372
+        assert ds.transform == transform
+        assert ds.nodata == -9999.0
+        assert ds.overviews(1) == [2, 4, 8, 16]
+        assert ds.block_shapes[0] == (512, 512)
+        assert ds.compression.name.lower() == "deflate"
+        assert ds.descriptions[0].startswith("risk surface")
+        assert ds.tags()["privacy"] == "public"
+        data = ds.read(1, masked=True)
+    np.testing.assert_array_equal(data.mask, np.isnan(arr))
+    np.testing.assert_allclose(data.filled(np.nan), arr, rtol=1e-6, atol=1e-6 * np.nanmax(arr))
+
+
+def test_geotiff_rejects_bad_array(tmp_path):
+    with pytest.raises(InputError, match="2-D"):
+        write_geotiff(tmp_path / "x.tif", np.ones(3), None, "EPSG:6372")
+    assert not list(tmp_path.iterdir())
+
+
+def test_docstring_examples():
+    failures, _ = doctest.testmod(surface, optionflags=doctest.ELLIPSIS)
+    assert failures == 0
