@@ -1,0 +1,150 @@
+"""Embedded default data: states, corridors, zones, shelters, incidents; and the packaged wheel."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from routerisk._data import data_dir, data_path
+from routerisk.datasets import assign_states, corridor_waypoints, load_corridors, load_states
+from routerisk.schema import MODES, ROUTE_COLUMNS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# --------------------------------------------------------------------------------------------- states
+
+
+def test_states_codes_names_keys():
+    states = load_states()
+    assert len(states) == 32
+    assert states.crs.to_epsg() == 4326
+    assert states["state_code"].tolist() == [f"{i:02d}" for i in range(1, 33)]
+    by_code = states.set_index("state_code")
+    assert by_code.loc["05", "state_name"] == "Coahuila de Zaragoza"
+    assert by_code.loc["07", "state_name"] == "Chiapas"
+    assert by_code.loc["09", "state_key"] == "ciudad_de_mexico"
+    assert by_code.loc["30", "state_key"] == "veracruz_de_ignacio_de_la_llave"
+    assert states.is_valid.all()
+
+
+def test_state_keys_match_the_deployment_table(shared_data):
+    table = pd.read_csv(shared_data / "guardia_nacional_deployment_by_state_month.csv", dtype=str)
+    pairs = set(zip(table["entidad"], table["cve_entidad"], strict=True))
+    states = load_states()
+    assert pairs == set(zip(states["state_key"], states["state_code"], strict=True))
+
+
+def test_states_cache_returns_copies():
+    a = load_states()
+    a.loc[0, "state_name"] = "changed"
+    assert load_states().loc[0, "state_name"] == "Aguascalientes"
+
+
+def test_assign_states_inside_outside_and_null():
+    pts = gpd.GeoSeries(
+        [shapely.Point(-92.26, 14.91), shapely.Point(-86.5, 21.2), None, shapely.Point(-99.13, 19.43)],
+        crs="EPSG:4326",
+    )
+    out = assign_states(pts)
+    assert out["state_code"].tolist()[:2] == ["07", "23"]
+    assert pd.isna(out["state_code"].iloc[2])
+    assert out["state_name"].iloc[3] == "Ciudad de México"
+
+
+# --------------------------------------------------------------------------------------------- corridors
+
+
+def test_corridors_layer():
+    corridors = load_corridors()
+    assert tuple(corridors.columns[:4]) == ROUTE_COLUMNS
+    assert len(corridors) >= 10
+    assert corridors["route_id"].is_unique
+    assert corridors["mode"].isin(MODES).all()
+    assert not corridors["illustrative"].any()
+    assert corridors.crs.to_epsg() == 4326
+    assert (corridors.geom_type == "LineString").all()
+
+
+def test_every_corridor_vertex_lies_in_mexico():
+    """Every vertex inside a state or within 25 km of one (EPSG:6372)."""
+    corridors = load_corridors().to_crs("EPSG:6372")
+    mexico = shapely.union_all(load_states().to_crs("EPSG:6372").geometry.to_numpy())
+    xy = shapely.get_coordinates(corridors.geometry.to_numpy())
+    dist = shapely.distance(mexico, shapely.points(xy))
+    assert dist.max() <= 25_000.0, f"vertex {xy[np.argmax(dist)]} is {dist.max() / 1000:.1f} km from Mexico"
+
+
+def test_corridor_localities_resolve_to_their_state():
+    table = corridor_waypoints()
+    from routerisk.gazetteer import resolve_state
+
+    expected = table["state"].map(resolve_state)
+    assert (table["state_code"] == expected).all()
+    # spot checks of a few places that share their name with others
+    first = table.drop_duplicates("locality").set_index("locality")
+    assert first.loc["Ciudad Hidalgo", "state_code"] == "07"
+    assert first.loc["Tonalá", "lon"] == pytest.approx(-93.75, abs=0.01)
+    assert first.loc["Matamoros", "lon"] == pytest.approx(-97.50, abs=0.01)
+    assert first.loc["Lechería", "state_code"] == "15"
+
+
+def test_documented_entries_and_exits_are_present():
+    names = set(corridor_waypoints()["locality"])
+    for place in ["Ciudad Hidalgo", "Tapachula", "Tenosique", "El Ceibo", "Ixtepec", "Coatzacoalcos", "Lechería",
+                  "Nuevo Laredo", "Reynosa", "Matamoros", "Piedras Negras", "Ciudad Juárez", "Nogales", "Tijuana"]:
+        assert place in names
+
+
+# --------------------------------------------------------------------------------------------- packaging
+
+
+def test_data_path_finds_source_tree_files():
+    assert data_dir() == ROOT / "data" or (data_dir() / "corridors.csv").is_file()
+    assert data_path("corridors.csv").is_file()
+    with pytest.raises(Exception, match="not found"):
+        data_path("no_such_file.csv")
+
+
+@pytest.mark.slow
+def test_wheel_carries_the_data_and_works_when_installed(tmp_path):
+    wheel_dir = tmp_path / "wheel"
+    py = sys.executable
+    has_hatch = subprocess.run([py, "-c", "import hatchling"], capture_output=True).returncode == 0
+    cmd = [py, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(wheel_dir), str(ROOT)]
+    if has_hatch:
+        cmd.insert(4, "--no-build-isolation")
+    # build from a copy so that no build artefacts land in the working tree
+    src = tmp_path / "src"
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".venv", ".git", "*.pyc", "__pycache__", ".*cache",
+                                                             "maps", "notebooks", "out", "runs", "build", "dist"))
+    cmd[-1] = str(src)
+    subprocess.run(cmd, check=True, capture_output=True, timeout=600)
+    (wheel,) = wheel_dir.glob("routerisk-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for f in ["corridors.csv", "localities.csv", "README.md"]:
+        assert f"routerisk/data/{f}" in names
+    target = tmp_path / "site"
+    subprocess.run([py, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)], check=True,
+                   capture_output=True, timeout=600)
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    code = (
+        "from routerisk.datasets import load_corridors; import routerisk._data as d; "
+        "print(len(load_corridors()), d.data_dir())"
+    )
+    out = subprocess.run(
+        [py, "-c", code], cwd=tmp_path, env=env, check=True, capture_output=True, text=True, timeout=300
+    )
+    n, where = out.stdout.split()
+    assert int(n) == len(load_corridors())
+    assert Path(where).is_relative_to(target)
