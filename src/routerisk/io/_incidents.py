@@ -1,0 +1,240 @@
+"""Incident tables: the generic adapter and the final checks shared by every incident format.
+
+An adapter turns a table (strings from a CSV, or the attributes of a vector file) into *parts*: a dict with one
+array per canonical column, plus ``lon``/``lat``. :func:`finish_incidents` then checks ids and victims, derives
+severity and builds the GeoDataFrame of kept rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .._errors import InputError
+from ..schema import (
+    CATEGORIES,
+    DATE_PRECISIONS,
+    INCIDENT_COLUMNS,
+    LOCATION_PRECISIONS,
+    PERPETRATORS,
+    WGS84,
+    compute_severity,
+)
+from . import _vocab as vocab
+from ._tables import (
+    COORDS_ALIASES,
+    LAT_ALIASES,
+    LON_ALIASES,
+    MAX_VICTIMS,
+    _Rows,
+    decimals,
+    find_column,
+    map_labels,
+    parse_bool,
+    parse_dates,
+    parse_number,
+    split_coordinates,
+    text_col,
+    validate_lonlat,
+)
+
+Parts = dict[str, Any]
+
+
+def coords_from_table(rows: _Rows, df: pd.DataFrame, file: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Find and parse the coordinate columns of a table. Returns ``(lon, lat, min_decimals)``."""
+    lat_col = find_column(df.columns, LAT_ALIASES)
+    lon_col = find_column(df.columns, LON_ALIASES)
+    if lat_col is not None and lon_col is not None:
+        lat_t, lon_t = text_col(df, lat_col), text_col(df, lon_col)
+    else:
+        cc = find_column(df.columns, COORDS_ALIASES)
+        if cc is None:
+            cols = ", ".join(repr(c) for c in list(df.columns)[:12])
+            msg = (
+                f"{file!r} has no coordinate columns: expected latitude/longitude columns (lat, latitude, latitud, "
+                f"y / lon, lng, longitude, longitud, x) or one 'coordinates' column with \"lat, lon\"; "
+                f"found {cols}"
+            )
+            raise InputError(msg, path=file)
+        lat_t, lon_t = split_coordinates(rows, df[cc], cc)
+        lat_col = lon_col = cc
+    return lonlat_from_text(rows, lat_t, lon_t, lat_col, lon_col)
+
+
+def lonlat_from_text(
+    rows: _Rows, lat_t: pd.Series, lon_t: pd.Series, lat_col: str, lon_col: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Parse and check coordinate text. Returns ``(lon, lat, min_decimals)``."""
+    lat, _ = parse_number(rows, lat_t, lat_col)
+    lon, _ = parse_number(rows, lon_t, lon_col)
+    raw = (lat_t.astype(str) + ", " + lon_t.astype(str)).to_numpy(dtype=object)
+    lon, lat = validate_lonlat(rows, lon, lat, lon_col, lat_col, raw=raw)
+    dec = np.minimum(decimals(lat_t), decimals(lon_t))
+    return lon, lat, dec
+
+
+def numeric_decimals(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """For float coordinates (vector files): 3 when either has a non-zero digit past the second decimal, else 2."""
+    with np.errstate(invalid="ignore"):
+        fine = (np.abs(lon * 100 - np.round(lon * 100)) > 1e-6) | (np.abs(lat * 100 - np.round(lat * 100)) > 1e-6)
+    return np.where(fine, 3, 2)
+
+
+def precision_from_decimals(dec: np.ndarray) -> np.ndarray:
+    """``exact`` when coordinates carry at least 3 decimals (about 100 m), else ``locality``."""
+    return np.where(dec >= 3, "exact", "locality").astype(object)
+
+
+def generic_parts(rows: _Rows, df: pd.DataFrame, file: str, *, lonlat: tuple | None = None) -> Parts:
+    """Parts of a generic incident table (columns found by common names, English and Spanish)."""
+    col = lambda aliases: find_column(df.columns, aliases)  # noqa: E731
+    if lonlat is None:
+        lon, lat, dec = coords_from_table(rows, df, file)
+    else:
+        lon, lat = lonlat
+        dec = numeric_decimals(lon, lat)
+    parts: Parts = {"lon": lon, "lat": lat}
+    id_col = col(vocab.ID_ALIASES["incidents"])
+    parts["incident_id"] = text_col(df, id_col)
+    parts["id_column"] = id_col
+    date_col = col(vocab.DATE_ALIASES)
+    if date_col is not None:
+        parts["date"], parts["date_precision"] = parse_dates(rows, df[date_col], date_col)
+    else:
+        parts["date"] = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]")
+        parts["date_precision"] = np.full(len(df), "unknown", dtype=object)
+    dp_col = col(vocab.DATE_PRECISION_ALIASES)
+    if dp_col is not None:
+        given, _ = map_labels(
+            rows, text_col(df, dp_col), dp_col, allowed=DATE_PRECISIONS, synonyms=vocab.DATE_PRECISION_SYNONYMS,
+            default="", missing="",
+        )  # fmt: skip
+        detected = np.asarray(parts["date_precision"], dtype=object)
+        use = (given != "") & (detected != "unknown")
+        parts["date_precision"] = np.where(use, given, detected)
+    cat_col = col(vocab.CATEGORY_ALIASES)
+    if cat_col is not None:
+        parts["category"], _ = map_labels(
+            rows, text_col(df, cat_col), cat_col, allowed=CATEGORIES, synonyms=vocab.CATEGORY_SYNONYMS,
+            keywords=vocab.CATEGORY_KEYWORDS, default="other",
+            note_unknown="category not recognised; kept as 'other'", note_missing="category missing; kept as 'other'",
+        )  # fmt: skip
+    else:
+        parts["category"] = np.full(len(df), "other", dtype=object)
+    perp_col = col(vocab.PERPETRATOR_ALIASES)
+    if perp_col is not None:
+        parts["perpetrator"], _ = map_labels(
+            rows, text_col(df, perp_col), perp_col, allowed=PERPETRATORS, synonyms=vocab.PERPETRATOR_SYNONYMS,
+            keywords=vocab.PERPETRATOR_KEYWORDS, default="unknown",
+            note_unknown="perpetrator not recognised; kept as 'unknown'",
+        )  # fmt: skip
+    else:
+        parts["perpetrator"] = np.full(len(df), "unknown", dtype=object)
+    vic_col = col(vocab.VICTIMS_ALIASES)
+    if vic_col is not None:
+        parts["victims"], _ = parse_number(rows, df[vic_col], vic_col, decimal_comma=False)
+    else:
+        parts["victims"] = np.ones(len(df))
+    parts["victims_column"] = vic_col or "victims"
+    lp_col = col(vocab.LOCATION_PRECISION_ALIASES)
+    if lp_col is not None:
+        parts["location_precision"], _ = map_labels(
+            rows, text_col(df, lp_col), lp_col, allowed=LOCATION_PRECISIONS, synonyms=vocab.LOCATION_PRECISION_SYNONYMS,
+            default="unknown", note_unknown="location precision not recognised; kept as 'unknown'",
+            note_missing="location precision missing; kept as 'unknown'",
+        )  # fmt: skip
+    else:
+        parts["location_precision"] = precision_from_decimals(dec)
+    parts["source"] = text_col(df, col(vocab.SOURCE_ALIASES))
+    parts["source_url"] = text_col(df, col(vocab.URL_ALIASES))
+    parts["notes"] = text_col(df, col(vocab.NOTES_ALIASES))
+    syn_col = col(vocab.SYNTHETIC_ALIASES)
+    parts["synthetic"] = parse_bool(
+        rows, None if syn_col is None else df[syn_col], syn_col or "synthetic", default=False, n=len(df)
+    )
+    return parts
+
+
+def finish_incidents(rows: _Rows, parts: Parts, *, file: str, stem: str) -> gpd.GeoDataFrame:
+    """Check ids and victims, derive severity and build the canonical incidents layer of the kept rows."""
+    n = len(rows)
+    # victims: missing -> 1 (noted); 0 -> 1 (noted); negative, fractional or absurd -> rejected
+    vcol = parts.get("victims_column", "victims")
+    v = np.asarray(parts["victims"], dtype="float64")
+    with np.errstate(invalid="ignore"):
+        missing = np.isnan(v) & ~rows.bad
+        rows.reject(v < 0, vcol, "negative number of victims", v)
+        rows.reject(v > MAX_VICTIMS, vcol, f"more than {MAX_VICTIMS} victims in one incident (absurd)", v)
+        frac = np.isfinite(v) & (v >= 0) & (v <= MAX_VICTIMS) & (v != np.floor(v))
+        rows.reject(frac, vcol, "number of victims is not a whole number", v)
+        zero = v == 0
+    rows.note(missing, vcol, "victims missing; counted as 1", None, "defaulted")
+    rows.note(zero, vcol, "0 victims read as 1 (an incident has at least one victim)", v, "defaulted")
+    v = np.where(np.isnan(v) | (v <= 0) | (v > MAX_VICTIMS) | ~np.isfinite(v), 1, v)
+    victims = np.floor(v).astype("int64")
+    # ids: generated "<stem>-<row>" when blank; later duplicates rejected (among rows otherwise kept)
+    ids = np.asarray(parts["incident_id"], dtype=object).astype(str)
+    blank = ids == ""
+    gen = (pd.Series(rows.rows).astype(str).radd(f"{stem}-")).to_numpy(dtype=object)
+    ids = np.where(blank, gen, ids).astype(object)
+    id_col = parts.get("id_column")
+    if id_col is not None:
+        rows.note(blank, id_col, "id missing; generated as '<file stem>-<row>'", ids, "generated")
+    reject_duplicates(rows, ids, id_col or "incident_id")
+    keep = rows.finish()
+    if not keep.any():
+        raise no_rows_error(rows, file)
+    category = np.asarray(parts["category"], dtype=object)[keep]
+    date = pd.Series(parts["date"]).to_numpy(dtype="datetime64[ns]")[keep]
+    data = {
+        "incident_id": pd.array(ids[keep], dtype=object),
+        "date": pd.to_datetime(date).astype("datetime64[ns]"),
+        "date_precision": np.asarray(parts["date_precision"], dtype=object)[keep],
+        "category": category,
+        "perpetrator": np.asarray(parts["perpetrator"], dtype=object)[keep],
+        "victims": victims[keep],
+        "severity": compute_severity(category, victims[keep]).astype("float64"),
+        "location_precision": np.asarray(parts["location_precision"], dtype=object)[keep],
+        "source": np.asarray(parts["source"], dtype=object)[keep],
+        "source_url": np.asarray(parts["source_url"], dtype=object)[keep],
+        "notes": np.asarray(parts["notes"], dtype=object)[keep],
+        "synthetic": np.asarray(parts["synthetic"], dtype=bool)[keep],
+    }
+    geom = shapely.points(np.asarray(parts["lon"])[keep], np.asarray(parts["lat"])[keep])
+    df = pd.DataFrame({c: data[c] for c in INCIDENT_COLUMNS})
+    for c in ("incident_id", "date_precision", "category", "perpetrator", "location_precision", "source",
+              "source_url", "notes"):  # fmt: skip
+        df[c] = df[c].astype(object)
+    assert n == keep.size
+    return gpd.GeoDataFrame(df, geometry=geom, crs=WGS84)
+
+
+def reject_duplicates(rows: _Rows, ids: np.ndarray, column: str) -> None:
+    """Reject later rows whose id repeats one of an earlier kept row (the first one wins)."""
+    ok = ~rows.bad
+    s = pd.Series(ids[ok])
+    dup = s.duplicated(keep="first").to_numpy()
+    if not dup.any():
+        return
+    first = pd.Series(rows.rows[ok]).groupby(s.to_numpy()).transform("first").to_numpy()
+    vals = (s.astype(str) + " (first at row " + pd.Series(first).astype(str) + ")").to_numpy(dtype=object)
+    mask = np.zeros(len(rows), dtype=bool)
+    mask[np.flatnonzero(ok)[dup]] = True
+    full_vals = np.empty(len(rows), dtype=object)
+    full_vals[ok] = vals
+    rows.reject(mask, column, "duplicate id (an earlier row has the same id)", full_vals)
+
+
+def no_rows_error(rows: _Rows, file: str) -> InputError:
+    """The error for a file none of whose rows could be used, listing the main reasons."""
+    rej = rows.report.rejected
+    rej = rej[rej["file"] == file]
+    reasons = rej.groupby(["column", "reason"]).size().sort_values(ascending=False)
+    top = "; ".join(f"{n} x {col + ': ' if col else ''}{reason}" for (col, reason), n in reasons.head(3).items())
+    msg = f"no usable rows in {file!r}: all {len(rows)} rows were rejected ({top})"
+    return InputError(msg, path=file)

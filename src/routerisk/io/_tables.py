@@ -1,0 +1,583 @@
+"""Reading delimited text files and parsing their fields, vectorised, with every problem recorded.
+
+The helpers here know nothing about incidents or zones: they read a CSV into strings, number its rows as a
+spreadsheet does (header = row 1), find columns by their common names (English and Spanish), and turn text into
+coordinates, numbers, dates, booleans and canonical labels. Each records what it rejects or changes in a
+:class:`_Rows` tracker, which passes it to the :class:`~routerisk._validate.ValidationReport` at the end.
+
+Row 0 in a report means "the file as a whole" (for example the encoding it was read with).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+import warnings
+from collections.abc import Iterable, Mapping
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._errors import InputError
+from .._validate import ValidationReport
+from ..crs import MEXICO_BOUNDS
+
+#: Dates before this year are rejected as impossible for this domain (the data sources start in the 1990s).
+MIN_YEAR = 1990
+#: Victim counts above this are rejected as absurd for a single incident.
+MAX_VICTIMS = 1000
+
+_DELIMITERS = (",", ";", "\t", "|")
+_SKIP_RE = re.compile(r"Skipping line (\d+): expected (\d+) fields, saw (\d+)")
+
+
+def norm_name(name: object) -> str:
+    """Lower-case, accent-free, underscore-separated form of a column name or a label.
+
+    Examples
+    --------
+    >>> norm_name("  Número de Víctimas ")
+    'numero_de_victimas'
+    """
+    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+def norm_text(values: pd.Series) -> pd.Series:
+    """Normalise free-text labels (lower case, no accents, single spaces), vectorised over unique values."""
+    s = values.astype(object).where(values.notna(), "")
+    uniq = pd.unique(s.to_numpy())
+    lookup = {
+        u: " ".join(
+            unicodedata.normalize("NFKD", str(u)).encode("ascii", "ignore").decode("ascii").lower().split()
+        )
+        for u in uniq
+    }
+    return s.map(lookup)
+
+
+class _Rows:
+    """Tracks the rows of one file while they are validated.
+
+    Rejections go to the report at once; notes are held back and written at :meth:`finish` only for rows that
+    were kept, so a rejected row is not also listed as "changed".
+    """
+
+    def __init__(self, file: str, report: ValidationReport, rows: np.ndarray) -> None:
+        self.file = file
+        self.report = report
+        self.rows = np.asarray(rows, dtype="int64")
+        self.bad = np.zeros(self.rows.size, dtype=bool)
+        self._notes: list[tuple[np.ndarray, str, str, np.ndarray | None, str]] = []
+
+    def __len__(self) -> int:
+        return int(self.rows.size)
+
+    def reject(self, mask: np.ndarray, column: str, reason: str, values: Iterable[object] | None = None) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if not mask.any():
+            return
+        vals = None if values is None else np.asarray(values, dtype=object)[mask]
+        self.report.reject(self.file, self.rows[mask], column, reason, vals)
+        self.bad |= mask
+
+    def note(
+        self,
+        mask: np.ndarray,
+        column: str,
+        reason: str,
+        values: Iterable[object] | None = None,
+        action: str = "changed",
+    ) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            vals = None if values is None else np.asarray(values, dtype=object)
+            self._notes.append((mask, column, reason, vals, action))
+
+    def note_file(self, reason: str, action: str = "noted") -> None:
+        """A note about the whole file (row 0)."""
+        self.report.note(self.file, [0], "", reason, action=action)
+
+    def finish(self) -> np.ndarray:
+        """Write the held notes of kept rows; return the mask of kept rows."""
+        keep = ~self.bad
+        for mask, column, reason, vals, action in self._notes:
+            m = mask & keep
+            if m.any():
+                self.report.note(self.file, self.rows[m], column, reason, None if vals is None else vals[m], action)
+        self._notes.clear()
+        return keep
+
+
+# --------------------------------------------------------------------------------------------------- reading
+
+
+def _decode_check(data: bytes, name: str) -> str:
+    """Return the encoding to read ``data`` with; raise InputError for binary content."""
+    head = data[:65536]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if b"\x00" in head:
+        msg = f"{name!r} is not a text file (it contains binary data); expected a CSV"
+        raise InputError(msg, path=name)
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            data.decode("cp1252")
+        except UnicodeDecodeError:
+            return "latin-1"
+        return "cp1252"
+    return "utf-8-sig"
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in _DELIMITERS}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def read_text_table(path: Path, report: ValidationReport, file: str) -> tuple[pd.DataFrame, _Rows]:
+    """Read a delimited text file into string columns, with spreadsheet row numbers.
+
+    Tries UTF-8 (with or without BOM), then Windows-1252, then Latin-1, and notes which was used when it was
+    not UTF-8. Lines with more fields than the header are rejected (reported with their line number); blank
+    lines are skipped. A file that cannot be used at all raises :class:`InputError`.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        msg = f"input file {file!r} does not exist"
+        raise InputError(msg, path=file) from None
+    except IsADirectoryError:
+        msg = f"input {file!r} is a folder, expected a file"
+        raise InputError(msg, path=file) from None
+    except OSError as exc:
+        msg = f"cannot read {file!r}: {exc.strerror}"
+        raise InputError(msg, path=file) from None
+    if not data.strip():
+        msg = f"input file {file!r} is empty"
+        raise InputError(msg, path=file)
+    encoding = _decode_check(data, file)
+    text_head = data[:65536].decode(encoding, errors="replace").lstrip("\ufeff")
+    first_line = text_head.splitlines()[0] if text_head.splitlines() else ""
+    delimiter = _sniff_delimiter(first_line)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            df = pd.read_csv(
+                io.BytesIO(data),
+                encoding=encoding,
+                sep=delimiter,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
+                skip_blank_lines=False,
+                on_bad_lines="warn",
+                engine="c",
+                quoting=csv.QUOTE_MINIMAL,
+            )
+        except pd.errors.EmptyDataError:
+            msg = f"input file {file!r} is empty"
+            raise InputError(msg, path=file) from None
+        except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OverflowError, MemoryError) as exc:
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            msg = f"cannot parse {file!r} as CSV: {detail}"
+            raise InputError(msg, path=file) from None
+    skipped = []
+    for w in caught:
+        skipped.extend((int(m.group(1)), int(m.group(2)), int(m.group(3))) for m in _SKIP_RE.finditer(str(w.message)))
+    df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
+    n = len(df)
+    rows = np.arange(n, dtype="int64") + 2
+    if skipped:
+        lines = np.array(sorted(s[0] for s in skipped), dtype="int64")
+        # every record at or after a skipped line moves one line down
+        for line in lines:
+            rows[rows >= line] += 1
+    tracker = _Rows(file, report, rows)
+    if encoding not in ("utf-8-sig", "utf-16"):
+        label = {"cp1252": "Windows-1252 (Latin-1)", "latin-1": "Latin-1"}[encoding]
+        tracker.note_file(f"not valid UTF-8; read as {label}", action="encoding")
+    for line, expected, saw in skipped:
+        report.reject(file, [line], "", f"line has {saw} fields but the header has {expected}")
+    if n == 0 and not skipped:
+        msg = f"input file {file!r} has a header but no rows"
+        raise InputError(msg, path=file)
+    # blank lines: every field empty
+    if n:
+        blank = np.ones(n, dtype=bool)
+        for c in df.columns:
+            blank &= (df[c].astype(object).fillna("").astype(str).str.strip() == "").to_numpy()
+        if blank.any():
+            df = df.loc[~blank].reset_index(drop=True)
+            tracker = _Rows(file, report, rows[~blank])
+            tracker.note_file(f"{int(blank.sum())} blank lines skipped", action="skipped")
+    if len(df) == 0:
+        msg = f"input file {file!r} has no rows with data (only a header, blank lines or malformed lines)"
+        raise InputError(msg, path=file)
+    return df, tracker
+
+
+def find_column(columns: Iterable[str], aliases: Iterable[str]) -> str | None:
+    """First column whose normalised name is one of ``aliases`` (already normalised), in alias order."""
+    by_norm: dict[str, str] = {}
+    for c in columns:
+        by_norm.setdefault(norm_name(c), c)
+    for a in aliases:
+        if a in by_norm:
+            return by_norm[a]
+    return None
+
+
+def text_col(df: pd.DataFrame, col: str | None) -> pd.Series:
+    """Column as stripped strings ("" when missing); an all-empty series when ``col`` is None."""
+    if col is None:
+        return pd.Series([""] * len(df), index=df.index, dtype=object)
+    s = df[col]
+    out = s.astype(object).where(s.notna(), "")
+    return out.astype(str).str.strip().astype(object)
+
+
+# --------------------------------------------------------------------------------------------------- numbers
+
+_NUM_RE = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_COMMA_DEC_RE = re.compile(r"^[+-]?\d+,\d+$")
+
+
+def parse_number(
+    rows: _Rows, raw: pd.Series, column: str, *, decimal_comma: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Parse text to float. Returns ``(values, missing)``; non-numeric text is rejected.
+
+    A value like ``19,43`` (one comma, no dot) is read as 19.43 and noted.
+    """
+    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
+        vals = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        return vals, np.isnan(vals)
+    s = text_col(raw.to_frame("v"), "v")
+    missing = (s == "").to_numpy()
+    text = s
+    if decimal_comma:
+        comma = s.str.fullmatch(_COMMA_DEC_RE.pattern).to_numpy(dtype=bool)
+        if comma.any():
+            text = s.where(~comma, s.str.replace(",", ".", regex=False))
+            rows.note(comma, column, "decimal comma read as a decimal point", s.to_numpy(), "converted")
+    ok = text.str.fullmatch(_NUM_RE).to_numpy(dtype=bool)
+    vals = np.full(len(s), np.nan)
+    if ok.any():
+        with np.errstate(all="ignore"):
+            vals[ok] = pd.to_numeric(text[ok], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    nonnum = ~ok & ~missing
+    rows.reject(nonnum, column, "not a number", s.to_numpy())
+    return vals, missing
+
+
+# --------------------------------------------------------------------------------------------------- coordinates
+
+LAT_ALIASES = ("lat", "latitude", "latitud", "y", "lat_dd", "latitude_dd", "decimal_latitude")
+LON_ALIASES = ("lon", "lng", "long", "longitude", "longitud", "x", "lon_dd", "longitude_dd", "decimal_longitude")
+COORDS_ALIASES = ("coordinates", "coordenadas", "location_coordinates", "coords", "latlon", "lat_lon", "latlng")
+
+
+def split_coordinates(rows: _Rows, raw: pd.Series, column: str) -> tuple[pd.Series, pd.Series]:
+    """Split a ``"lat, lon"`` column into two text columns.
+
+    Accepts ``;`` as separator, and four comma-separated parts as two numbers written with decimal commas
+    (``"19,43, -99,13"``, noted). Anything else gives empty parts (reported as missing coordinates).
+    """
+    s = text_col(raw.to_frame("v"), "v").str.strip("()[] ")
+    semi = s.str.contains(";", regex=False).to_numpy(dtype=bool)
+    parts = s.str.split(r"\s*[;,]\s*|\s+", regex=True)
+    nparts = parts.str.len().fillna(0).to_numpy(dtype="int64")
+    lat = pd.Series([""] * len(s), index=s.index, dtype=object)
+    lon = lat.copy()
+    two = (nparts == 2) & ~semi
+    if two.any():
+        lat[two] = parts[two].str[0]
+        lon[two] = parts[two].str[1]
+    if semi.any():
+        sp = s[semi].str.split(r"\s*;\s*", regex=True)
+        good = sp.str.len() == 2
+        idx = sp.index[good.to_numpy(dtype=bool)]
+        lat[idx] = sp[idx].str[0]
+        lon[idx] = sp[idx].str[1]
+    four = (nparts == 4) & ~semi
+    if four.any():
+        lat[four] = parts[four].str[0] + "." + parts[four].str[1]
+        lon[four] = parts[four].str[2] + "." + parts[four].str[3]
+        rows.note(four, column, "decimal commas read as decimal points", s.to_numpy(), "converted")
+    unsplit = ~(two | semi | four) & (s != "").to_numpy()
+    rows.reject(unsplit, column, 'cannot split into latitude and longitude (expected "lat, lon")', s.to_numpy())
+    return lat, lon
+
+
+def validate_lonlat(
+    rows: _Rows,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    lon_col: str,
+    lat_col: str,
+    *,
+    raw: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Check longitude/latitude arrays in place of a pair of columns; return possibly swapped copies.
+
+    Rules, in order (rows already rejected for another reason are left alone):
+
+    1. missing -> rejected ("missing coordinate");
+    2. both exactly 0 -> rejected (a common placeholder for "unknown");
+    3. out of range (|lat| > 90 or |lon| > 180): if the swapped pair is in range it is swapped and noted,
+       otherwise rejected;
+    4. in range but a probable swap: the pair as given lies outside the Mexico region
+       (:data:`routerisk.crs.MEXICO_BOUNDS`) while the swapped pair lies inside it -> swapped and noted
+       (a latitude between -90 and -86 with a longitude between 14 and 33.5 is in Antarctica's ocean,
+       never a migration route).
+    """
+    lon = np.array(lon, dtype="float64")
+    lat = np.array(lat, dtype="float64")
+    if raw is None:
+        raw = (pd.Series(lat).astype(str) + ", " + pd.Series(lon).astype(str)).to_numpy(dtype=object)
+    vals = raw
+    col = lat_col if lat_col == lon_col else f"{lat_col}/{lon_col}"
+    already = rows.bad.copy()
+    missing = (np.isnan(lon) | np.isnan(lat)) & ~already
+    rows.reject(missing, col, "missing coordinate", vals)
+    infinite = ~np.isnan(lon) & ~np.isnan(lat) & ~(np.isfinite(lon) & np.isfinite(lat)) & ~already
+    rows.reject(infinite, col, "coordinate out of range (latitude -90..90, longitude -180..180)", vals)
+    with np.errstate(invalid="ignore"):
+        zero = (lon == 0) & (lat == 0) & ~already
+        rows.reject(zero, col, "coordinates are 0, 0 (a placeholder for unknown)", vals)
+        fin = np.isfinite(lon) & np.isfinite(lat) & ~already & ~zero
+        in_range = fin & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+        swapped_ok = fin & (np.abs(lon) <= 90) & (np.abs(lat) <= 180)
+        out = fin & ~in_range
+        w, s, e, n = MEXICO_BOUNDS
+        inside = (lon >= w) & (lon <= e) & (lat >= s) & (lat <= n)
+        inside_sw = (lat >= w) & (lat <= e) & (lon >= s) & (lon <= n)
+    swap_out = out & swapped_ok
+    rows.reject(out & ~swapped_ok, col, "coordinate out of range (latitude -90..90, longitude -180..180)", vals)
+    swap_mex = in_range & ~inside & inside_sw
+    swap = swap_out | swap_mex
+    rows.note(swap_out, col, "latitude and longitude swapped (only valid swapped)", vals, "swapped")
+    rows.note(swap_mex, col, "latitude and longitude swapped (only inside Mexico's region swapped)", vals, "swapped")
+    lon2 = np.where(swap, lat, lon)
+    lat2 = np.where(swap, lon, lat)
+    bad = rows.bad
+    lon2[bad] = np.nan
+    lat2[bad] = np.nan
+    return lon2, lat2
+
+
+def decimals(text: pd.Series) -> np.ndarray:
+    """Number of digits after the decimal separator of each numeric text (0 when none)."""
+    frac = text.astype(str).str.extract(r"[.,](\d+)\s*$", expand=False)
+    return frac.str.len().fillna(0).to_numpy(dtype="int64")
+
+
+# --------------------------------------------------------------------------------------------------- dates
+
+_MONTHS = {
+    # English
+    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10,
+    "nov": 11, "dec": 12,
+    # Spanish (three letters; "mar", "may", "jun", "jul" shared)
+    "ene": 1, "abr": 4, "ago": 8, "set": 9, "dic": 12,
+}  # fmt: skip
+
+# (pattern, precision, builder) ; builders turn the regex groups into y, m, d strings
+_DATE_PATTERNS: list[tuple[str, str, str]] = [
+    (r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?", "day", "ymd"),  # noqa: E501
+    (r"(?P<y>\d{4})/(?P<m>\d{1,2})/(?P<d>\d{1,2})", "day", "ymd"),
+    (r"(?P<a>\d{1,2})[/.](?P<b>\d{1,2})[/.](?P<y>\d{4})(?: \d{1,2}:\d{2}(?::\d{2})?)?", "day", "slash"),
+    (r"(?:[A-Za-z]{3}, )(?P<m>\d{2})/(?P<d>\d{2})/(?P<y>\d{4})(?: - \d{2}:\d{2})?", "day", "ymd"),
+    (r"(?P<d>\d{1,2})[- ](?P<mon>[A-Za-z]{3})[A-Za-z]*\.?[- ,]+(?P<y>\d{2}|\d{4})", "day", "mon"),
+    (r"(?P<mon>[A-Za-z]{3})[A-Za-z]*\.? (?P<d>\d{1,2}),? (?P<y>\d{4})", "day", "mon"),
+    (r"(?P<y>\d{4})-(?P<m>\d{1,2})", "month", "ymd"),
+    (r"(?P<m>\d{1,2})/(?P<y>\d{4})", "month", "ymd"),
+    (r"(?P<mon>[A-Za-z]{3})[A-Za-z]*\.?[- ](?P<y>\d{4})", "month", "mon"),
+    (r"(?P<y>\d{4})", "year", "ymd"),
+]  # fmt: skip
+
+
+def parse_dates(
+    rows: _Rows,
+    raw: pd.Series,
+    column: str,
+    *,
+    today: date | None = None,
+    allow_future: bool = False,
+    missing_note: str | None = "date missing; kept with date_precision 'unknown'",
+) -> tuple[pd.Series, pd.Series]:
+    """Parse dates of many common shapes, vectorised per shape. Returns ``(datetime64[ns], precision)``.
+
+    Recognised: ``2019-05-31`` (also with a time), ``2019/05/31``, ``31/05/2019`` (day first, unless a value
+    in the column only makes sense month first, e.g. ``05/31/2019``), ``Mon, 05/31/2019 - 12:00`` (IOM),
+    ``31-May-19`` and ``31 May 2019`` (English or Spanish month abbreviations), ``May 31, 2019``, and the
+    coarser ``2019-05``, ``05/2019``, ``May 2019`` (month precision) and ``2019`` (year precision; the first day
+    of the period is stored). Unparseable text, impossible dates (``2019-02-30``), dates before
+    :data:`MIN_YEAR` and dates after today (unless ``allow_future``) are rejected. Missing dates are kept as
+    NaT with precision ``unknown``.
+    """
+    today = today or date.today()
+    n = len(raw)
+    out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+    prec = pd.Series("unknown", index=raw.index, dtype=object)
+    if pd.api.types.is_datetime64_any_dtype(raw.dtype):
+        vals = raw
+        if getattr(vals.dt, "tz", None) is not None:
+            vals = vals.dt.tz_convert("UTC").dt.tz_localize(None)
+        out = vals.astype("datetime64[ns]")
+        prec[out.notna().to_numpy()] = "day"
+        s = out.astype(str)
+        matched = out.notna().to_numpy()
+        missing = ~matched
+    else:
+        s = text_col(raw.to_frame("v"), "v")
+        missing = (s == "").to_numpy()
+        matched = np.zeros(n, dtype=bool)
+        impossible = np.zeros(n, dtype=bool)
+        early_y = np.zeros(n, dtype=bool)
+        late_y = np.zeros(n, dtype=bool)
+        for pattern, precision, kind in _DATE_PATTERNS:
+            todo = ~matched & ~missing
+            if not todo.any():
+                break
+            sub = s[todo]
+            parts = sub.str.extract(f"^{pattern}$", flags=re.IGNORECASE)
+            hit = parts.iloc[:, 0].notna().to_numpy()
+            if not hit.any():
+                continue
+            parts = parts[hit]
+            pos = np.flatnonzero(todo)[hit]
+            one = pd.Series("1", index=parts.index)
+            bad_mon = np.zeros(len(parts), dtype=bool)
+            if kind == "mon":
+                mnum = parts["mon"].str.lower().map(_MONTHS)
+                bad_mon = mnum.isna().to_numpy()
+                m = mnum.fillna(1).astype("int64").astype(str)
+                d = parts["d"] if precision == "day" else one
+            elif kind == "slash":
+                a = pd.to_numeric(parts["a"]).to_numpy()
+                b = pd.to_numeric(parts["b"]).to_numpy()
+                month_first = bool((b > 12).any() and not (a > 12).any())
+                d, m = (parts["b"], parts["a"]) if month_first else (parts["a"], parts["b"])
+                if not month_first and not (a > 12).any():
+                    amb = np.zeros(n, dtype=bool)
+                    amb[pos[(a <= 12) & (b <= 12) & (a != b)]] = True
+                    rows.note(amb, column, "day/month order ambiguous; read as day/month", s.to_numpy(), "assumed")
+            else:
+                m = parts["m"] if precision != "year" else one
+                d = parts["d"] if precision == "day" else one
+            yy = pd.to_numeric(parts["y"]).to_numpy(dtype="int64")
+            short = parts["y"].str.len().to_numpy() == 2
+            yy = np.where(short, np.where(yy <= today.year % 100, 2000, 1900) + yy, yy)
+            text = (
+                pd.Series(yy.astype(str), index=parts.index)
+                + "-"
+                + m.astype(str).str.zfill(2)
+                + "-"
+                + d.astype(str).str.zfill(2)
+            )
+            out_years = (yy < MIN_YEAR) | (yy > today.year)
+            early_y[pos[yy < MIN_YEAR]] = True
+            late_y[pos[yy > today.year]] = True
+            text = text.where(~(bad_mon | out_years), "bad")
+            parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce").astype("datetime64[ns]")
+            out.iloc[pos] = parsed.to_numpy()
+            prec.iloc[pos] = precision
+            matched[pos] = True
+            impossible[pos] = parsed.isna().to_numpy() & ~out_years
+        unparsed = ~matched & ~missing
+        rows.reject(unparsed, column, "unparseable date", s.to_numpy())
+        rows.reject(impossible, column, "impossible date (no such day)", s.to_numpy())
+        out[impossible] = pd.NaT
+        prec[impossible | unparsed] = "unknown"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        future = (out > pd.Timestamp(today)).to_numpy(dtype=bool).copy()
+        early = (out < pd.Timestamp(MIN_YEAR, 1, 1)).to_numpy(dtype=bool).copy()
+    if not pd.api.types.is_datetime64_any_dtype(raw.dtype):
+        future |= late_y
+        early |= early_y
+    if allow_future:
+        future[:] = False
+    rows.reject(future, column, f"date in the future (after {today.isoformat()})", s.to_numpy())
+    rows.reject(early, column, f"date before {MIN_YEAR}", s.to_numpy())
+    if missing_note:
+        rows.note(missing, column, missing_note, None, "defaulted")
+    return out, prec
+
+
+# --------------------------------------------------------------------------------------------------- labels
+
+_TRUE = {"true", "t", "yes", "y", "si", "s", "1", "verdadero", "x"}
+_FALSE = {"false", "f", "no", "n", "0", "falso", ""}
+
+
+def parse_bool(rows: _Rows, raw: pd.Series | None, column: str, *, default: bool, n: int) -> np.ndarray:
+    """Booleans from text (true/false, yes/no, sí/no, 1/0); missing -> ``default``; other text rejected."""
+    if raw is None:
+        return np.full(n, default, dtype=bool)
+    if pd.api.types.is_bool_dtype(raw.dtype):
+        return raw.fillna(default).to_numpy(dtype=bool)
+    s = norm_text(raw.astype(object).where(raw.notna(), "").astype(str))
+    is_true = s.isin(_TRUE).to_numpy()
+    is_false = s.isin(_FALSE).to_numpy()
+    empty = (s == "").to_numpy()
+    rows.reject(~is_true & ~is_false, column, "not a yes/no value", raw.to_numpy())
+    return np.where(empty, default, is_true)
+
+
+def map_labels(
+    rows: _Rows,
+    raw: pd.Series,
+    column: str,
+    *,
+    allowed: Iterable[str],
+    synonyms: Mapping[str, str],
+    keywords: Iterable[tuple[str, str]] = (),
+    default: str,
+    missing: str | None = None,
+    note_unknown: str | None = None,
+    note_missing: str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Map free text to canonical labels: exact label, then synonym, then keyword (regex) search.
+
+    Matching is on normalised text (lower case, no accents). Work is done once per distinct value. Unknown
+    text becomes ``default`` (noted with ``note_unknown``); empty text becomes ``missing`` (or ``default``).
+    Returns the labels and the mask of non-empty text that matched nothing.
+    """
+    allowed = tuple(allowed)
+    s = norm_text(raw)
+    uniq = pd.unique(s.to_numpy())
+    syn = {" ".join(norm_name(k).split("_")): v for k, v in synonyms.items()}
+    kw = [(re.compile(p), v) for p, v in keywords]
+    table: dict[str, str | None] = {}
+    for u in uniq:
+        if u == "":
+            table[u] = None
+            continue
+        key = " ".join(norm_name(u).split("_"))
+        label = key.replace(" ", "_")
+        if label in allowed:
+            table[u] = label
+        elif key in syn:
+            table[u] = syn[key]
+        else:
+            table[u] = next((v for p, v in kw if p.search(u)), "")
+    mapped = s.map(table)
+    empty = (s == "").to_numpy()
+    unknown = (mapped == "").to_numpy(dtype=bool)
+    out = mapped.to_numpy(dtype=object).copy()
+    out[unknown] = default
+    out[empty] = missing if missing is not None else default
+    if note_unknown:
+        rows.note(unknown, column, note_unknown, raw.to_numpy(), "mapped")
+    if note_missing:
+        rows.note(empty, column, note_missing, None, "defaulted")
+    return out, unknown

@@ -1,0 +1,256 @@
+"""Public readers: any supported file into a canonical layer in EPSG:4326, with a validation report."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+
+from .._errors import InputError
+from .._validate import ValidationReport
+from ._adapters import acled_parts, detect_format, iom_parts
+from ._incidents import finish_incidents, generic_parts
+from ._layers import (
+    build_routes,
+    build_shelters,
+    build_zones,
+    geometry_from_table,
+    require_geometry_source,
+    routes_from_vertices,
+)
+from ._tables import read_text_table, validate_lonlat
+from ._vector import attributes, is_vector, read_vector
+
+__all__ = ["read_incidents", "read_routes", "read_shelters", "read_zones"]
+
+INCIDENT_FORMATS = ("auto", "csv", "iom", "acled", "vector")
+LAYER_FORMATS = ("auto", "csv", "vector")
+
+
+def _start(path, fmt: str, allowed: tuple[str, ...], report: ValidationReport | None):
+    if fmt not in allowed:
+        msg = f"`format` was {fmt!r} but must be one of {allowed}"
+        raise InputError(msg)
+    if not isinstance(path, (str, os.PathLike)):
+        msg = f"`path` must be a file path (str or os.PathLike), got {type(path).__name__}"
+        raise TypeError(msg)
+    p = Path(path)
+    own = report is None
+    return p, str(path), (ValidationReport() if own else report), own
+
+
+def _use_vector(p: Path, fmt: str) -> bool:
+    return fmt == "vector" or (fmt == "auto" and is_vector(p))
+
+
+def read_incidents(
+    path: str | os.PathLike[str],
+    *,
+    format: str = "auto",
+    report: ValidationReport | None = None,
+    layer: str | int | None = None,
+) -> gpd.GeoDataFrame:
+    """Read incident records into the canonical incidents layer.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A CSV (generic, IOM Missing Migrants Project, ACLED) or a vector file (GeoJSON, GeoPackage, GeoParquet,
+        Shapefile).
+    format : {"auto", "csv", "iom", "acled", "vector"}, default "auto"
+        ``"auto"`` uses the extension for vector files and the column names for CSV (IOM: ``Web ID``,
+        ``Cause of Death``, ``Location Coordinates`` ...; ACLED: ``event_date``, ``event_type``, ``latitude``,
+        ``longitude``).
+    report : ValidationReport, optional
+        Receives every rejected row and every change, and the counts. Without one, a warning says how many
+        rows were rejected.
+    layer : str or int, optional
+        Layer of a multi-layer vector file.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns of :data:`routerisk.schema.INCIDENT_COLUMNS` and Point geometry, EPSG:4326.
+
+    Raises
+    ------
+    routerisk.InputError
+        When the file cannot be used at all (missing, empty, binary, not a table, no coordinates, no usable rows).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "inc.csv"
+    >>> _ = p.write_text("id,fecha,latitud,longitud,tipo\\n1,2019-05-02,16.9,-92.1,secuestro\\n")
+    >>> read_incidents(p)[["incident_id", "category", "victims"]].to_dict("records")
+    [{'incident_id': '1', 'category': 'kidnapping', 'victims': 1}]
+    """
+    p, file, rep, own = _start(path, format, INCIDENT_FORMATS, report)
+    if _use_vector(p, format):
+        gdf, rows = read_vector(p, rep, file, layer=layer, kind="incidents")
+        geoms = gdf.geometry.values
+        import shapely
+
+        single = (shapely.get_type_id(geoms) == 4) & (shapely.get_num_geometries(geoms) == 1)
+        geoms = np.where(single, shapely.get_geometry(geoms, 0), geoms)
+        missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+        rows.reject(missing, "geometry", "missing or empty geometry")
+        not_point = ~missing & (shapely.get_type_id(geoms) != 0)
+        rows.reject(not_point, "geometry", "incident geometry must be a point", shapely.get_type_id(geoms).astype(str))
+        x, y = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
+        pt = ~rows.bad
+        x[pt], y[pt] = shapely.get_x(geoms[pt]), shapely.get_y(geoms[pt])
+        lon, lat = validate_lonlat(rows, x, y, "geometry", "geometry")
+        parts = generic_parts(rows, attributes(gdf), file, lonlat=(lon, lat))
+    else:
+        df, rows = read_text_table(p, rep, file)
+        fmt = detect_format(list(df.columns)) if format == "auto" else format
+        adapter = {"iom": iom_parts, "acled": acled_parts, "csv": generic_parts}[fmt]
+        parts = adapter(rows, df, file)
+    try:
+        out = finish_incidents(rows, parts, file=file, stem=p.stem)
+    finally:
+        rep.count(file, read=len(rows), kept=int((~rows.bad).sum()))
+    if own:
+        rep.warn_if_rejected(file)
+    return out
+
+
+def _read_layer(
+    path, fmt: str, report: ValidationReport | None, layer, kind: str, build: Callable
+) -> gpd.GeoDataFrame:
+    p, file, rep, own = _start(path, fmt, LAYER_FORMATS, report)
+    read_n = None
+    if _use_vector(p, fmt):
+        gdf, rows = read_vector(p, rep, file, layer=layer, kind=kind)
+        df, geoms = attributes(gdf), gdf.geometry.values
+    else:
+        df, rows = read_text_table(p, rep, file)
+        require_geometry_source(df, file)
+        from ._layers import find_column, vocab
+
+        if kind == "routes" and find_column(df.columns, vocab.WKT_ALIASES) is None:
+            read_n = len(rows)
+            df, geoms, rows, counts = routes_from_vertices(rows, df, file)
+        else:
+            geoms = geometry_from_table(rows, df, file)
+    try:
+        out = build(rows, df, geoms, file=file, stem=p.stem)
+    finally:
+        if read_n is None:
+            rep.count(file, read=len(rows), kept=int((~rows.bad).sum()))
+        else:
+            kept = int(counts.to_numpy()[~rows.bad].sum())
+            rep.count(file, read=read_n, kept=kept)
+    if own:
+        rep.warn_if_rejected(file, stacklevel=4)
+    return out
+
+
+def read_zones(
+    path: str | os.PathLike[str],
+    *,
+    format: str = "auto",
+    report: ValidationReport | None = None,
+    layer: str | int | None = None,
+) -> gpd.GeoDataFrame:
+    """Read enforcement zones into the canonical zones layer.
+
+    Polygons are kept (invalid ones repaired with :func:`shapely.make_valid` and noted); points are buffered
+    by their ``radius_m`` in the analysis CRS; a point without a radius is rejected. A CSV gives geometry in a
+    WKT column (``geometry``/``wkt``) or as latitude/longitude with ``radius_m``.
+
+    Parameters
+    ----------
+    path : str or path-like
+        CSV or vector file.
+    format : {"auto", "csv", "vector"}, default "auto"
+    report : ValidationReport, optional
+    layer : str or int, optional
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns of :data:`routerisk.schema.ZONE_COLUMNS`, (Multi)Polygon geometry, EPSG:4326.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "z.csv"
+    >>> _ = p.write_text("zone_id,lat,lon,radius_m,kind\\nz1,16.2,-93.9,2000,reten\\n")
+    >>> z = read_zones(p)
+    >>> z.loc[0, "kind"], z.geom_type[0]
+    ('checkpoint', 'Polygon')
+    """
+    return _read_layer(path, format, report, layer, "zones", build_zones)
+
+
+def read_routes(
+    path: str | os.PathLike[str],
+    *,
+    format: str = "auto",
+    report: ValidationReport | None = None,
+    layer: str | int | None = None,
+) -> gpd.GeoDataFrame:
+    """Read migration routes into the canonical routes layer.
+
+    Lines come from a vector file, a WKT column, or a table of vertices (``route_id``, coordinates, and an
+    optional ``seq``/``order`` column). Missing, empty and zero-length geometries are rejected.
+
+    Parameters
+    ----------
+    path : str or path-like
+    format : {"auto", "csv", "vector"}, default "auto"
+    report : ValidationReport, optional
+    layer : str or int, optional
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns of :data:`routerisk.schema.ROUTE_COLUMNS`, (Multi)LineString geometry, EPSG:4326.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "r.csv"
+    >>> _ = p.write_text("route_id,seq,lat,lon,mode\\na,1,14.9,-92.3,tren\\na,2,16.4,-95.0,tren\\n")
+    >>> r = read_routes(p)
+    >>> r.loc[0, "mode"], len(r.geometry[0].coords)
+    ('rail', 2)
+    """
+    return _read_layer(path, format, report, layer, "routes", build_routes)
+
+
+def read_shelters(
+    path: str | os.PathLike[str],
+    *,
+    format: str = "auto",
+    report: ValidationReport | None = None,
+    layer: str | int | None = None,
+) -> gpd.GeoDataFrame:
+    """Read shelters and asylum offices into the canonical shelters layer (points).
+
+    Parameters
+    ----------
+    path : str or path-like
+    format : {"auto", "csv", "vector"}, default "auto"
+    report : ValidationReport, optional
+    layer : str or int, optional
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns of :data:`routerisk.schema.SHELTER_COLUMNS`, Point geometry, EPSG:4326.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "s.csv"
+    >>> _ = p.write_text("nombre,tipo,latitud,longitud\\nCasa,albergue,17.5,-92.0\\n")
+    >>> read_shelters(p).loc[0, "kind"]
+    'shelter'
+    """
+    return _read_layer(path, format, report, layer, "shelters", build_shelters)
