@@ -1,0 +1,77 @@
+"""``routerisk validate``: read one input file, print what was kept and rejected, write the rejected rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .._validate import ValidationReport
+from .options import handle_errors
+
+__all__ = ["validate"]
+
+KINDS = ("incidents", "zones", "routes", "shelters", "deployments")
+FORMATS = ("auto", "csv", "iom", "acled", "vector")
+
+
+@click.command("validate")
+@click.argument("file", type=click.Path(dir_okay=True, path_type=Path))
+@click.option("--kind", required=True, type=click.Choice(KINDS), help="Which layer the file holds.")
+@click.option(
+    "--format",
+    "fmt",
+    default="auto",
+    show_default=True,
+    type=click.Choice(FORMATS),
+    help="Input format; 'auto' detects vector files by extension and IOM / ACLED tables by their columns "
+    "(iom and acled apply to incidents only).",
+)
+@click.option("--layer", default=None, help="Layer of a multi-layer vector file (e.g. a GeoPackage).")
+@click.option(
+    "--rejected",
+    "rejected_path",
+    default=None,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the rejected rows as CSV [default: <file stem>.rejected.csv in the current folder].",
+)
+@click.pass_context
+@handle_errors
+def validate(
+    ctx: click.Context, file: Path, kind: str, fmt: str, layer: str | None, rejected_path: Path | None
+) -> None:
+    """Check FILE as a layer of KIND: rows read, kept and rejected (by reason), and changes made.
+
+    Exit code 0 when every row was kept, 1 when rows were rejected (they are written to --rejected),
+    2 when the file cannot be used at all.
+    """
+    from .. import io as readers
+
+    report = ValidationReport()
+    if kind == "deployments":
+        if fmt not in ("auto", "csv"):
+            raise click.BadParameter("deployments are read from a CSV table", param_hint="--format")
+        readers.read_deployments(file, report=report)
+    else:
+        if fmt in ("iom", "acled") and kind != "incidents":
+            raise click.BadParameter(f"{fmt!r} applies to --kind incidents only", param_hint="--format")
+        reader = {
+            "incidents": readers.read_incidents,
+            "zones": readers.read_zones,
+            "routes": readers.read_routes,
+            "shelters": readers.read_shelters,
+        }[kind]
+        reader(file, format=fmt, report=report, layer=layer)
+    click.echo(report.summary())
+    rejected = report.rejected
+    if len(rejected) == 0:
+        click.echo("All rows kept.")
+        return
+    out = rejected_path if rejected_path is not None else Path.cwd() / f"{file.stem}.rejected.csv"
+    from .._atomic import atomic_file
+
+    with atomic_file(out) as tmp:
+        rejected.to_csv(tmp, index=False)
+    n = report.n_rejected
+    click.echo(f"{n} rejected row{'s' if n != 1 else ''} written to {out}")
+    ctx.exit(1)
