@@ -1,0 +1,262 @@
+"""Layer data (compact arrays, every string escaped) and the small JavaScript that draws each layer.
+
+Each ``*_layer`` function returns ``(data, code)``: ``data`` is JSON-serialisable and holds only escaped text;
+``code`` is the body of ``function (map, D) {...}`` returning a Leaflet layer. Building tooltips in the browser from
+arrays keeps the file small (a segment costs ~60 bytes instead of a GeoJSON feature's ~300).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._escape import escape_text
+from ._legend import HEAT_COLORS, NO_DATA_COLOR, RISK_COLORS, SHELTER_COLORS, ZONE_COLOR
+
+__all__ = [
+    "basemap_layer",
+    "cluster_layer",
+    "heat_image_layer",
+    "heat_points_layer",
+    "segments_layer",
+    "shelters_layer",
+    "zones_layer",
+]
+
+_DIGITS = 5  # ~1 m
+
+
+def _codes(values: pd.Series) -> tuple[list[int], list[str]]:
+    codes, uniques = pd.factorize(values.astype("string").fillna(""), sort=False)
+    return codes.tolist(), [escape_text(u) for u in uniques]
+
+
+def _num(values: Any, digits: int = 1) -> list[Any]:
+    a = np.asarray(pd.to_numeric(pd.Series(values), errors="coerce"), dtype="float64")
+    return [None if not np.isfinite(v) else round(float(v), digits) for v in a]
+
+
+def _line_coords(geom) -> list[list[float]]:
+    import shapely
+
+    coords = shapely.get_coordinates(geom)
+    return np.round(coords[:, ::-1], _DIGITS).tolist()
+
+
+def segments_layer(segments: Any, *, min_count: int, public: bool) -> tuple[dict[str, Any], str]:
+    """Segments coloured by ``risk_class``, one SVG path each, with a tooltip built from escaped fields."""
+    seg = segments.to_crs(4326)
+    n = len(seg)
+    route_src = seg["name"] if "name" in seg else seg.get("route_id", pd.Series([""] * n, index=seg.index))
+    route, route_names = _codes(route_src)
+    hot, hot_names = _codes(seg["hotspot"] if "hotspot" in seg else pd.Series(["not tested"] * n))
+    cls = pd.to_numeric(seg.get("risk_class", pd.Series([np.nan] * n)), errors="coerce").to_numpy(dtype="float64")
+    n_inc = pd.to_numeric(seg.get("n_incidents", pd.Series([np.nan] * n)), errors="coerce").to_numpy("float64")
+    suppressed = np.zeros(n, dtype=bool)
+    if "suppressed" in seg:
+        suppressed |= seg["suppressed"].fillna(False).to_numpy(dtype=bool)
+    if public:
+        suppressed |= ~(n_inc >= min_count)
+    cls = np.where(suppressed | ~np.isfinite(cls), 0, cls).astype(int)
+    hide = suppressed
+    data = {
+        "c": [_line_coords(g) for g in seg.geometry],
+        "k": cls.tolist(),
+        "r": route,
+        "rn": route_names,
+        "a": _num(seg.get("start_m", np.nan) / 1000.0, 1),
+        "b": _num(seg.get("end_m", np.nan) / 1000.0, 1),
+        "v": _num(np.where(hide, np.nan, seg.get("risk", np.nan)), 1),
+        "lo": _num(np.where(hide, np.nan, seg.get("risk_lo", np.nan)), 1),
+        "hi": _num(np.where(hide, np.nan, seg.get("risk_hi", np.nan)), 1),
+        "n": _num(np.where(hide, np.nan, n_inc), 0),
+        "h": hot,
+        "hn": hot_names,
+        "colors": [NO_DATA_COLOR, *RISK_COLORS],
+        "min_count": int(min_count),
+    }
+    code = """
+  var g = L.featureGroup([], {pane: 'rrSegments'});
+  function f(x) { return x === null ? '&ndash;' : x; }
+  for (var i = 0; i < D.c.length; i++) {
+    var k = D.k[i];
+    var tip = '<b>' + D.rn[D.r[i]] + '</b><br>km ' + f(D.a[i]) + '&ndash;' + f(D.b[i]) + '<br>';
+    if (k === 0 && D.v[i] === null) {
+      tip += 'risk: suppressed (fewer than ' + D.min_count + ' incidents)';
+    } else {
+      tip += 'risk: ' + f(D.v[i]) + ' (' + f(D.lo[i]) + '&ndash;' + f(D.hi[i]) + ')' + ', class ' + k +
+             '<br>incidents: ' + f(D.n[i]) + '<br>hot spot: ' + D.hn[D.h[i]];
+    }
+    L.polyline(D.c[i], {color: D.colors[k], weight: k >= 4 ? 5 : 4, opacity: 0.95, className: 'rr-segment',
+                        pane: 'rrSegments'}).bindTooltip(tip, {sticky: true, className: 'rr-tip-segment'}).addTo(g);
+  }
+  return g;
+"""
+    return data, code
+
+
+def heat_points_layer(lat, lon, weight, period, labels, *, heat_max: float, radius: int) -> tuple[dict, str]:
+    """Client-side Leaflet.heat layer; ``setPeriod(k)`` shows period ``k`` (0 = all)."""
+    data = {
+        "lat": np.round(np.asarray(lat, "float64"), 4).tolist(),
+        "lon": np.round(np.asarray(lon, "float64"), 4).tolist(),
+        "w": np.round(np.asarray(weight, "float64"), 3).tolist(),
+        "p": np.asarray(period, "int64").tolist(),
+        "labels": [escape_text(x) for x in labels],
+        "max": float(heat_max),
+        "radius": int(radius),
+        "gradient": {str(round(0.2 * (i + 1), 1)): c for i, c in enumerate(HEAT_COLORS)},
+    }
+    code = """
+  var frames = [];
+  for (var k = 0; k < D.labels.length; k++) frames.push([]);
+  for (var i = 0; i < D.lat.length; i++) {
+    var pt = [D.lat[i], D.lon[i], D.w[i]];
+    frames[0].push(pt);
+    if (D.p[i] > 0) frames[D.p[i]].push(pt);
+  }
+  var layer = L.heatLayer(frames[0], {max: D.max, radius: D.radius, blur: Math.round(D.radius * 0.8),
+                                      minOpacity: 0.05, gradient: D.gradient, pane: 'rrHeat'});
+  layer.setPeriod = function (k) { layer.setLatLngs(frames[k]); };
+  layer.frameSizes = frames.map(function (f) { return f.length; });
+  return layer;
+"""
+    return data, code
+
+
+def heat_image_layer(uris: list[str], bounds, labels) -> tuple[dict, str]:
+    """Pre-computed surface images (PNG data URIs), one per period; ``setPeriod(k)`` swaps the image."""
+    data = {"uris": uris, "bounds": bounds, "labels": [escape_text(x) for x in labels]}
+    code = """
+  var layer = L.imageOverlay(D.uris[0], D.bounds, {opacity: 0.8, pane: 'rrHeat', className: 'rr-heat-image'});
+  layer.setPeriod = function (k) { layer.setUrl(D.uris[k]); };
+  return layer;
+"""
+    return data, code
+
+
+def zones_layer(zones: Any) -> tuple[dict, str]:
+    """Enforcement zones as dashed polygons with an escaped tooltip."""
+    import shapely
+
+    z = zones.to_crs(4326)
+    geoms = shapely.simplify(z.geometry.values, 0.001)
+    feats = []
+    for i, geom in enumerate(geoms):
+        row = z.iloc[i]
+        parts = [f"<b>{escape_text(row.get('name', ''))}</b>"]
+        for key in ("agency", "kind", "intensity"):
+            if key in z.columns:
+                parts.append(f"{key}: {escape_text(row[key])}")
+        if "start_date" in z.columns:
+            start = row["start_date"]
+            end = row.get("end_date")
+            parts.append(
+                f"active: {escape_text(str(start)[:10])} to "
+                f"{escape_text('present' if pd.isna(end) else str(end)[:10])}"
+            )
+        feats.append({"type": "Feature", "properties": {"t": "<br>".join(parts)},
+                      "geometry": shapely.geometry.mapping(shapely.set_precision(geom, 1e-5))})
+    data = {"type": "FeatureCollection", "features": feats, "color": ZONE_COLOR}
+    code = """
+  return L.geoJSON(D, {pane: 'rrZones', style: function () {
+      return {color: D.color, weight: 2, dashArray: '5 4', fillOpacity: 0.08}; },
+    onEachFeature: function (f, l) { l.bindTooltip(f.properties.t, {sticky: true}); }});
+"""
+    return data, code
+
+
+def shelters_layer(shelters: Any) -> tuple[dict, str]:
+    """Shelters and asylum offices as coloured circles with an escaped tooltip."""
+    s = shelters.to_crs(4326)
+    kinds = s["kind"].astype(str) if "kind" in s else pd.Series(["shelter"] * len(s), index=s.index)
+    tips = []
+    for _, row in s.iterrows():
+        tip = f"<b>{escape_text(row.get('name', ''))}</b><br>{escape_text(str(row.get('kind', '')).replace('_', ' '))}"
+        if "locality" in s.columns:
+            tip += f"<br>{escape_text(row['locality'])}"
+        tips.append(tip)
+    data = {
+        "lat": np.round(s.geometry.y.to_numpy(), _DIGITS).tolist(),
+        "lon": np.round(s.geometry.x.to_numpy(), _DIGITS).tolist(),
+        "color": [SHELTER_COLORS.get(k, "#333333") for k in kinds],
+        "t": tips,
+    }
+    code = """
+  var g = L.featureGroup([], {pane: 'rrPoints'});
+  for (var i = 0; i < D.lat.length; i++) {
+    L.circleMarker([D.lat[i], D.lon[i]], {radius: 6, color: '#fff', weight: 1.5, fillColor: D.color[i],
+      fillOpacity: 1, pane: 'rrPoints', className: 'rr-shelter'}).bindTooltip(D.t[i]).addTo(g);
+  }
+  return g;
+"""
+    return data, code
+
+
+def cluster_layer(incidents: Any) -> tuple[dict, str]:
+    """Individual incidents, clustered (internal mode only); popups hold escaped fields and notes."""
+    inc = incidents
+    cat, cat_names = _codes(inc["category"] if "category" in inc else pd.Series([""] * len(inc)))
+    dates = pd.to_datetime(inc["date"], errors="coerce") if "date" in inc else pd.Series(pd.NaT, index=inc.index)
+    notes = inc["notes"] if "notes" in inc else pd.Series([""] * len(inc), index=inc.index)
+    data = {
+        "lat": np.round(inc.geometry.y.to_numpy(), _DIGITS).tolist(),
+        "lon": np.round(inc.geometry.x.to_numpy(), _DIGITS).tolist(),
+        "id": [escape_text(v) for v in inc.get("incident_id", pd.Series(range(len(inc))))],
+        "d": [escape_text("" if pd.isna(d) else d.strftime("%Y-%m-%d")) for d in dates],
+        "c": cat,
+        "cn": cat_names,
+        "v": _num(inc.get("victims", np.nan), 0),
+        "note": [escape_text(v) for v in notes],
+    }
+    code = """
+  var g = L.markerClusterGroup({chunkedLoading: true});
+  var ms = [];
+  for (var i = 0; i < D.lat.length; i++) {
+    var html = '<b>' + D.id[i] + '</b> ' + D.d[i] + '<br>' + D.cn[D.c[i]] + ', victims: ' +
+               (D.v[i] === null ? '?' : D.v[i]) +
+               (D.note[i] ? '<br><span class="rr-note">' + D.note[i] + '</span>' : '');
+    ms.push(L.marker([D.lat[i], D.lon[i]]).bindPopup(html));
+  }
+  g.addLayers(ms);
+  return g;
+"""
+    return data, code
+
+
+def basemap_layer(states: Any, localities: Any) -> tuple[dict, str]:
+    """Offline basemap: simplified state boundaries and the largest localities (names escaped)."""
+    import shapely
+
+    st = states.to_crs(4326)
+    geoms = shapely.set_precision(shapely.simplify(st.geometry.values, 0.01), 1e-3)
+    names = st["state_name"] if "state_name" in st else pd.Series([""] * len(st))
+    feats = [
+        {"type": "Feature", "properties": {"n": escape_text(n)}, "geometry": shapely.geometry.mapping(g)}
+        for n, g in zip(names, geoms, strict=True)
+        if g is not None and not g.is_empty
+    ]
+    loc = localities
+    data = {
+        "states": {"type": "FeatureCollection", "features": feats},
+        "lat": np.round(loc["lat"].to_numpy("float64"), 3).tolist(),
+        "lon": np.round(loc["lon"].to_numpy("float64"), 3).tolist(),
+        "name": [escape_text(v) for v in loc["name"]],
+        "label": [bool(v) for v in loc["label"]],
+    }
+    code = """
+  var g = L.featureGroup([], {pane: 'rrBase'});
+  L.geoJSON(D.states, {pane: 'rrBase', style: function () {
+      return {color: '#7a7a7a', weight: 1, fillColor: '#f2efe9', fillOpacity: 0.9}; },
+    onEachFeature: function (f, l) { l.bindTooltip(f.properties.n, {sticky: true}); }}).addTo(g);
+  for (var i = 0; i < D.lat.length; i++) {
+    var m = L.circleMarker([D.lat[i], D.lon[i]], {radius: 2.5, color: '#333', weight: 1, fillColor: '#333',
+                                                  fillOpacity: 1, pane: 'rrBase'});
+    m.bindTooltip(D.name[i], D.label[i] ? {permanent: true, direction: 'right', className: 'rr-label'} : {});
+    m.addTo(g);
+  }
+  return g;
+"""
+    return data, code

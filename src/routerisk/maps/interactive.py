@@ -1,0 +1,418 @@
+"""The interactive map: a self-contained, offline folium/Leaflet HTML file.
+
+Every script, stylesheet and image is inlined from installed packages (see :mod:`routerisk.maps._assets`); every
+user-derived string passes through :func:`routerisk.maps.escape_text`. The legend, time slider, fullscreen button,
+title and footer are plain HTML/CSS/JS written here, so nothing is fetched from a CDN.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import ConfigError, InputError, OutputError
+from ._escape import escape_text, js_json
+
+__all__ = ["heatmap", "save_html"]
+
+PRIVACY_MODES = ("internal", "public")
+#: Above this many placed incidents the heat comes from the pre-computed surface image, not from the points.
+POINT_LIMIT = 20_000
+#: Client-side heat: colour saturates where the weights in one heat cell (``radius / 2`` pixels) reach this.
+DEFAULT_POINT_HEAT_MAX = 2.0
+HEAT_UNITS_POINTS = "weighted incidents per heat cell (radius/2 px); colour full at the max"
+HEAT_UNITS_SURFACE = "weighted incidents per km² (kernel density); colour full at the max"
+
+
+def _js_layer_class():
+    from branca.element import MacroElement
+    from folium.map import Layer
+    from jinja2 import Template
+
+    class JSLayer(Layer):
+        """A Leaflet layer built by a small function ``(map, D) -> layer`` over escaped JSON data."""
+
+        _template = Template(
+            "{% macro script(this, kwargs) %}\nvar {{ this.get_name() }} = (function (map, D) {\n"
+            "{{ this.code }}\n})({{ this._parent.get_name() }}, {{ this.data_json }});\n{% endmacro %}"
+        )
+
+        def __init__(self, name: str, data: Any, code: str, *, show: bool = True) -> None:
+            super().__init__(name=escape_text(name), overlay=True, control=True, show=show)
+            self._name = "rr_layer"
+            self.data_json = js_json(data)
+            self.code = code
+
+    class JSBlock(MacroElement):
+        """Script run once, with the map and escaped JSON data."""
+
+        _template = Template(
+            "{% macro script(this, kwargs) %}\n(function (map, D) {\n{{ this.code }}\n"
+            "})({{ this._parent.get_name() }}, {{ this.data_json }});\n{% endmacro %}"
+        )
+
+        def __init__(self, data: Any, code: str) -> None:
+            super().__init__()
+            self._name = "rr_block"
+            self.data_json = js_json(data)
+            self.code = code
+
+    return JSLayer, JSBlock
+
+
+_PANES = """
+  map.setMinZoom(3); map.setMaxZoom(18);  // no tile layer sets them; markercluster needs a maxZoom
+  [['rrBase', 250], ['rrZones', 410], ['rrHeat', 400], ['rrSegments', 420], ['rrPoints', 450]].forEach(
+    function (p) { map.createPane(p[0]).style.zIndex = p[1]; });
+"""
+
+_CONTROLS = """
+  var heat = D.heat ? window[D.heat] : null;
+  if (D.bounds) map.fitBounds(D.bounds, {padding: [30, 30], animate: false});
+  map.getContainer().insertAdjacentHTML('beforeend', D.title);
+  function box(pos, html, cls) {
+    var C = L.Control.extend({options: {position: pos}, onAdd: function () {
+      var d = L.DomUtil.create('div', cls || ''); d.innerHTML = html;
+      L.DomEvent.disableClickPropagation(d); L.DomEvent.disableScrollPropagation(d); return d; }});
+    return new C().addTo(map);
+  }
+  box('bottomright', D.legend);
+  box('bottomleft', D.footer);
+  var slider = '<div class="rr-slider"><label for="rr-time">Heat period</label> ' +
+    '<input type="range" id="rr-time" min="0" max="' + (D.labels.length - 1) + '" step="1" value="0">' +
+    '<output id="rr-time-label">' + D.labels[0] + '</output></div>';
+  box('bottomleft', slider);
+  var input = document.getElementById('rr-time'), out = document.getElementById('rr-time-label');
+  function setPeriod(k) {
+    k = Math.max(0, Math.min(D.labels.length - 1, k | 0));
+    input.value = k; out.innerHTML = D.labels[k];
+    if (heat && heat.setPeriod) heat.setPeriod(k);
+  }
+  input.addEventListener('input', function () { setPeriod(parseInt(input.value, 10)); });
+  var FS = L.Control.extend({options: {position: 'topleft'}, onAdd: function () {
+    var d = L.DomUtil.create('div', 'leaflet-bar rr-fs');
+    var a = L.DomUtil.create('a', '', d); a.href = '#'; a.title = 'Full screen'; a.setAttribute('role', 'button');
+    a.innerHTML = '<svg width="14" height="14" viewBox="0 0 14 14" style="margin-top:8px">' +
+      '<path d="M1 5V1h4M9 1h4v4M13 9v4H9M5 13H1V9" fill="none" stroke="#333" stroke-width="2"/></svg>';
+    L.DomEvent.on(a, 'click', function (e) {
+      L.DomEvent.preventDefault(e); L.DomEvent.stopPropagation(e);
+      var c = map.getContainer();
+      if (document.fullscreenElement) { document.exitFullscreen(); }
+      else if (c.requestFullscreen && document.fullscreenEnabled) { c.requestFullscreen(); }
+      else { c.classList.toggle('rr-fullscreen'); map.invalidateSize(); }
+    });
+    document.addEventListener('fullscreenchange', function () { map.invalidateSize(); });
+    return d; }});
+  new FS().addTo(map);
+  var layers = {};
+  Object.keys(D.layers).forEach(function (k) { layers[k] = window[D.layers[k]]; });
+  window.routerisk = {map: map, heat: heat, layers: layers, periods: D.labels, setPeriod: setPeriod};
+  document.documentElement.setAttribute('data-routerisk-ready', '1');
+"""
+
+
+def _check_args(privacy: str, min_count: int, time_step: str) -> None:
+    if privacy not in PRIVACY_MODES:
+        msg = f"`privacy` was {privacy!r} but must be one of {PRIVACY_MODES}"
+        raise ConfigError(msg)
+    if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 1:
+        msg = f"`min_count` was {min_count!r} but must be a whole number >= 1"
+        raise ConfigError(msg)
+    if time_step not in ("auto", "month", "year"):
+        msg = f"`time_step` was {time_step!r} but must be one of ('auto', 'month', 'year')"
+        raise ConfigError(msg)
+
+
+def _class_ranges(segments: Any) -> list[str] | None:
+    if "risk" not in segments or "risk_class" not in segments:
+        return None
+    out = []
+    for k in range(1, 6):
+        r = pd.to_numeric(segments.loc[segments["risk_class"] == k, "risk"], errors="coerce").dropna()
+        out.append(f"{r.min():.0f}–{r.max():.0f}" if len(r) else "none")
+    return out
+
+
+def _is_synthetic(incidents: Any, zones: Any, shelters: Any, provenance: Mapping[str, Any] | None) -> bool:
+    flags = [bool((provenance or {}).get("synthetic", False))]
+    for layer, col in ((incidents, "synthetic"), (zones, "illustrative"), (shelters, "illustrative")):
+        if layer is not None and col in layer and len(layer):
+            flags.append(bool(layer[col].fillna(False).astype(bool).any()))
+    return any(flags)
+
+
+def _heat(incidents, surface, *, model, privacy, min_count, point_limit, time_step, heat_max, cell_m):
+    """Choose and build the heat layer: returns (data, code, labels, vmin, vmax, units)."""
+    from ..surface import _model_params, _weights_bandwidths, risk_surface
+    from ._frames import period_index, surface_png
+    from ._layers import heat_image_layer, heat_points_layer
+
+    if incidents is None or len(incidents) == 0:
+        if surface is None:
+            return None
+        arr, transform, crs = surface
+        vmax = float(np.nanmax(arr)) if np.isfinite(arr).any() and np.nanmax(arr) > 0 else 1.0
+        vmax = float(heat_max) if heat_max else vmax
+        uri, bounds, _ = surface_png(arr, transform, crs, vmax=vmax)
+        data, code = heat_image_layer([uri], bounds, ["all"])
+        return data, code, ["all"], 0.0, vmax, HEAT_UNITS_SURFACE
+
+    inc = incidents
+    bandwidth_m, _ = _model_params(model)
+    w, h = _weights_bandwidths(inc, model, bandwidth_m)
+    placed = np.isfinite(w) & np.isfinite(h) & ~inc.geometry.is_empty.to_numpy()
+    use_points = privacy == "internal" and int(placed.sum()) <= point_limit and surface is None
+    dates = inc["date"] if "date" in inc else pd.Series(pd.NaT, index=inc.index)
+    period, labels = period_index(dates, time_step, max_frames=None if use_points else 12)
+
+    if use_points:
+        ll = inc.geometry.to_crs(4326)
+        radius = 18
+        hm = float(heat_max) if heat_max else DEFAULT_POINT_HEAT_MAX
+        data, code = heat_points_layer(
+            ll.y.to_numpy()[placed], ll.x.to_numpy()[placed], w[placed], period[placed], labels,
+            heat_max=hm, radius=radius,
+        )
+        return data, code, labels, 0.0, hm, HEAT_UNITS_POINTS
+
+    mc = min_count if privacy == "public" else None
+    if surface is not None:
+        arr, transform, crs = surface
+    else:
+        arr, transform, crs = risk_surface(inc, model=model, cell_m=cell_m, weights=w, bandwidths_m=h, min_count=mc)
+    rows, cols = arr.shape
+    extent = (transform.c, transform.f + transform.e * rows, transform.c + transform.a * cols, transform.f)
+    finite = arr[np.isfinite(arr)]
+    vmax = float(heat_max) if heat_max else (float(finite.max()) if finite.size and finite.max() > 0 else 1.0)
+    uris = []
+    uri, bounds, grid = surface_png(arr, transform, crs, vmax=vmax)
+    uris.append(uri)
+    for k in range(1, len(labels)):
+        sel = period == k
+        if not sel.any():
+            frame = np.zeros_like(arr)
+        else:
+            frame, _, _ = risk_surface(
+                inc[sel], model=model, cell_m=transform.a, extent=extent, crs=crs, weights=w[sel],
+                bandwidths_m=h[sel], min_count=mc,
+            )
+        uris.append(surface_png(frame, transform, crs, vmax=vmax, web_grid=grid)[0])
+    data, code = heat_image_layer(uris, bounds, labels)
+    return data, code, labels, 0.0, vmax, HEAT_UNITS_SURFACE
+
+
+def heatmap(
+    segments: Any,
+    *,
+    incidents: Any = None,
+    zones: Any = None,
+    shelters: Any = None,
+    surface: tuple[np.ndarray, Any, Any] | None = None,
+    privacy: str = "internal",
+    min_count: int = 5,
+    model: Any = None,
+    title: str = "Risk along migration routes",
+    provenance: Mapping[str, Any] | None = None,
+    synthetic: bool | None = None,
+    point_limit: int = POINT_LIMIT,
+    time_step: str = "auto",
+    heat_max: float | None = None,
+    cell_m: float = 2000.0,
+    web_tiles: bool = True,
+) -> Any:
+    """Build the interactive risk map as a self-contained, offline :class:`folium.Map`.
+
+    Parameters
+    ----------
+    segments : GeoDataFrame
+        Scored segments (``route_id``, ``name``, ``start_m``, ``end_m``, ``risk``, ``risk_lo``, ``risk_hi``,
+        ``risk_class``, ``n_incidents``, ``hotspot``; missing columns show as "–").
+    incidents : GeoDataFrame, optional
+        Canonical incidents: the heat layer (points when at most ``point_limit`` are placed, in internal mode;
+        otherwise the kernel surface as images) and, in internal mode, the clustered incident markers.
+    zones, shelters : GeoDataFrame, optional
+        Enforcement zones; shelters and asylum offices (``name``, ``kind``, ``locality``).
+    surface : (array, transform, crs), optional
+        A pre-computed :func:`routerisk.risk_surface` used for the heat (a single frame unless ``incidents``
+        is also given).
+    privacy : {"internal", "public"}
+        ``"public"``: no incident points or free text; heat from the surface with cells of fewer than
+        ``min_count`` incidents removed; segments with fewer than ``min_count`` incidents drawn grey without
+        numbers; sensitive shelters should come through :func:`publishable_shelters`.
+    min_count : int, default 5
+        Public-mode threshold.
+    model : RiskModel, optional
+        Bandwidth, kernel, weights and decay of the heat.
+    title : str
+        Map title; the privacy mode is appended.
+    provenance : mapping, optional
+        Footer entries (inputs, date range, model parameters...); ``synthetic=True`` in it adds the notice.
+    synthetic : bool, optional
+        Force the "synthetic / illustrative data" notice on or off; by default it shows when incidents are
+        ``synthetic`` or zones/shelters ``illustrative``.
+    point_limit : int, default 20000
+        Most incidents drawn as client-side heat points.
+    time_step : {"auto", "month", "year"}
+        Step of the time slider.
+    heat_max : float, optional
+        Top of the fixed heat scale; default 2 weighted incidents per heat cell (points) or the surface maximum.
+    cell_m : float, default 2000
+        Cell of the surface computed for image heat.
+    web_tiles : bool, default True
+        Add an (online) OpenStreetMap tile layer, off by default.
+
+    Returns
+    -------
+    folium.Map
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import LineString
+    >>> seg = gpd.GeoDataFrame({"name": ["A"], "risk": [50.0], "risk_class": [3]},
+    ...                        geometry=[LineString([(-99, 19), (-98, 19.5)])], crs=4326)
+    >>> m = heatmap(seg, title="Demo")
+    >>> type(m).__name__
+    'Map'
+    """
+    import folium
+
+    from ._basemap import basemap_layers
+    from ._layers import basemap_layer, cluster_layer, segments_layer, shelters_layer, zones_layer
+    from ._legend import CSS, footer_html, legend_html, title_html
+
+    _check_args(privacy, min_count, time_step)
+    if segments is None or "geometry" not in getattr(segments, "columns", ()) or segments.crs is None:
+        msg = "`segments` must be a GeoDataFrame of lines with a CRS"
+        raise InputError(msg)
+    public = privacy == "public"
+    JSLayer, JSBlock = _js_layer_class()
+
+    m = folium.Map(
+        tiles=None, control_scale=True, prefer_canvas=False, zoom_start=5, location=[23.0, -102.0]
+    )
+    m.default_js = []  # per instance: never touch folium's class-level lists
+    m.default_css = []
+    from ._assets import asset_tags
+
+    show_cluster = not public and incidents is not None and 0 < len(incidents) <= point_limit
+    root = m.get_root()
+    root.header.add_child(folium.Element(asset_tags(markercluster=show_cluster)), name="rr_assets")
+    root.header.add_child(folium.Element(f"<style>{CSS}</style>"), name="rr_css")
+    root.header.add_child(folium.Element(f"<title>{escape_text(title)} ({privacy} map)</title>"), name="rr_title")
+    m.add_child(JSBlock({}, _PANES), name="rr_panes")
+
+    states, localities = basemap_layers()
+    if public:
+        localities = localities.assign(lon=localities["lon"].round(2), lat=localities["lat"].round(2))
+    m.add_child(JSLayer("Offline basemap: states and major localities", *basemap_layer(states, localities)))
+    if web_tiles:
+        folium.TileLayer("OpenStreetMap", name="Web tiles (online, OpenStreetMap)", overlay=True, show=False).add_to(m)
+
+    heat = _heat(
+        incidents, surface, model=model, privacy=privacy, min_count=min_count, point_limit=point_limit,
+        time_step=time_step, heat_max=heat_max, cell_m=cell_m,
+    )
+    heat_name = None
+    labels = ["all"]
+    vmin, vmax, units = 0.0, 1.0, HEAT_UNITS_SURFACE
+    if heat is not None:
+        data, code, labels, vmin, vmax, units = heat
+        layer = JSLayer("Incident heat", data, code)
+        m.add_child(layer)
+        heat_name = layer.get_name()
+    if zones is not None and len(zones):
+        m.add_child(JSLayer("Enforcement zones", *zones_layer(zones)))
+    m.add_child(JSLayer("Route segments by risk class", *segments_layer(segments, min_count=min_count, public=public)))
+    if shelters is not None and len(shelters):
+        m.add_child(JSLayer("Shelters and asylum offices", *shelters_layer(shelters)))
+    if show_cluster:
+        placed = incidents[~incidents.geometry.is_empty & incidents.geometry.notna()].to_crs(4326)
+        m.add_child(JSLayer("Incidents (individual records)", *cluster_layer(placed), show=False))
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+
+    b = segments.to_crs(4326).total_bounds
+    bounds = [[float(b[1]), float(b[0])], [float(b[3]), float(b[2])]] if np.isfinite(b).all() else None
+    syn = _is_synthetic(incidents, zones, shelters, provenance) if synthetic is None else bool(synthetic)
+    public_segments = public or ("suppressed" in segments and segments["suppressed"].fillna(False).astype(bool).any())
+    controls = {
+        "layers": {c.layer_name: c.get_name() for c in m._children.values() if isinstance(c, JSLayer)},
+        "bounds": bounds,
+        "heat": heat_name,
+        "labels": [escape_text(x) for x in labels],
+        "title": title_html(title, privacy),
+        "legend": legend_html(
+            heat_min=vmin, heat_max=vmax, heat_units=units, class_ranges=_class_ranges(segments),
+            suppressed=bool(public_segments), shelters=shelters is not None and len(shelters) > 0,
+            zones=zones is not None and len(zones) > 0, min_count=min_count,
+        ),
+        "footer": footer_html(provenance, synthetic=syn, privacy=privacy),
+    }
+    m.add_child(JSBlock(controls, _CONTROLS), name="rr_controls")
+    return m
+
+
+def _check_offline(doc: str) -> None:
+    import re
+
+    bad = re.findall(r"<(?:script|img|iframe)[^>]*\ssrc\s*=\s*[\"']?(?!data:)[^\s>]+|<link[^>]*href=[^>]*>", doc)
+    if bad:
+        msg = f"the map HTML still references external resources: {bad[:3]}"
+        raise RuntimeError(msg)
+
+
+def save_html(m: Any, path: str | os.PathLike[str], *, embed_snippet: bool = False) -> list[Path]:
+    """Write a map from :func:`heatmap` as one self-contained HTML file, atomically.
+
+    Parameters
+    ----------
+    m : folium.Map
+        The map.
+    path : path
+        The ``.html`` file.
+    embed_snippet : bool, default False
+        Also write ``<stem>.embed.html``: an ``<iframe srcdoc="...">`` holding the whole map, to paste into a
+        report or a web page.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, geopandas as gpd
+    >>> from shapely import LineString
+    >>> seg = gpd.GeoDataFrame({"risk_class": [2]}, geometry=[LineString([(-99, 19), (-98, 19)])], crs=4326)
+    >>> out = save_html(heatmap(seg), pathlib.Path(tempfile.mkdtemp()) / "m.html", embed_snippet=True)
+    >>> [p.name for p in out]
+    ['m.html', 'm.embed.html']
+    """
+    from .._atomic import atomic_file
+
+    doc = m.get_root().render()
+    _check_offline(doc)
+    path = Path(path)
+    if path.suffix.lower() not in (".html", ".htm"):
+        msg = f"`path` was {str(path)!r} but an interactive map must be written to a .html file"
+        raise OutputError(msg)
+    written = []
+    with atomic_file(path) as tmp:
+        tmp.write_text(doc, encoding="utf-8")
+    written.append(path)
+    if embed_snippet:
+        snippet = (
+            '<iframe title="routerisk map" style="width:100%;height:640px;border:0" '
+            f'sandbox="allow-scripts" srcdoc="{html.escape(doc, quote=True)}"></iframe>\n'
+        )
+        embed = path.with_name(path.stem + ".embed.html")
+        with atomic_file(embed) as tmp:
+            tmp.write_text(snippet, encoding="utf-8")
+        written.append(embed)
+    return written
