@@ -79,9 +79,9 @@ def test_corridors_layer():
 def test_every_corridor_vertex_lies_in_mexico():
     """Every vertex inside a state or within 25 km of one (EPSG:6372)."""
     corridors = load_corridors().to_crs("EPSG:6372")
-    mexico = shapely.union_all(load_states().to_crs("EPSG:6372").geometry.to_numpy())
+    tree = shapely.STRtree(load_states().to_crs("EPSG:6372").geometry.to_numpy())
     xy = shapely.get_coordinates(corridors.geometry.to_numpy())
-    dist = shapely.distance(mexico, shapely.points(xy))
+    (_, dist) = tree.query_nearest(shapely.points(xy), return_distance=True, all_matches=False)
     assert dist.max() <= 25_000.0, f"vertex {xy[np.argmax(dist)]} is {dist.max() / 1000:.1f} km from Mexico"
 
 
@@ -148,3 +148,53 @@ def test_wheel_carries_the_data_and_works_when_installed(tmp_path):
     n, where = out.stdout.split()
     assert int(n) == len(load_corridors())
     assert Path(where).is_relative_to(target)
+
+
+# --------------------------------------------------------------------------------------------- zones, shelters
+
+
+def test_zones_layer():
+    from routerisk.datasets import load_zones
+    from routerisk.schema import AGENCIES, ZONE_COLUMNS, ZONE_KINDS
+
+    zones = load_zones()
+    assert tuple(zones.columns) == (*ZONE_COLUMNS, "geometry")
+    assert len(zones) >= 20
+    assert zones["zone_id"].is_unique
+    assert zones["illustrative"].all()
+    assert zones["agency"].isin(AGENCIES).all() and zones["kind"].isin(ZONE_KINDS).all()
+    assert set(zones["kind"]) == set(ZONE_KINDS)
+    assert str(zones["start_date"].dtype) == "datetime64[ns]" and str(zones["end_date"].dtype) == "datetime64[ns]"
+    assert zones["end_date"].isna().sum() > 15
+    assert (zones["intensity"] >= 0).all()
+    assert zones.is_valid.all() and (zones.geom_type == "Polygon").all()
+    # circles buffered in metres: the area matches pi r^2 within 0.5 %
+    table = pd.read_csv(data_path("zones.csv"))
+    area = zones.to_crs("EPSG:6372").area.to_numpy()
+    np.testing.assert_allclose(area, np.pi * table["radius_m"].to_numpy() ** 2, rtol=5e-3)
+    # the La Ventosa checkpoint is in Oaxaca, not at the Chiapas town that shares the alternate name
+    ventosa = zones.set_index("zone_id").loc["Z10", "geometry"].centroid
+    assert ventosa.x == pytest.approx(-94.95, abs=0.02)
+
+
+def test_shelters_layer():
+    from routerisk.datasets import load_shelters
+    from routerisk.schema import SHELTER_COLUMNS
+
+    shelters = load_shelters()
+    assert tuple(shelters.columns) == (*SHELTER_COLUMNS, "geometry")
+    assert shelters["shelter_id"].is_unique
+    assert set(shelters["kind"]) == {"shelter", "asylum_office"}
+    is_shelter = shelters["kind"] == "shelter"
+    assert shelters.loc[is_shelter, "sensitive"].all()
+    assert not shelters.loc[~is_shelter, "sensitive"].any()
+    named = shelters.set_index("name")
+    assert named.loc["La 72 Hogar-Refugio para Personas Migrantes", "state"] == "Tabasco"
+    assert not named.loc["La 72 Hogar-Refugio para Personas Migrantes", "illustrative"]
+    assert shelters.loc[shelters["name"].str.contains("illustrative"), "illustrative"].all()
+    # city-level positions: every shelter sits exactly on a gazetteer locality
+    from routerisk.gazetteer import load_localities
+
+    loc = load_localities()
+    keys = set(zip(loc["lon"].round(5), loc["lat"].round(5), strict=True))
+    assert all((round(p.x, 5), round(p.y, 5)) in keys for p in shelters.geometry)
