@@ -18,21 +18,33 @@ import shapely
 
 from ._data import data_path
 from ._errors import InputError
+from .gazetteer import load_localities
 from .schema import ROUTE_COLUMNS, SHELTER_COLUMNS, WGS84, ZONE_COLUMNS
 from .synthetic import synthetic_incidents
 
 __all__ = [
+    "CORRIDORS_FILE",
+    "INCIDENTS_FILE",
+    "SHELTERS_FILE",
     "STATES",
+    "ZONES_FILE",
     "assign_states",
     "corridor_waypoints",
     "load_corridors",
     "load_incidents",
+    "load_localities",
     "load_shelters",
     "load_states",
     "load_zones",
     "state_key",
     "synthetic_incidents",
 ]
+
+#: Names of the embedded files in ``data/`` behind each loader (for manifests and hashes).
+CORRIDORS_FILE = "corridors.csv"
+ZONES_FILE = "zones.csv"
+SHELTERS_FILE = "shelters.csv"
+INCIDENTS_FILE = "incidents_synthetic.csv"
 
 #: INEGI state code -> INEGI state name (Catálogo Único de Claves de Áreas Geoestadísticas).
 STATES: dict[str, str] = {
@@ -233,7 +245,7 @@ def _states_projected() -> gpd.GeoDataFrame:
 def _corridor_table() -> pd.DataFrame:
     from .gazetteer import resolve_localities
 
-    path = data_path("corridors.csv")
+    path = data_path(CORRIDORS_FILE)
     table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     table["seq"] = table["seq"].astype("int64")
     table["_order"] = pd.factorize(table["route_id"])[0]
@@ -317,7 +329,7 @@ def _as_bool(values: pd.Series) -> np.ndarray:
 def _zones() -> gpd.GeoDataFrame:
     from .crs import MEXICO_CRS
 
-    table = _place_table("zones.csv")
+    table = _place_table(ZONES_FILE)
     points = gpd.GeoSeries(gpd.points_from_xy(table["lon"], table["lat"]), crs=WGS84).to_crs(MEXICO_CRS)
     radius = table["radius_m"].astype("float64").to_numpy()
     circles = gpd.GeoSeries(shapely.buffer(points.to_numpy(), radius, quad_segs=32), crs=MEXICO_CRS).to_crs(WGS84)
@@ -365,7 +377,7 @@ def load_zones() -> gpd.GeoDataFrame:
 
 @functools.cache
 def _shelters() -> gpd.GeoDataFrame:
-    table = _place_table("shelters.csv")
+    table = _place_table(SHELTERS_FILE)
     df = pd.DataFrame(
         {
             "shelter_id": table["shelter_id"].astype(object),
@@ -410,7 +422,7 @@ def load_shelters() -> gpd.GeoDataFrame:
 def _incidents() -> gpd.GeoDataFrame:
     from .synthetic import read_table
 
-    return read_table(data_path("incidents_synthetic.csv"))
+    return read_table(data_path(INCIDENTS_FILE))
 
 
 def load_incidents() -> gpd.GeoDataFrame:
