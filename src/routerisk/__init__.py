@@ -6,6 +6,9 @@ from importlib.metadata import PackageNotFoundError, version
 
 from ._errors import ConfigError, CRSMismatchError, InputError, OutputError, RouteRiskError, SolverError
 from .crs import analysis_crs, check_same_crs
+from .datasets import load_corridors, load_incidents, load_shelters, load_states, load_zones, synthetic_incidents
+from .gazetteer import resolve_locality
+from .routes import build_route, segmentize
 
 try:
     __version__ = version("routerisk")
@@ -21,5 +24,14 @@ __all__ = [
     "SolverError",
     "__version__",
     "analysis_crs",
+    "build_route",
     "check_same_crs",
+    "load_corridors",
+    "load_incidents",
+    "load_shelters",
+    "load_states",
+    "load_zones",
+    "resolve_locality",
+    "segmentize",
+    "synthetic_incidents",
 ]
