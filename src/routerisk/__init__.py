@@ -8,7 +8,9 @@ from ._errors import ConfigError, CRSMismatchError, InputError, OutputError, Rou
 from .crs import analysis_crs, check_same_crs
 from .datasets import load_corridors, load_incidents, load_shelters, load_states, load_zones, synthetic_incidents
 from .gazetteer import resolve_locality
+from .model import RiskModel
 from .routes import build_route, segmentize
+from .scoring import score_segments
 
 try:
     __version__ = version("routerisk")
@@ -20,6 +22,7 @@ __all__ = [
     "ConfigError",
     "InputError",
     "OutputError",
+    "RiskModel",
     "RouteRiskError",
     "SolverError",
     "__version__",
@@ -32,6 +35,7 @@ __all__ = [
     "load_states",
     "load_zones",
     "resolve_locality",
+    "score_segments",
     "segmentize",
     "synthetic_incidents",
 ]
