@@ -483,9 +483,10 @@ def parse_dates(
                 + "-"
                 + d.astype(str).str.zfill(2)
             )
-            out_years = (yy < MIN_YEAR) | (yy > today.year)
+            last_year = 2200 if allow_future else today.year  # datetime64[ns] ends in 2262
+            out_years = (yy < MIN_YEAR) | (yy > last_year)
             early_y[pos[yy < MIN_YEAR]] = True
-            late_y[pos[yy > today.year]] = True
+            late_y[pos[yy > last_year]] = True
             text = text.where(~(bad_mon | out_years), "bad")
             parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce").astype("datetime64[ns]")
             out.iloc[pos] = parsed.to_numpy()
@@ -505,7 +506,7 @@ def parse_dates(
         future |= late_y
         early |= early_y
     if allow_future:
-        future[:] = False
+        future = late_y if not pd.api.types.is_datetime64_any_dtype(raw.dtype) else np.zeros(n, dtype=bool)
     rows.reject(future, column, f"date in the future (after {today.isoformat()})", s.to_numpy())
     rows.reject(early, column, f"date before {MIN_YEAR}", s.to_numpy())
     if missing_note:
