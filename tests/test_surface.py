@@ -64,7 +64,7 @@ def test_binning_error_is_bounded_off_centre():
 def test_fallback_weights_and_default_extent():
     inc = _incidents(5)
     inc.loc[0, "location_precision"] = "state"  # not placed
-    arr, _, _ = risk_surface(inc, cell_m=1000)
+    arr, _, _ = risk_surface(inc, cell_m=1000, weights=inc["severity"])
     assert np.isfinite(arr).all() and arr.max() > 0
     # the kernel integrates to the total weight of placed incidents (sampling error aside)
     total = arr.sum() * 1.0  # 1 km² cells

@@ -75,13 +75,21 @@ def kernel_2d(d_m: Any, h_m: Any, kernel: str = "quartic") -> np.ndarray:
     return np.where(u2 <= 9.0, np.exp(-0.5 * u2) / (2.0 * np.pi * h**2 * _GAUSS_MASS), 0.0)
 
 
+def _resolve_model(model: Any) -> Any:
+    """The given model, else the default :class:`routerisk.model.RiskModel`, else None (module unavailable)."""
+    if model is not None:
+        return model
+    try:
+        from .model import RiskModel
+    except ImportError:
+        return None
+    return RiskModel()
+
+
 def _model_params(model: Any) -> tuple[float, str]:
+    model = _resolve_model(model)
     if model is None:
-        try:
-            from .model import RiskModel
-        except ImportError:
-            return float(_DEFAULTS["bandwidth_m"]), str(_DEFAULTS["kernel"])
-        model = RiskModel()
+        return float(_DEFAULTS["bandwidth_m"]), str(_DEFAULTS["kernel"])
     return float(model.bandwidth_m), str(model.kernel)
 
 
@@ -91,6 +99,7 @@ def _weights_bandwidths(incidents: Any, model: Any, bandwidth_m: float) -> tuple
         from .scoring import incident_bandwidths, incident_weights
     except ImportError:
         incident_weights = incident_bandwidths = None
+    model = _resolve_model(model)
     if incident_weights is not None and model is not None:
         w = np.asarray(incident_weights(incidents, model), dtype="float64")
         h = np.asarray(incident_bandwidths(incidents, model), dtype="float64")
@@ -170,7 +179,8 @@ def risk_surface(
     >>> import geopandas as gpd
     >>> from shapely import Point
     >>> inc = gpd.GeoDataFrame({"severity": [1.0]}, geometry=[Point(500.0, 500.0)], crs="EPSG:6372")
-    >>> a, t, c = risk_surface(inc, cell_m=1000, extent=(-2000, -2000, 3000, 3000), bandwidths_m=[2000.0])
+    >>> a, t, c = risk_surface(inc, cell_m=1000, extent=(-2000, -2000, 3000, 3000), weights=[1.0],
+    ...                        bandwidths_m=[2000.0])
     >>> a.shape, round(float(a.max()) * 2000**2 * np.pi / 3 / 1e6, 6)
     ((5, 5), 1.0)
     """

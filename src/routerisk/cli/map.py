@@ -1,0 +1,84 @@
+"""``routerisk map``: draw a run folder's interactive (HTML) or print (PNG, PDF, SVG) map."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .options import handle_errors
+
+__all__ = ["map"]
+
+FORMATS = ("html", "png", "pdf", "svg")
+
+
+@click.command("map")
+@click.option(
+    "--run", "run_dir", required=True, type=click.Path(path_type=Path),
+    help="A run folder written by `routerisk score` (segments.gpkg, manifest.json, ...).",
+)
+@click.option(
+    "--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+    help="The map file to write (replaced atomically).",
+)
+@click.option(
+    "--format", "fmt", default=None, type=click.Choice(FORMATS),
+    help="Map format [default: from the --out suffix, else html].",
+)
+@click.option("--embed", is_flag=True, help="HTML only: also write <stem>.embed.html, an <iframe srcdoc> snippet.")
+@click.option(
+    "--privacy", default=None, type=click.Choice(("internal", "public")),
+    help="internal: individual incidents shown; public: aggregated heat only, small counts suppressed, no free "
+    "text [default: the run's mode]. A public run cannot be drawn as internal.",
+)
+@click.option(
+    "--min-count", default=None, type=click.IntRange(min=1), help="Public mode threshold [default: the run's]."
+)
+@click.option("--title", default="Risk along migration routes", show_default=True, help="Map title.")
+@click.option("--dpi", default=300, show_default=True, type=click.IntRange(min=50, max=1200), help="PNG resolution.")
+@handle_errors
+def map(
+    run_dir: Path, out: Path, fmt: str | None, embed: bool, privacy: str | None, min_count: int | None, title: str,
+    dpi: int,
+) -> None:
+    """Draw the map of the run folder RUN into OUT."""
+    from .._errors import ConfigError
+    from ..maps import heatmap, save_html
+    from ..maps.run import _model_from, load_run, provenance_of, publishable_shelters
+    from ..maps.static import save_static, static_map
+
+    fmt = fmt or (out.suffix.lstrip(".").lower() if out.suffix.lstrip(".").lower() in FORMATS else "html")
+    if embed and fmt != "html":
+        raise click.BadParameter("--embed applies to --format html only", param_hint="--embed")
+    run = load_run(run_dir)
+    manifest = run["manifest"]
+    run_privacy = (manifest.get("privacy") or {}).get("mode", "internal")
+    privacy = privacy or run_privacy
+    if run_privacy == "public" and privacy == "internal":
+        msg = f"run folder {str(run_dir)!r} was written in public mode; it cannot be drawn as an internal map"
+        raise ConfigError(msg)
+    if min_count is None:
+        min_count = int((manifest.get("privacy") or {}).get("min_count", 5))
+    model = _model_from(manifest)
+    incidents = run["incidents"]  # a public run folder holds none
+    surface = run["surface"] if incidents is None else None
+    shelters = publishable_shelters(run["shelters"], privacy) if run["shelters"] is not None else None
+    prov = provenance_of(incidents=incidents, model=model, privacy=privacy, min_count=min_count, manifest=manifest)
+    synthetic = bool((manifest.get("data") or {}).get("synthetic_incidents")) or None
+    if fmt == "html":
+        m = heatmap(
+            run["segments"], incidents=incidents, zones=run["zones"], shelters=shelters, surface=surface,
+            privacy=privacy, min_count=min_count, model=model, title=title, provenance=prov, synthetic=synthetic,
+        )
+        written = save_html(m, out, embed_snippet=embed)
+    else:
+        source = "; ".join(f"{k}: {v}" for k, v in prov.items() if k in ("inputs", "date range", "incidents"))
+        fig = static_map(
+            run["segments"], incidents=incidents, zones=run["zones"], shelters=shelters, surface=surface,
+            privacy=privacy, min_count=min_count, model=model, title=title, source=source or None,
+            synthetic=synthetic,
+        )
+        written = [save_static(fig, out, dpi=dpi, fmt=fmt)]
+    for path in written:
+        click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")

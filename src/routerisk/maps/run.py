@@ -1,0 +1,268 @@
+"""Maps of a run folder: read its outputs, publish shelters safely, write HTML, print maps and the GeoTIFF."""
+
+from __future__ import annotations
+
+import json
+import os
+import unicodedata
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import InputError
+
+__all__ = ["load_run", "provenance_of", "publishable_shelters", "write_run_maps"]
+
+
+def _fold(text: Any) -> str:
+    decomposed = unicodedata.normalize("NFKD", str(text))
+    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).lower().split())
+
+
+def publishable_shelters(shelters: Any, privacy: str = "internal") -> Any:
+    """Shelters as they may be published: in public mode, sensitive ones only at locality level.
+
+    A sensitive shelter is moved to its locality's gazetteer point and named by kind and locality only; one whose
+    locality cannot be found is dropped (never published at its own coordinates). Internal mode returns a copy.
+
+    Parameters
+    ----------
+    shelters : GeoDataFrame
+        ``shelter_id, name, kind, locality, state, sensitive, illustrative``.
+    privacy : {"internal", "public"}
+
+    Returns
+    -------
+    GeoDataFrame (EPSG:4326)
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import Point
+    >>> s = gpd.GeoDataFrame({"name": ["Casa X"], "kind": ["shelter"], "locality": ["Tapachula"],
+    ...                       "state": ["Chiapas"], "sensitive": [True]}, geometry=[Point(-92.26, 14.9)], crs=4326)
+    >>> publishable_shelters(s, "public")["name"].tolist()
+    ['shelter (Tapachula)']
+    """
+    import geopandas as gpd
+
+    from ._basemap import _localities
+
+    out = shelters.to_crs(4326).copy()
+    if privacy != "public" or "sensitive" not in out or not len(out):
+        return out
+    sensitive = out["sensitive"].fillna(True).astype(bool).to_numpy()  # unknown counts as sensitive
+    if not sensitive.any():
+        return out
+    loc = _localities()
+    loc = loc.assign(_key=loc["name"].map(_fold)).sort_values("population", ascending=False)
+    state_col = next((c for c in ("state_name", "state") if c in loc.columns), None)
+    keep = np.ones(len(out), dtype=bool)
+    geoms = list(out.geometry)
+    names = out["name"].astype(object).tolist() if "name" in out else [""] * len(out)
+    for i in np.flatnonzero(sensitive):
+        row = out.iloc[i]
+        cand = loc[loc["_key"] == _fold(row.get("locality", ""))]
+        if state_col is not None and "state" in out.columns and len(cand) > 1:
+            same = cand[cand[state_col].map(_fold) == _fold(row["state"])]
+            cand = same if len(same) else cand
+        if not len(cand):
+            keep[i] = False
+            continue
+        geoms[i] = gpd.points_from_xy([cand["lon"].iloc[0]], [cand["lat"].iloc[0]])[0]
+        names[i] = f"{str(row.get('kind', 'shelter')).replace('_', ' ')} ({row.get('locality', '')})"
+    out = out.assign(name=names).set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=4326))
+    return out[keep]
+
+
+def provenance_of(
+    *, incidents: Any = None, model: Any = None, privacy: str = "internal", min_count: int = 5,
+    manifest: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Footer entries of a map: inputs, date range, model parameters, privacy mode.
+
+    Examples
+    --------
+    >>> provenance_of(privacy="public")["privacy"]
+    'public (min_count=5)'
+    """
+    out: dict[str, Any] = {}
+    if manifest:
+        inputs = manifest.get("inputs") or []
+        out["inputs"] = [
+            f"{i.get('role', '')}: {Path(str(i.get('path') or 'embedded')).name}" for i in inputs if isinstance(i, dict)
+        ]
+        data = manifest.get("data") or {}
+        if data.get("incident_dates"):
+            out["date range"] = " to ".join(map(str, data["incident_dates"]))
+    if "date range" not in out and incidents is not None and "date" in incidents and len(incidents):
+        d = pd.to_datetime(incidents["date"], errors="coerce").dropna()
+        if len(d):
+            out["date range"] = f"{d.min():%Y-%m-%d} to {d.max():%Y-%m-%d}"
+    if incidents is not None:
+        out["incidents"] = len(incidents)
+    params = (manifest or {}).get("model") or (model.to_dict() if hasattr(model, "to_dict") else None)
+    if params:
+        keys = ("bandwidth_m", "kernel", "half_life_days", "segment_length_m", "reference_date", "window_start",
+                "window_end", "incident_weight", "enforcement_weight", "classes")
+        out["model"] = {k: params[k] for k in keys if k in params and params[k] is not None}
+    out["privacy"] = f"{privacy} (min_count={int(min_count)})" if privacy == "public" else privacy
+    return out
+
+
+def load_run(run: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a run folder's outputs for mapping.
+
+    Returns
+    -------
+    dict
+        ``segments`` (GeoDataFrame), ``incidents``, ``zones``, ``shelters`` (GeoDataFrame or None), ``surface``
+        (``risk_surface.tif`` as ``(array, transform, crs)`` with NaN for nodata, or None), ``manifest`` (dict,
+        empty when missing).
+
+    Examples
+    --------
+    >>> load_run("/nonexistent")
+    Traceback (most recent call last):
+    ...
+    routerisk._errors.InputError: run folder '/nonexistent' does not exist or is not a folder
+    """
+    import geopandas as gpd
+
+    run = Path(run)
+    if not run.is_dir():
+        msg = f"run folder {str(run)!r} does not exist or is not a folder"
+        raise InputError(msg, path=str(run))
+    out: dict[str, Any] = {}
+    seg_gpkg, seg_parquet = run / "segments.gpkg", run / "segments.parquet"
+    try:
+        if seg_gpkg.exists():
+            out["segments"] = gpd.read_file(seg_gpkg, layer="segments")
+        elif seg_parquet.exists():
+            out["segments"] = gpd.read_parquet(seg_parquet)
+        else:
+            msg = f"run folder {str(run)!r} holds no segments.gpkg or segments.parquet; is it a routerisk run?"
+            raise InputError(msg, path=str(run))
+        for key in ("incidents", "zones", "shelters"):
+            path = run / f"{key}.gpkg"
+            out[key] = gpd.read_file(path, layer=key) if path.exists() else None
+        out["surface"] = _read_surface(run / "risk_surface.tif")
+    except InputError:
+        raise
+    except Exception as exc:  # pyogrio/pyarrow raise many types for damaged files
+        msg = f"cannot read the run folder {str(run)!r}: {exc}"
+        raise InputError(msg, path=str(run)) from exc
+    manifest = run / "manifest.json"
+    try:
+        out["manifest"] = json.loads(manifest.read_text(encoding="utf-8")) if manifest.exists() else {}
+    except (OSError, ValueError) as exc:
+        msg = f"cannot read {str(manifest)!r}: {exc}"
+        raise InputError(msg, path=str(manifest)) from exc
+    return out
+
+
+def _read_surface(path: Path) -> tuple[np.ndarray, Any, Any] | None:
+    if not path.exists():
+        return None
+    import rasterio
+
+    with rasterio.open(path) as ds:
+        arr = ds.read(1, masked=True).astype("float64").filled(np.nan)
+        return arr, ds.transform, ds.crs.to_wkt()
+
+
+def _model_from(manifest: Mapping[str, Any]) -> Any:
+    params = manifest.get("model")
+    if not params:
+        return None
+    try:
+        from ..model import RiskModel
+    except ImportError:
+        return None
+    return RiskModel.from_dict(params)
+
+
+def write_run_maps(
+    out: str | os.PathLike[str],
+    *,
+    segments: Any,
+    incidents: Any = None,
+    zones: Any = None,
+    shelters: Any = None,
+    model: Any = None,
+    privacy: str = "internal",
+    min_count: int = 5,
+    name: str = "map",
+    formats: Sequence[str] = ("html", "png", "pdf"),
+    embed: bool = False,
+    surface_tif: bool = True,
+    manifest: Mapping[str, Any] | None = None,
+    title: str = "Risk along migration routes",
+) -> list[Path]:
+    """Write a run's maps into a folder: ``<name>.html`` (+ ``.embed.html``), ``.png``, ``.pdf``, ``risk_surface.tif``.
+
+    In public mode the surface's cells of fewer than ``min_count`` incidents are empty, the HTML holds no incident
+    point and sensitive shelters appear at locality level only.
+
+    Parameters
+    ----------
+    out : path
+        Folder to write into (e.g. a run's temporary folder).
+    segments, incidents, zones, shelters, model, privacy, min_count
+        As for :func:`routerisk.maps.heatmap`.
+    name : str
+        File stem of the maps.
+    formats : sequence of {"html", "png", "pdf", "svg"}
+    embed : bool
+        Also write the ``<iframe srcdoc>`` snippet.
+    surface_tif : bool
+        Write ``risk_surface.tif``.
+    manifest : mapping, optional
+        A run manifest, for the footer and source line.
+    title : str
+
+    Returns
+    -------
+    list of pathlib.Path
+    """
+    from ..surface import risk_surface, write_geotiff
+    from .interactive import heatmap, save_html
+    from .static import save_static, static_map
+
+    out = Path(out)
+    written: list[Path] = []
+    if shelters is not None:
+        shelters = publishable_shelters(shelters, privacy)
+    public = privacy == "public"
+    mc = min_count if public else None
+    surface = None
+    if incidents is not None and len(incidents):
+        try:
+            surface = risk_surface(incidents, model=model, cell_m=1000.0, min_count=mc)
+        except InputError:  # no placed incident
+            surface = None
+    if surface is not None and surface_tif:
+        tags = {"privacy": privacy, "min_count": min_count if public else "", "units": "weighted incidents per km2"}
+        if hasattr(model, "to_dict"):
+            tags["model"] = json.dumps(model.to_dict(), default=str)
+        written.append(write_geotiff(out / "risk_surface.tif", *surface, tags=tags))
+    prov = provenance_of(incidents=incidents, model=model, privacy=privacy, min_count=min_count, manifest=manifest)
+    if "html" in formats:
+        m = heatmap(
+            segments, incidents=incidents, zones=zones, shelters=shelters, privacy=privacy, min_count=min_count,
+            model=model, title=title, provenance=prov,
+        )
+        written.extend(save_html(m, out / f"{name}.html", embed_snippet=embed))
+    static = [f for f in formats if f != "html"]
+    if static:
+        source = "; ".join(f"{k}: {v}" for k, v in prov.items() if k in ("inputs", "date range", "incidents"))
+        fig = static_map(
+            segments, incidents=incidents, zones=zones, shelters=shelters, surface=surface, privacy=privacy,
+            min_count=min_count, model=model, title=title, source=source or None,
+        )
+        for fmt in static:
+            written.append(save_static(fig, out / f"{name}.{fmt}", fmt=fmt))
+    return written
