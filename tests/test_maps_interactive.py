@@ -153,3 +153,12 @@ def test_legend_has_fixed_documented_scale():
 def test_docstring_examples(module):
     failures, _ = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert failures == 0
+
+
+def test_public_names():
+    import routerisk
+
+    assert routerisk.heatmap is heatmap and routerisk.save_html is save_html
+    assert routerisk.static_map is maps.static_map and callable(routerisk.risk_surface)
+    with pytest.raises(AttributeError, match="no attribute"):
+        _ = routerisk.not_a_name

@@ -11,6 +11,20 @@ from .gazetteer import resolve_locality
 from .model import RiskModel
 from .routes import build_route, segmentize
 from .scoring import score_segments
+from .surface import risk_surface, write_geotiff
+
+#: Map functions, imported on first use (folium and matplotlib are slow to import; the core never needs them).
+_LAZY_MAPS = ("heatmap", "save_html", "static_map")
+
+
+def __getattr__(name: str):
+    if name in _LAZY_MAPS:
+        from . import maps
+
+        return getattr(maps, name)
+    msg = f"module 'routerisk' has no attribute {name!r}"
+    raise AttributeError(msg)
+
 
 try:
     __version__ = version("routerisk")
@@ -29,13 +43,18 @@ __all__ = [
     "analysis_crs",
     "build_route",
     "check_same_crs",
+    "heatmap",
     "load_corridors",
     "load_incidents",
     "load_shelters",
     "load_states",
     "load_zones",
     "resolve_locality",
+    "risk_surface",
+    "save_html",
     "score_segments",
     "segmentize",
+    "static_map",
     "synthetic_incidents",
+    "write_geotiff",
 ]
