@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +11,7 @@ import shapely
 from routerisk import InputError
 from routerisk._data import data_path
 from routerisk.datasets import load_corridors, load_incidents, load_states, synthetic_incidents
+from routerisk.gazetteer import resolve_locality
 from routerisk.schema import (
     CATEGORIES,
     DATE_PRECISIONS,
@@ -98,11 +100,7 @@ def test_incidents_lie_near_the_corridors_and_in_mexico(incidents):
     _, to_mexico = tree.query_nearest(pts, return_distance=True, all_matches=False)
     assert to_mexico.max() < 60_000
     # clusters: far more incidents within 30 km of Ixtepec than the background alone would put there
-    from routerisk.gazetteer import resolve_locality
-
     lon, lat, _ = resolve_locality("Ixtepec", "Oaxaca")
-    import geopandas as gpd
-
     centre = gpd.GeoSeries([shapely.Point(lon, lat)], crs="EPSG:4326").to_crs("EPSG:6372").iloc[0]
     near = (shapely.distance(centre, pts) < 30_000).sum()
     assert near > 40
