@@ -1,0 +1,35 @@
+"""``routerisk demo``: the whole analysis on the embedded data."""
+
+from __future__ import annotations
+
+import click
+
+from .options import handle_errors, out_option, overwrite_option, privacy_options, report_run
+
+__all__ = ["demo"]
+
+
+@click.command(short_help="Run the whole analysis on the embedded demo data.")
+@privacy_options
+@out_option
+@overwrite_option
+@handle_errors
+def demo(privacy, min_count, out, overwrite):
+    """Score the embedded corridors with the embedded synthetic incidents, illustrative enforcement zones and
+    shelters, and write the tables, the GeoTIFF risk surface and the maps (routerisk_demo.html/.png/.pdf) to OUT.
+
+    The demo incidents are SYNTHETIC and the zones and shelters ILLUSTRATIVE: the outputs say so.
+    """
+    from ..pipeline import run
+
+    result = run(
+        out,
+        embedded_zones=True,
+        embedded_shelters=True,
+        privacy=privacy,
+        min_count=min_count,
+        overwrite=overwrite,
+        maps=True,
+        map_name="routerisk_demo",
+    )
+    report_run(result)

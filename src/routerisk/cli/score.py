@@ -1,0 +1,67 @@
+"""``routerisk score``: score route segments from incident records (and enforcement zones)."""
+
+from __future__ import annotations
+
+import click
+
+from .options import handle_errors, model_options, out_option, overwrite_option, privacy_options, report_run
+
+__all__ = ["score"]
+
+
+@click.command(short_help="Score route segments by risk and write a run folder.")
+@click.option(
+    "--incidents", type=click.Path(dir_okay=False), help="Incident file (default: embedded synthetic incidents)."
+)
+@click.option(
+    "--incidents-format",
+    type=click.Choice(["auto", "csv", "iom", "acled", "vector"]),
+    default="auto",
+    show_default=True,
+    help="Format of --incidents (auto-detected from columns and extension).",
+)
+@click.option("--routes", type=click.Path(dir_okay=False), help="Route lines (default: the embedded corridors).")
+@click.option("--zones", type=click.Path(dir_okay=False), help="Enforcement zones (polygons, or points with radius_m).")
+@click.option(
+    "--zones-format",
+    type=click.Choice(["auto", "deployments"]),
+    default="auto",
+    show_default=True,
+    help="'deployments' reads a state-month deployment table as time-varying zones.",
+)
+@click.option("--shelters", type=click.Path(dir_okay=False), help="Existing shelters and asylum offices.")
+@model_options
+@privacy_options
+@click.option(
+    "--maps/--no-maps", default=False, show_default=True, help="Also write map.html/.png/.pdf and risk_surface.tif."
+)
+@out_option
+@overwrite_option
+@handle_errors
+def score(
+    incidents, incidents_format, routes, zones, zones_format, shelters, config, params, privacy, min_count, maps, out,
+    overwrite,
+):
+    """Score every route segment by risk and write OUT: segments.gpkg, segments.parquet, segments_ranked.csv,
+    rejected_rows.csv (when rows were rejected) and manifest.json.
+
+    Exit code 1 means the run finished but some input rows were rejected (listed in rejected_rows.csv).
+    """
+    from ..pipeline import run
+    from .options import build_model
+
+    result = run(
+        out,
+        incidents=incidents,
+        incidents_format=incidents_format,
+        routes=routes,
+        zones=zones,
+        zones_format=zones_format,
+        shelters=shelters,
+        model=build_model(config, params),
+        privacy=privacy,
+        min_count=min_count,
+        overwrite=overwrite,
+        maps=maps,
+    )
+    report_run(result)

@@ -1,0 +1,333 @@
+"""``run``: read, validate, segment, score and write one run folder, with its manifest.
+
+Each step is a public function usable on its own (:func:`routerisk.io.read_incidents`,
+:func:`routerisk.routes.segmentize`, :func:`routerisk.score_segments`, ...); ``run`` chains them and writes the
+outputs atomically. The CLI's ``score``, ``demo`` and ``rerun`` commands call it.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from ._atomic import atomic_dir
+from ._validate import ValidationReport
+from .manifest import read_manifest, sha256_file, write_manifest
+from .privacy import DEFAULT_MIN_COUNT, check_privacy, public_report, suppress_segments
+
+__all__ = ["RANKED_COLUMNS", "RunResult", "rank_segments", "rerun", "run"]
+
+#: Columns of ``segments_ranked.csv``, in order.
+RANKED_COLUMNS = (
+    "rank",
+    "segment_id",
+    "route_id",
+    "route_name",
+    "km_from",
+    "km_to",
+    "state_name",
+    "risk",
+    "risk_lo",
+    "risk_hi",
+    "risk_class",
+    "evidence",
+    "hotspot",
+    "p_value",
+    "n_incidents",
+    "incident_exposure",
+    "incident_density",
+    "enforcement_exposure",
+)
+
+EMBEDDED = "embedded"
+
+
+@dataclass
+class RunResult:
+    """What :func:`run` produced.
+
+    Attributes
+    ----------
+    out : pathlib.Path
+        The run folder.
+    segments : GeoDataFrame
+        The scored segments as written (suppressed in public mode).
+    report : ValidationReport
+        Rejected and changed input rows.
+    manifest : dict
+        The manifest as written.
+    """
+
+    out: Path
+    segments: gpd.GeoDataFrame
+    report: ValidationReport
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+
+def rank_segments(segments: gpd.GeoDataFrame) -> pd.DataFrame:
+    """The ranked table: highest risk first (suppressed segments last), ties by segment id.
+
+    Parameters
+    ----------
+    segments : GeoDataFrame
+        Scored segments.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`RANKED_COLUMNS` that exist in the input.
+    """
+    df = pd.DataFrame(segments.drop(columns=segments.geometry.name))
+    df["route_name"] = df["name"] if "name" in df.columns else df["route_id"]
+    df["km_from"] = (df["start_m"] / 1000.0).round(3)
+    df["km_to"] = (df["end_m"] / 1000.0).round(3)
+    df = df.sort_values(["risk", "segment_id"], ascending=[False, True], na_position="last", kind="stable")
+    df["rank"] = range(1, len(df) + 1)
+    df = df[[c for c in RANKED_COLUMNS if c in df.columns]].reset_index(drop=True)
+    floats = df.select_dtypes("float").columns
+    df[floats] = df[floats].round(4)  # readable; full precision stays in the GeoPackage and GeoParquet
+    return df
+
+
+def _input_record(role: str, path: str | None, fmt: str, report: ValidationReport, key: str) -> dict[str, Any]:
+    counts = report.counts.get(key, {})
+    rec: dict[str, Any] = {"role": role, "format": fmt, **counts}
+    if path is None:
+        from ._data import data_path
+
+        rec["path"] = f"{EMBEDDED}:{key.split(':', 1)[1]}"
+        rec["sha256"] = sha256_file(data_path(key.split(":", 1)[1]))
+    else:
+        rec["path"] = str(Path(path).absolute())
+        rec["sha256"] = sha256_file(path)
+    return rec
+
+
+def _load(role: str, path: str | os.PathLike[str] | None, fmt: str, report: ValidationReport) -> Any:
+    """Read one input, or the embedded default when ``path`` is None; return (layer, report key)."""
+    from . import datasets, io
+
+    if path is None:
+        loader, name = {
+            "incidents": (datasets.load_incidents, "incidents_synthetic.csv"),
+            "routes": (datasets.load_corridors, "corridors.csv"),
+            "zones": (datasets.load_zones, datasets.ZONES_FILE),
+            "shelters": (datasets.load_shelters, "shelters.csv"),
+        }[role]
+        layer = loader()
+        key = f"{EMBEDDED}:{name}"
+        report.count(key, read=len(layer), kept=len(layer))
+        return layer, key
+    path = str(path)
+    if role == "incidents":
+        layer = io.read_incidents(path, format=fmt, report=report)
+    elif role == "zones":
+        layer = io.read_deployments(path, report=report) if fmt == "deployments" else io.read_zones(path, report=report)
+    elif role == "routes":
+        layer = io.read_routes(path, report=report)
+    else:
+        layer = io.read_shelters(path, report=report)
+    return layer, path
+
+
+def run(
+    out: str | os.PathLike[str],
+    *,
+    incidents: str | os.PathLike[str] | None = None,
+    routes: str | os.PathLike[str] | None = None,
+    zones: str | os.PathLike[str] | None = None,
+    shelters: str | os.PathLike[str] | None = None,
+    embedded_zones: bool = False,
+    embedded_shelters: bool = False,
+    model: Any = None,
+    incidents_format: str = "auto",
+    zones_format: str = "auto",
+    privacy: str = "internal",
+    min_count: int = DEFAULT_MIN_COUNT,
+    overwrite: bool = False,
+    maps: bool = False,
+    map_name: str = "map",
+    command: str | None = None,
+) -> RunResult:
+    """Read, validate, segment and score, then write the run folder atomically.
+
+    Parameters
+    ----------
+    out : path
+        The run folder (created; replaced only with ``overwrite=True``).
+    incidents, routes : path, optional
+        Input files; ``None`` uses the embedded synthetic incidents / the embedded corridors.
+    zones, shelters : path, optional
+        Input files; ``None`` means none, unless ``embedded_zones`` / ``embedded_shelters`` is set.
+    model : RiskModel, optional
+        The model's parameters; the defaults when ``None``.
+    incidents_format : str, default "auto"
+        ``"auto"``, ``"csv"``, ``"iom"``, ``"acled"`` or ``"vector"``.
+    zones_format : str, default "auto"
+        ``"auto"`` or ``"deployments"`` (a state-month deployment table, see :func:`routerisk.io.read_deployments`).
+    privacy : {"internal", "public"}
+        See :mod:`routerisk.privacy`.
+    min_count : int, default 5
+        Public mode: smallest number of supporting incidents that may be published.
+    overwrite : bool, default False
+        Replace an existing run folder.
+    maps : bool, default False
+        Also write the interactive and static maps and the GeoTIFF risk surface.
+    map_name : str, default "map"
+        File stem of the maps (``map.html``, ``map.png``, ``map.pdf``).
+    command : str, optional
+        The command line to record; the current one by default.
+
+    Returns
+    -------
+    RunResult
+    """
+    from .model import RiskModel
+    from .routes import segmentize
+    from .scoring import score_segments
+
+    check_privacy(privacy, min_count)
+    model = RiskModel() if model is None else model
+    out = Path(out)
+    # fail on an unusable output folder before any work
+    with atomic_dir(out, overwrite=overwrite) as tmp:
+        report = ValidationReport()
+        inc, inc_key = _load("incidents", incidents, incidents_format, report)
+        rts, rts_key = _load("routes", routes, "auto", report)
+        zns = zns_key = shl = shl_key = None
+        if zones is not None or embedded_zones:
+            zns, zns_key = _load("zones", zones, zones_format, report)
+        if shelters is not None or embedded_shelters:
+            shl, shl_key = _load("shelters", shelters, "auto", report)
+
+        segments = segmentize(rts, segment_length_m=model.segment_length_m, crs=model.crs, report=report)
+        scored = score_segments(segments, inc, zones=zns, model=model)
+        score_details = {k: v for k, v in scored.attrs.get("routerisk", {}).items() if k != "model"}
+        scored.attrs = {}
+        published = suppress_segments(scored, min_count) if privacy == "public" else scored
+
+        published.to_file(tmp / "segments.gpkg", layer="segments", driver="GPKG")
+        published.to_parquet(tmp / "segments.parquet")
+        rank_segments(published).to_csv(tmp / "segments_ranked.csv", index=False)
+        if zns is not None:
+            zns.to_file(tmp / "zones.gpkg", layer="zones", driver="GPKG")
+        if shl is not None:
+            from .maps import publishable_shelters
+
+            publishable_shelters(shl, privacy).to_file(tmp / "shelters.gpkg", layer="shelters", driver="GPKG")
+        if privacy == "internal":
+            inc.to_file(tmp / "incidents.gpkg", layer="incidents", driver="GPKG")
+        rejected = report.rejected
+        if len(rejected):
+            (public_report(rejected) if privacy == "public" else rejected).to_csv(
+                tmp / "rejected_rows.csv", index=False
+            )
+        if privacy == "internal" and len(report.notes):
+            report.notes.to_csv(tmp / "input_notes.csv", index=False)
+
+        if maps:
+            from .maps import write_run_maps
+
+            write_run_maps(
+                tmp, segments=published, incidents=inc, zones=zns, shelters=shl, model=model, privacy=privacy,
+                min_count=min_count, name=map_name,
+            )
+
+        inputs = [_input_record("incidents", incidents, incidents_format, report, inc_key)]
+        inputs.append(_input_record("routes", routes, "auto", report, rts_key))
+        if zns_key is not None:
+            inputs.append(_input_record("zones", zones, zones_format, report, zns_key))
+        if shl_key is not None:
+            inputs.append(_input_record("shelters", shelters, "auto", report, shl_key))
+        dates = inc["date"].dropna()
+        manifest_content = {
+            "command": command if command is not None else shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+            "inputs": inputs,
+            "model": model.to_dict(),
+            "score": score_details,
+            "privacy": {"mode": privacy, "min_count": int(min_count)},
+            "options": {"maps": bool(maps), "map_name": map_name},
+            "crs": {"published": str(published.crs), "analysis": score_details.get("analysis_crs")},
+            "data": {
+                "synthetic_incidents": bool(inc["synthetic"].any()) if len(inc) else False,
+                "illustrative_zones": bool(zns["illustrative"].any()) if zns is not None and len(zns) else False,
+                "incidents": len(inc),
+                "incident_dates": [str(dates.min().date()), str(dates.max().date())] if len(dates) else None,
+                "segments": len(published),
+                "suppressed_segments": int(published["suppressed"].sum()) if privacy == "public" else 0,
+                "rejected_rows": report.n_rejected,
+            },
+        }
+        manifest = write_manifest(tmp, manifest_content)
+        import json
+
+        manifest_doc = json.loads(manifest.read_text())
+    return RunResult(out=out, segments=published, report=report, manifest=manifest_doc)
+
+
+def rerun(manifest: str | os.PathLike[str], out: str | os.PathLike[str], *, overwrite: bool = False) -> RunResult:
+    """Reproduce a run from its manifest: same inputs (checked by SHA-256), model, seeds and privacy mode.
+
+    Parameters
+    ----------
+    manifest : path
+        A ``manifest.json`` or a run folder holding one.
+    out : path
+        The new run folder.
+    overwrite : bool, default False
+        Replace an existing folder.
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    InputError
+        When an input is missing or its bytes changed since the recorded run.
+    """
+    from ._data import data_path
+    from ._errors import InputError
+    from .model import RiskModel
+
+    doc = read_manifest(manifest)
+    kwargs: dict[str, Any] = {}
+    for rec in doc["inputs"]:
+        role, path = rec["role"], rec["path"]
+        if path.startswith(f"{EMBEDDED}:"):
+            actual = data_path(path.split(":", 1)[1])
+            value = None
+            if role in ("zones", "shelters"):
+                kwargs[f"embedded_{role}"] = True
+        else:
+            actual = Path(path)
+            value = path
+        if not actual.exists():
+            msg = f"input {path!r} ({role}) recorded in the manifest no longer exists"
+            raise InputError(msg, path=path)
+        if sha256_file(actual) != rec["sha256"]:
+            msg = f"input {path!r} ({role}) changed since the recorded run (SHA-256 differs); cannot reproduce"
+            raise InputError(msg, path=path)
+        kwargs[role] = value
+        if role == "incidents":
+            kwargs["incidents_format"] = rec.get("format", "auto")
+        if role == "zones":
+            kwargs["zones_format"] = rec.get("format", "auto")
+    options = doc.get("options", {})
+    return run(
+        out,
+        model=RiskModel.from_dict(doc["model"]),
+        privacy=doc["privacy"]["mode"],
+        min_count=doc["privacy"]["min_count"],
+        overwrite=overwrite,
+        maps=options.get("maps", False),
+        map_name=options.get("map_name", "map"),
+        **kwargs,
+    )
