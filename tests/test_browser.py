@@ -96,9 +96,10 @@ def test_hover_shows_escaped_tooltip(internal):
 
 
 def _heat_pixels(page) -> bytes:
+    # Leaflet.heat redraws on the next animation frame: wait for two frames before reading the canvas
     return page.evaluate(
-        "() => { const c = document.querySelector('canvas.leaflet-heatmap-layer');"
-        " return c.toDataURL('image/png'); }"
+        """() => new Promise(res => requestAnimationFrame(() => requestAnimationFrame(() =>
+            res(document.querySelector('canvas.leaflet-heatmap-layer').toDataURL('image/png')))))"""
     )
 
 

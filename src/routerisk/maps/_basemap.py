@@ -44,7 +44,23 @@ def _localities() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["name", "population", "lon", "lat"])
 
 
-def basemap_layers(*, min_population: int = 150_000, n_labels: int = 14) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+def _declutter(lon, lat, n_labels: int, min_sep_deg: float):
+    import numpy as np
+
+    chosen: list[int] = []
+    for i in range(len(lon)):
+        if len(chosen) >= n_labels:
+            break
+        if all(np.hypot(lon[i] - lon[j], lat[i] - lat[j]) >= min_sep_deg for j in chosen):
+            chosen.append(i)
+    flags = np.zeros(len(lon), dtype=bool)
+    flags[chosen] = True
+    return flags
+
+
+def basemap_layers(
+    *, min_population: int = 150_000, n_labels: int = 14, min_sep_deg: float = 1.0
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     """State polygons and major localities (``name, population, lon, lat, label``) for the offline basemap.
 
     Parameters
@@ -53,15 +69,17 @@ def basemap_layers(*, min_population: int = 150_000, n_labels: int = 14) -> tupl
         Smallest locality shown.
     n_labels : int
         How many of the largest localities get a permanent label.
+    min_sep_deg : float
+        A labelled locality is at least this far (degrees) from every larger labelled one, so labels do not overlap.
 
     Examples
     --------
     >>> states, localities = basemap_layers()
-    >>> len(states), bool(localities["label"].sum() == 14)
+    >>> len(states), bool(0 < localities["label"].sum() <= 14)
     (32, True)
     """
     loc = _localities()
     loc = loc[pd.to_numeric(loc["population"], errors="coerce") >= min_population]
     loc = loc.sort_values("population", ascending=False).reset_index(drop=True)
-    loc = loc.assign(label=loc.index < n_labels)
+    loc = loc.assign(label=_declutter(loc["lon"].to_numpy(), loc["lat"].to_numpy(), n_labels, min_sep_deg))
     return _states(), loc

@@ -11,7 +11,25 @@ import pandas as pd
 
 from ._legend import HEAT_COLORS
 
-__all__ = ["period_index", "surface_png"]
+__all__ = ["heat_scale_max", "period_index", "surface_png"]
+
+#: Percentile of the non-empty surface cells drawn with the top heat colour (higher values are clipped to it).
+HEAT_PERCENTILE = 99.0
+
+
+def heat_scale_max(array: np.ndarray) -> float:
+    """Top of the fixed heat scale: the 99th percentile of the surface's positive cells (1.0 when none).
+
+    A single sharp peak would otherwise push every other cell into the lowest colours.
+
+    Examples
+    --------
+    >>> heat_scale_max(np.array([[0.0, 1.0], [2.0, np.nan]]))
+    1.99
+    """
+    a = np.asarray(array, dtype="float64")
+    pos = a[np.isfinite(a) & (a > 0)]
+    return float(np.percentile(pos, HEAT_PERCENTILE)) if pos.size else 1.0
 
 
 def period_index(dates: Any, step: str = "auto", *, max_frames: int | None = None) -> tuple[np.ndarray, list[str]]:

@@ -27,7 +27,9 @@ POINT_LIMIT = 20_000
 #: Client-side heat: colour saturates where the weights in one heat cell (``radius / 2`` pixels) reach this.
 DEFAULT_POINT_HEAT_MAX = 2.0
 HEAT_UNITS_POINTS = "weighted incidents per heat cell (radius/2 px); colour full at the max"
-HEAT_UNITS_SURFACE = "weighted incidents per km² (kernel density); colour full at the max"
+HEAT_UNITS_SURFACE = (
+    "weighted incidents per km² (kernel density); colour full at the max, the 99th percentile of non-empty cells"
+)
 
 
 def _js_layer_class():
@@ -150,15 +152,14 @@ def _is_synthetic(incidents: Any, zones: Any, shelters: Any, provenance: Mapping
 def _heat(incidents, surface, *, model, privacy, min_count, point_limit, time_step, heat_max, cell_m):
     """Choose and build the heat layer: returns (data, code, labels, vmin, vmax, units)."""
     from ..surface import _model_params, _weights_bandwidths, risk_surface
-    from ._frames import period_index, surface_png
+    from ._frames import heat_scale_max, period_index, surface_png
     from ._layers import heat_image_layer, heat_points_layer
 
     if incidents is None or len(incidents) == 0:
         if surface is None:
             return None
         arr, transform, crs = surface
-        vmax = float(np.nanmax(arr)) if np.isfinite(arr).any() and np.nanmax(arr) > 0 else 1.0
-        vmax = float(heat_max) if heat_max else vmax
+        vmax = float(heat_max) if heat_max else heat_scale_max(arr)
         uri, bounds, _ = surface_png(arr, transform, crs, vmax=vmax)
         data, code = heat_image_layer([uri], bounds, ["all"])
         return data, code, ["all"], 0.0, vmax, HEAT_UNITS_SURFACE
@@ -188,8 +189,7 @@ def _heat(incidents, surface, *, model, privacy, min_count, point_limit, time_st
         arr, transform, crs = risk_surface(inc, model=model, cell_m=cell_m, weights=w, bandwidths_m=h, min_count=mc)
     rows, cols = arr.shape
     extent = (transform.c, transform.f + transform.e * rows, transform.c + transform.a * cols, transform.f)
-    finite = arr[np.isfinite(arr)]
-    vmax = float(heat_max) if heat_max else (float(finite.max()) if finite.size and finite.max() > 0 else 1.0)
+    vmax = float(heat_max) if heat_max else heat_scale_max(arr)
     uris = []
     uri, bounds, grid = surface_png(arr, transform, crs, vmax=vmax)
     uris.append(uri)
@@ -261,7 +261,8 @@ def heatmap(
     time_step : {"auto", "month", "year"}
         Step of the time slider.
     heat_max : float, optional
-        Top of the fixed heat scale; default 2 weighted incidents per heat cell (points) or the surface maximum.
+        Top of the fixed heat scale (the same for every time step); default 2 weighted incidents per heat cell
+        (points) or the 99th percentile of the all-period surface's non-empty cells (images).
     cell_m : float, default 2000
         Cell of the surface computed for image heat.
     web_tiles : bool, default True

@@ -105,7 +105,7 @@ def static_map(
     figsize : (float, float)
         Inches.
     heat_max : float, optional
-        Top of the fixed heat colour scale; default the surface's maximum.
+        Top of the fixed heat colour scale; default the 99th percentile of the surface's non-empty cells.
 
     Returns
     -------
@@ -121,12 +121,13 @@ def static_map(
     True
     """
     from matplotlib.collections import LineCollection
-    from matplotlib.colors import LinearSegmentedColormap, Normalize
+    from matplotlib.colors import LinearSegmentedColormap, ListedColormap, Normalize
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     from ._basemap import basemap_layers
+    from ._frames import heat_scale_max
     from .interactive import PRIVACY_MODES, _is_synthetic
 
     if privacy not in PRIVACY_MODES:
@@ -161,7 +162,11 @@ def static_map(
         except InputError:
             surface = None
     heat_norm = None
-    cmap = LinearSegmentedColormap.from_list("rr_heat", HEAT_COLORS)
+    # heat: viridis with opacity rising from faint to solid, so the basemap shows through low values
+    ramp = np.linspace(0.0, 1.0, 256)
+    rgba = LinearSegmentedColormap.from_list("rr_heat", HEAT_COLORS)(ramp)
+    rgba[:, 3] = 0.25 + 0.7 * np.sqrt(ramp)
+    cmap = ListedColormap(rgba)
     if surface is not None:
         from rasterio.warp import Resampling, reproject
 
@@ -177,13 +182,12 @@ def static_map(
             reproject(arr, dst, src_transform=transform, src_crs=crs, dst_transform=dst_t, dst_crs=_PLOT_CRS,
                       resampling=Resampling.bilinear, src_nodata=np.nan, dst_nodata=np.nan)
             arr, transform = dst, dst_t
-        finite = arr[np.isfinite(arr)]
-        vmax = float(heat_max) if heat_max else (float(finite.max()) if finite.size and finite.max() > 0 else 1.0)
+        vmax = float(heat_max) if heat_max else heat_scale_max(arr)
         heat_norm = Normalize(0.0, vmax)
         shown = np.ma.masked_where(~np.isfinite(arr) | (arr <= vmax * 1e-3), arr)
         rows, cols = arr.shape
         img_extent = (transform.c, transform.c + transform.a * cols, transform.f + transform.e * rows, transform.f)
-        ax.imshow(shown, extent=img_extent, cmap=cmap, norm=heat_norm, alpha=0.75, zorder=2,
+        ax.imshow(shown, extent=img_extent, cmap=cmap, norm=heat_norm, zorder=2,
                   interpolation="nearest")
 
     if zones is not None and len(zones):
@@ -231,7 +235,7 @@ def static_map(
 
         lp = gpd.GeoDataFrame(loc, geometry=gpd.points_from_xy(loc["lon"], loc["lat"]), crs=4326).to_crs(_PLOT_CRS)
         inside = (lp.geometry.x.between(extent[0], extent[1]) & lp.geometry.y.between(extent[2], extent[3]))
-        lp = lp[inside].head(12)
+        lp = lp[inside & lp["label"].to_numpy()]
         ax.scatter(lp.geometry.x, lp.geometry.y, s=6, c="#222222", zorder=13)
         for x, y, name in zip(lp.geometry.x, lp.geometry.y, lp["name"], strict=True):
             ax.text(x, y, f" {name}", fontsize=7, color="#222222", zorder=13, va="center")
@@ -252,7 +256,7 @@ def static_map(
 
         cax = fig.add_axes((0.79, 0.2, 0.17, 0.02))
         cb = fig.colorbar(ScalarMappable(norm=heat_norm, cmap=cmap), cax=cax, orientation="horizontal")
-        cb.set_label("incident heat: weighted\nincidents per km²", fontsize=8)
+        cb.set_label("incident heat: weighted incidents\nper km² (top: 99th percentile)", fontsize=8)
         cb.ax.tick_params(labelsize=7)
 
     syn = _is_synthetic(incidents, zones, shelters, None) if synthetic is None else bool(synthetic)
