@@ -31,8 +31,9 @@ import pandas as pd
 
 from ..schema import CATEGORIES
 from . import _vocab as vocab
+from ._dates import parse_dates
 from ._incidents import Parts, lonlat_from_text, precision_from_decimals, split_coordinates
-from ._tables import _Rows, find_column, map_labels, norm_name, norm_text, parse_dates, parse_number, text_col
+from ._tables import _Rows, find_column, map_labels, norm_name, norm_text, parse_number, text_col
 
 IOM_MARKERS = ("web_id", "cause_of_death", "location_coordinates", "main_id")
 ACLED_MARKERS = ("event_date", "event_type", "latitude", "longitude")

@@ -25,6 +25,7 @@ from ..schema import (
     compute_severity,
 )
 from . import _vocab as vocab
+from ._dates import parse_dates
 from ._tables import (
     COORDS_ALIASES,
     LAT_ALIASES,
@@ -35,7 +36,6 @@ from ._tables import (
     find_column,
     map_labels,
     parse_bool,
-    parse_dates,
     parse_number,
     split_coordinates,
     text_col,
@@ -72,7 +72,7 @@ def lonlat_from_text(
     """Parse and check coordinate text. Returns ``(lon, lat, min_decimals)``."""
     lat, _ = parse_number(rows, lat_t, lat_col)
     lon, _ = parse_number(rows, lon_t, lon_col)
-    raw = (lat_t.astype(str) + ", " + lon_t.astype(str)).to_numpy(dtype=object)
+    raw = lat_t.astype("str") + ", " + lon_t.astype("str")
     lon, lat = validate_lonlat(rows, lon, lat, lon_col, lat_col, raw=raw)
     dec = np.minimum(decimals(lat_t), decimals(lon_t))
     return lon, lat, dec
@@ -162,7 +162,6 @@ def generic_parts(rows: _Rows, df: pd.DataFrame, file: str, *, lonlat: tuple | N
 
 def finish_incidents(rows: _Rows, parts: Parts, *, file: str, stem: str) -> gpd.GeoDataFrame:
     """Check ids and victims, derive severity and build the canonical incidents layer of the kept rows."""
-    n = len(rows)
     # victims: missing -> 1 (noted); 0 -> 1 (noted); negative, fractional or absurd -> rejected
     vcol = parts.get("victims_column", "victims")
     v = np.asarray(parts["victims"], dtype="float64")
@@ -178,10 +177,7 @@ def finish_incidents(rows: _Rows, parts: Parts, *, file: str, stem: str) -> gpd.
     v = np.where(np.isnan(v) | (v <= 0) | (v > MAX_VICTIMS) | ~np.isfinite(v), 1, v)
     victims = np.floor(v).astype("int64")
     # ids: generated "<stem>-<row>" when blank; later duplicates rejected (among rows otherwise kept)
-    ids = np.asarray(parts["incident_id"], dtype=object).astype(str)
-    blank = ids == ""
-    gen = (pd.Series(rows.rows).astype(str).radd(f"{stem}-")).to_numpy(dtype=object)
-    ids = np.where(blank, gen, ids).astype(object)
+    ids, blank = fill_ids(rows, parts["incident_id"], stem)
     id_col = parts.get("id_column")
     if id_col is not None:
         rows.note(blank, id_col, "id missing; generated as '<file stem>-<row>'", ids, "generated")
@@ -189,44 +185,65 @@ def finish_incidents(rows: _Rows, parts: Parts, *, file: str, stem: str) -> gpd.
     keep = rows.finish()
     if not keep.any():
         raise no_rows_error(rows, file)
-    category = np.asarray(parts["category"], dtype=object)[keep]
-    date = pd.Series(parts["date"]).to_numpy(dtype="datetime64[ns]")[keep]
+    idx = np.flatnonzero(keep)
+    category = np.asarray(parts["category"], dtype=object)[idx]
     data = {
-        "incident_id": pd.array(ids[keep], dtype=object),
-        "date": pd.to_datetime(date).astype("datetime64[ns]"),
-        "date_precision": np.asarray(parts["date_precision"], dtype=object)[keep],
-        "category": category,
-        "perpetrator": np.asarray(parts["perpetrator"], dtype=object)[keep],
-        "victims": victims[keep],
-        "severity": compute_severity(category, victims[keep]).astype("float64"),
-        "location_precision": np.asarray(parts["location_precision"], dtype=object)[keep],
-        "source": np.asarray(parts["source"], dtype=object)[keep],
-        "source_url": np.asarray(parts["source_url"], dtype=object)[keep],
-        "notes": np.asarray(parts["notes"], dtype=object)[keep],
-        "synthetic": np.asarray(parts["synthetic"], dtype=bool)[keep],
+        "incident_id": as_str(ids, idx),
+        "date": pd.Series(parts["date"]).to_numpy(dtype="datetime64[ns]")[idx],
+        "date_precision": as_str(parts["date_precision"], idx),
+        "category": as_str(category),
+        "perpetrator": as_str(parts["perpetrator"], idx),
+        "victims": victims[idx],
+        "severity": compute_severity(category, victims[idx]).astype("float64"),
+        "location_precision": as_str(parts["location_precision"], idx),
+        "source": as_str(parts["source"], idx),
+        "source_url": as_str(parts["source_url"], idx),
+        "notes": as_str(parts["notes"], idx),
+        "synthetic": np.asarray(parts["synthetic"], dtype=bool)[idx],
     }
-    geom = shapely.points(np.asarray(parts["lon"])[keep], np.asarray(parts["lat"])[keep])
+    geom = shapely.points(np.asarray(parts["lon"])[idx], np.asarray(parts["lat"])[idx])
     df = pd.DataFrame({c: data[c] for c in INCIDENT_COLUMNS})
-    for c in ("incident_id", "date_precision", "category", "perpetrator", "location_precision", "source",
-              "source_url", "notes"):  # fmt: skip
-        df[c] = df[c].astype(object)
-    assert n == keep.size
     return gpd.GeoDataFrame(df, geometry=geom, crs=WGS84)
 
 
-def reject_duplicates(rows: _Rows, ids: np.ndarray, column: str) -> None:
+def as_str(values, idx: np.ndarray | None = None) -> pd.api.extensions.ExtensionArray:
+    """Text values (optionally the rows ``idx``) as pandas' string dtype, without a Python loop per row."""
+    if isinstance(values, pd.Series):
+        arr = values.array if pd.api.types.is_string_dtype(values.dtype) and values.dtype != object else None
+        if arr is not None:
+            return arr if idx is None else arr.take(idx)
+        values = values.to_numpy(dtype=object)
+    values = np.asarray(values, dtype=object)
+    if idx is not None:
+        values = values[idx]
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    return pd.array(np.asarray(uniques, dtype=object).astype(str), dtype="str").take(codes)
+
+
+def fill_ids(rows: _Rows, ids, stem: str) -> tuple[pd.Series, np.ndarray]:
+    """Ids as strings, ``"<stem>-<row>"`` where blank. Returns the ids and the mask of generated ones."""
+    s = pd.Series(as_str(ids) if not isinstance(ids, pd.Series) else ids.array, dtype="str").reset_index(drop=True)
+    s = s.fillna("")
+    blank = (s == "").to_numpy(dtype=bool)
+    if blank.any():
+        s = s.copy()
+        s[blank] = np.char.add(f"{stem}-", rows.rows[blank].astype(str))
+    return s, blank
+
+
+def reject_duplicates(rows: _Rows, ids: pd.Series, column: str) -> None:
     """Reject later rows whose id repeats one of an earlier kept row (the first one wins)."""
-    ok = ~rows.bad
-    s = pd.Series(ids[ok])
+    ok = np.flatnonzero(~rows.bad)
+    s = pd.Series(ids).iloc[ok].reset_index(drop=True)
     dup = s.duplicated(keep="first").to_numpy()
     if not dup.any():
         return
-    first = pd.Series(rows.rows[ok]).groupby(s.to_numpy()).transform("first").to_numpy()
-    vals = (s.astype(str) + " (first at row " + pd.Series(first).astype(str) + ")").to_numpy(dtype=object)
+    first = pd.Series(rows.rows[ok]).groupby(s.to_numpy(dtype=object)).transform("first").to_numpy()[dup]
+    vals = np.char.add(np.char.add(s[dup].to_numpy(dtype=str), " (first at row "), first.astype(str))
     mask = np.zeros(len(rows), dtype=bool)
-    mask[np.flatnonzero(ok)[dup]] = True
+    mask[ok[dup]] = True
     full_vals = np.empty(len(rows), dtype=object)
-    full_vals[ok] = vals
+    full_vals[ok[dup]] = np.char.add(vals, ")")
     rows.reject(mask, column, "duplicate id (an earlier row has the same id)", full_vals)
 
 

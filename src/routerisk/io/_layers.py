@@ -11,7 +11,8 @@ from .._errors import InputError
 from ..crs import analysis_crs
 from ..schema import AGENCIES, MODES, ROUTE_COLUMNS, SHELTER_COLUMNS, WGS84, ZONE_COLUMNS, ZONE_KINDS
 from . import _vocab as vocab
-from ._incidents import coords_from_table, no_rows_error, reject_duplicates
+from ._dates import parse_dates
+from ._incidents import as_str, coords_from_table, fill_ids, no_rows_error, reject_duplicates
 from ._tables import (
     COORDS_ALIASES,
     LAT_ALIASES,
@@ -20,7 +21,6 @@ from ._tables import (
     find_column,
     map_labels,
     parse_bool,
-    parse_dates,
     parse_number,
     text_col,
 )
@@ -65,14 +65,11 @@ def _text(df: pd.DataFrame, aliases: tuple[str, ...]) -> pd.Series:
 
 def _ids(rows: _Rows, df: pd.DataFrame, kind: str, stem: str) -> np.ndarray:
     id_col = find_column(df.columns, vocab.ID_ALIASES[kind])
-    ids = text_col(df, id_col).to_numpy(dtype=object).astype(str)
-    blank = ids == ""
-    gen = pd.Series(rows.rows).astype(str).radd(f"{stem}-").to_numpy(dtype=object)
-    ids = np.where(blank, gen, ids).astype(object)
+    ids, blank = fill_ids(rows, text_col(df, id_col), stem)
     if id_col is not None:
         rows.note(blank, id_col, "id missing; generated as '<file stem>-<row>'", ids, "generated")
     reject_duplicates(rows, ids, id_col or vocab.ID_ALIASES[kind][0])
-    return ids
+    return ids.to_numpy(dtype=object)
 
 
 def _frame(columns: tuple[str, ...], data: dict, geoms: np.ndarray) -> gpd.GeoDataFrame:
@@ -80,7 +77,7 @@ def _frame(columns: tuple[str, ...], data: dict, geoms: np.ndarray) -> gpd.GeoDa
     for c in columns:
         typed = pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_datetime64_any_dtype(df[c])
         if df[c].dtype != bool and not typed:
-            df[c] = df[c].astype(object)
+            df[c] = as_str(df[c].to_numpy(dtype=object))
     return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs=WGS84).values, crs=WGS84)
 
 

@@ -16,7 +16,6 @@ import re
 import unicodedata
 import warnings
 from collections.abc import Iterable, Mapping
-from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +25,6 @@ from .._errors import InputError
 from .._validate import ValidationReport
 from ..crs import MEXICO_BOUNDS
 
-#: Dates before this year are rejected as impossible for this domain (the data sources start in the 1990s).
-MIN_YEAR = 1990
 #: Victim counts above this are rejected as absurd for a single incident.
 MAX_VICTIMS = 1000
 
@@ -47,17 +44,22 @@ def norm_name(name: object) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
 
 
+def _fold(value: object) -> str:
+    text = unicodedata.normalize("NFKD", str(value)).encode("ascii", "ignore").decode("ascii")
+    return " ".join(text.lower().split())
+
+
+def map_unique(values: pd.Series, func) -> np.ndarray:
+    """Apply ``func`` once per distinct value (missing values as ``""``); return an object array aligned to
+    ``values``. This is how free text is classified without a Python loop over rows."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    mapped = np.array([func(u) for u in uniques] + [func("")], dtype=object)
+    return mapped[codes]  # code -1 (missing) takes the last entry
+
+
 def norm_text(values: pd.Series) -> pd.Series:
-    """Normalise free-text labels (lower case, no accents, single spaces), vectorised over unique values."""
-    s = values.astype(object).where(values.notna(), "")
-    uniq = pd.unique(s.to_numpy())
-    lookup = {
-        u: " ".join(
-            unicodedata.normalize("NFKD", str(u)).encode("ascii", "ignore").decode("ascii").lower().split()
-        )
-        for u in uniq
-    }
-    return s.map(lookup)
+    """Normalise free-text labels (lower case, no accents, single spaces), once per distinct value."""
+    return pd.Series(map_unique(values, _fold), index=values.index, dtype=object)
 
 
 class _Rows:
@@ -72,7 +74,7 @@ class _Rows:
         self.report = report
         self.rows = np.asarray(rows, dtype="int64")
         self.bad = np.zeros(self.rows.size, dtype=bool)
-        self._notes: list[tuple[np.ndarray, str, str, np.ndarray | None, str]] = []
+        self._notes: list[tuple[np.ndarray, str, str, np.ndarray | None, str]] = []  # (row positions, ...)
 
     def __len__(self) -> int:
         return int(self.rows.size)
@@ -81,8 +83,8 @@ class _Rows:
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
-        vals = None if values is None else np.asarray(values, dtype=object)[mask]
-        self.report.reject(self.file, self.rows[mask], column, reason, vals)
+        idx = np.flatnonzero(mask)
+        self.report.reject(self.file, self.rows[idx], column, reason, _take(values, idx))
         self.bad |= mask
 
     def note(
@@ -95,8 +97,8 @@ class _Rows:
     ) -> None:
         mask = np.asarray(mask, dtype=bool)
         if mask.any():
-            vals = None if values is None else np.asarray(values, dtype=object)
-            self._notes.append((mask, column, reason, vals, action))
+            idx = np.flatnonzero(mask)
+            self._notes.append((idx, column, reason, _take(values, idx), action))
 
     def note_file(self, reason: str, action: str = "noted") -> None:
         """A note about the whole file (row 0)."""
@@ -105,12 +107,22 @@ class _Rows:
     def finish(self) -> np.ndarray:
         """Write the held notes of kept rows; return the mask of kept rows."""
         keep = ~self.bad
-        for mask, column, reason, vals, action in self._notes:
-            m = mask & keep
-            if m.any():
-                self.report.note(self.file, self.rows[m], column, reason, None if vals is None else vals[m], action)
+        for idx, column, reason, vals, action in self._notes:
+            k = keep[idx]
+            if k.any():
+                taken = None if vals is None else vals[k]
+                self.report.note(self.file, self.rows[idx[k]], column, reason, taken, action)
         self._notes.clear()
         return keep
+
+
+def _take(values: Iterable[object] | None, idx: np.ndarray) -> np.ndarray | None:
+    """``values[idx]`` as an object array, converting only the rows taken."""
+    if values is None:
+        return None
+    if isinstance(values, (pd.Series, pd.Index)):
+        return np.asarray(values.take(idx).to_numpy(dtype=object, na_value=None), dtype=object)
+    return np.asarray(np.asarray(values)[idx], dtype=object)
 
 
 # --------------------------------------------------------------------------------------------------- reading
@@ -212,7 +224,9 @@ def read_text_table(path: Path, report: ValidationReport, file: str) -> tuple[pd
     if n:
         blank = np.ones(n, dtype=bool)
         for c in df.columns:
-            blank &= (df[c].astype(object).fillna("").astype(str).str.strip() == "").to_numpy()
+            blank &= (df[c].fillna("").str.strip() == "").to_numpy(dtype=bool)
+            if not blank.any():
+                break
         if blank.any():
             df = df.loc[~blank].reset_index(drop=True)
             tracker = _Rows(file, report, rows[~blank])
@@ -237,16 +251,16 @@ def find_column(columns: Iterable[str], aliases: Iterable[str]) -> str | None:
 def text_col(df: pd.DataFrame, col: str | None) -> pd.Series:
     """Column as stripped strings ("" when missing); an all-empty series when ``col`` is None."""
     if col is None:
-        return pd.Series([""] * len(df), index=df.index, dtype=object)
+        return pd.Series("", index=df.index, dtype="str")
     s = df[col]
-    out = s.astype(object).where(s.notna(), "")
-    return out.astype(str).str.strip().astype(object)
+    if not pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
+        s = s.astype(object).where(s.notna(), "").astype(str).astype("str")
+    return s.fillna("").str.strip()
 
 
 # --------------------------------------------------------------------------------------------------- numbers
 
-_NUM_RE = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
-_COMMA_DEC_RE = re.compile(r"^[+-]?\d+,\d+$")
+_COMMA_DEC_RE = r"[+-]?\d+,\d+"
 
 
 def parse_number(
@@ -260,20 +274,22 @@ def parse_number(
         vals = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
         return vals, np.isnan(vals)
     s = text_col(raw.to_frame("v"), "v")
-    missing = (s == "").to_numpy()
-    text = s
-    if decimal_comma:
-        comma = s.str.fullmatch(_COMMA_DEC_RE.pattern).to_numpy(dtype=bool)
+    missing = (s == "").to_numpy(dtype=bool)
+    with np.errstate(all="ignore"):
+        vals = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan).copy()
+    failed = np.isnan(vals) & ~missing
+    if decimal_comma and failed.any():
+        idx = np.flatnonzero(failed)
+        sub = s.iloc[idx]
+        comma = sub.str.fullmatch(_COMMA_DEC_RE).to_numpy(dtype=bool)
         if comma.any():
-            text = s.where(~comma, s.str.replace(",", ".", regex=False))
-            rows.note(comma, column, "decimal comma read as a decimal point", s.to_numpy(), "converted")
-    ok = text.str.fullmatch(_NUM_RE).to_numpy(dtype=bool)
-    vals = np.full(len(s), np.nan)
-    if ok.any():
-        with np.errstate(all="ignore"):
-            vals[ok] = pd.to_numeric(text[ok], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    nonnum = ~ok & ~missing
-    rows.reject(nonnum, column, "not a number", s.to_numpy())
+            fixed = pd.to_numeric(sub[comma].str.replace(",", ".", regex=False), errors="coerce")
+            vals[idx[comma]] = fixed.to_numpy(dtype="float64", na_value=np.nan)
+            mask = np.zeros(len(s), dtype=bool)
+            mask[idx[comma]] = True
+            rows.note(mask, column, "decimal comma read as a decimal point", s, "converted")
+            failed[idx[comma]] = False
+    rows.reject(failed, column, "not a number", s)
     return vals, missing
 
 
@@ -375,143 +391,12 @@ def validate_lonlat(
 
 def decimals(text: pd.Series) -> np.ndarray:
     """Number of digits after the decimal separator of each numeric text (0 when none)."""
-    frac = text.astype(str).str.extract(r"[.,](\d+)\s*$", expand=False)
-    return frac.str.len().fillna(0).to_numpy(dtype="int64")
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-
-# --------------------------------------------------------------------------------------------------- dates
-
-_MONTHS = {
-    # English
-    "jan": 1, "feb": 2, "mar": 3, "apr": 4, "may": 5, "jun": 6, "jul": 7, "aug": 8, "sep": 9, "oct": 10,
-    "nov": 11, "dec": 12,
-    # Spanish (three letters; "mar", "may", "jun", "jul" shared)
-    "ene": 1, "abr": 4, "ago": 8, "set": 9, "dic": 12,
-}  # fmt: skip
-
-# (pattern, precision, builder) ; builders turn the regex groups into y, m, d strings
-_DATE_PATTERNS: list[tuple[str, str, str]] = [
-    (r"(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?", "day", "ymd"),  # noqa: E501
-    (r"(?P<y>\d{4})/(?P<m>\d{1,2})/(?P<d>\d{1,2})", "day", "ymd"),
-    (r"(?P<a>\d{1,2})[/.](?P<b>\d{1,2})[/.](?P<y>\d{4})(?: \d{1,2}:\d{2}(?::\d{2})?)?", "day", "slash"),
-    (r"(?:[A-Za-z]{3}, )(?P<m>\d{2})/(?P<d>\d{2})/(?P<y>\d{4})(?: - \d{2}:\d{2})?", "day", "ymd"),
-    (r"(?P<d>\d{1,2})[- ](?P<mon>[A-Za-z]{3})[A-Za-z]*\.?[- ,]+(?P<y>\d{2}|\d{4})", "day", "mon"),
-    (r"(?P<mon>[A-Za-z]{3})[A-Za-z]*\.? (?P<d>\d{1,2}),? (?P<y>\d{4})", "day", "mon"),
-    (r"(?P<y>\d{4})-(?P<m>\d{1,2})", "month", "ymd"),
-    (r"(?P<m>\d{1,2})/(?P<y>\d{4})", "month", "ymd"),
-    (r"(?P<mon>[A-Za-z]{3})[A-Za-z]*\.?[- ](?P<y>\d{4})", "month", "mon"),
-    (r"(?P<y>\d{4})", "year", "ymd"),
-]  # fmt: skip
-
-
-def parse_dates(
-    rows: _Rows,
-    raw: pd.Series,
-    column: str,
-    *,
-    today: date | None = None,
-    allow_future: bool = False,
-    missing_note: str | None = "date missing; kept with date_precision 'unknown'",
-) -> tuple[pd.Series, pd.Series]:
-    """Parse dates of many common shapes, vectorised per shape. Returns ``(datetime64[ns], precision)``.
-
-    Recognised: ``2019-05-31`` (also with a time), ``2019/05/31``, ``31/05/2019`` (day first, unless a value
-    in the column only makes sense month first, e.g. ``05/31/2019``), ``Mon, 05/31/2019 - 12:00`` (IOM),
-    ``31-May-19`` and ``31 May 2019`` (English or Spanish month abbreviations), ``May 31, 2019``, and the
-    coarser ``2019-05``, ``05/2019``, ``May 2019`` (month precision) and ``2019`` (year precision; the first day
-    of the period is stored). Unparseable text, impossible dates (``2019-02-30``), dates before
-    :data:`MIN_YEAR` and dates after today (unless ``allow_future``) are rejected. Missing dates are kept as
-    NaT with precision ``unknown``.
-    """
-    today = today or date.today()
-    n = len(raw)
-    out = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
-    prec = pd.Series("unknown", index=raw.index, dtype=object)
-    if pd.api.types.is_datetime64_any_dtype(raw.dtype):
-        vals = raw
-        if getattr(vals.dt, "tz", None) is not None:
-            vals = vals.dt.tz_convert("UTC").dt.tz_localize(None)
-        out = vals.astype("datetime64[ns]")
-        prec[out.notna().to_numpy()] = "day"
-        s = out.astype(str)
-        matched = out.notna().to_numpy()
-        missing = ~matched
-    else:
-        s = text_col(raw.to_frame("v"), "v")
-        missing = (s == "").to_numpy()
-        matched = np.zeros(n, dtype=bool)
-        impossible = np.zeros(n, dtype=bool)
-        early_y = np.zeros(n, dtype=bool)
-        late_y = np.zeros(n, dtype=bool)
-        for pattern, precision, kind in _DATE_PATTERNS:
-            todo = ~matched & ~missing
-            if not todo.any():
-                break
-            sub = s[todo]
-            parts = sub.str.extract(f"^{pattern}$", flags=re.IGNORECASE)
-            hit = parts.iloc[:, 0].notna().to_numpy()
-            if not hit.any():
-                continue
-            parts = parts[hit]
-            pos = np.flatnonzero(todo)[hit]
-            one = pd.Series("1", index=parts.index)
-            bad_mon = np.zeros(len(parts), dtype=bool)
-            if kind == "mon":
-                mnum = parts["mon"].str.lower().map(_MONTHS)
-                bad_mon = mnum.isna().to_numpy()
-                m = mnum.fillna(1).astype("int64").astype(str)
-                d = parts["d"] if precision == "day" else one
-            elif kind == "slash":
-                a = pd.to_numeric(parts["a"]).to_numpy()
-                b = pd.to_numeric(parts["b"]).to_numpy()
-                month_first = bool((b > 12).any() and not (a > 12).any())
-                d, m = (parts["b"], parts["a"]) if month_first else (parts["a"], parts["b"])
-                if not month_first and not (a > 12).any():
-                    amb = np.zeros(n, dtype=bool)
-                    amb[pos[(a <= 12) & (b <= 12) & (a != b)]] = True
-                    rows.note(amb, column, "day/month order ambiguous; read as day/month", s.to_numpy(), "assumed")
-            else:
-                m = parts["m"] if precision != "year" else one
-                d = parts["d"] if precision == "day" else one
-            yy = pd.to_numeric(parts["y"]).to_numpy(dtype="int64")
-            short = parts["y"].str.len().to_numpy() == 2
-            yy = np.where(short, np.where(yy <= today.year % 100, 2000, 1900) + yy, yy)
-            text = (
-                pd.Series(yy.astype(str), index=parts.index)
-                + "-"
-                + m.astype(str).str.zfill(2)
-                + "-"
-                + d.astype(str).str.zfill(2)
-            )
-            last_year = 2200 if allow_future else today.year  # datetime64[ns] ends in 2262
-            out_years = (yy < MIN_YEAR) | (yy > last_year)
-            early_y[pos[yy < MIN_YEAR]] = True
-            late_y[pos[yy > last_year]] = True
-            text = text.where(~(bad_mon | out_years), "bad")
-            parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce").astype("datetime64[ns]")
-            out.iloc[pos] = parsed.to_numpy()
-            prec.iloc[pos] = precision
-            matched[pos] = True
-            impossible[pos] = parsed.isna().to_numpy() & ~out_years
-        unparsed = ~matched & ~missing
-        rows.reject(unparsed, column, "unparseable date", s.to_numpy())
-        rows.reject(impossible, column, "impossible date (no such day)", s.to_numpy())
-        out[impossible] = pd.NaT
-        prec[impossible | unparsed] = "unknown"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        future = (out > pd.Timestamp(today)).to_numpy(dtype=bool).copy()
-        early = (out < pd.Timestamp(MIN_YEAR, 1, 1)).to_numpy(dtype=bool).copy()
-    if not pd.api.types.is_datetime64_any_dtype(raw.dtype):
-        future |= late_y
-        early |= early_y
-    if allow_future:
-        future = late_y if not pd.api.types.is_datetime64_any_dtype(raw.dtype) else np.zeros(n, dtype=bool)
-    rows.reject(future, column, f"date in the future (after {today.isoformat()})", s.to_numpy())
-    rows.reject(early, column, f"date before {MIN_YEAR}", s.to_numpy())
-    if missing_note:
-        rows.note(missing, column, missing_note, None, "defaulted")
-    return out, prec
+    arr = pa.array(text.astype("str").fillna("").array)
+    pos = pc.find_substring_regex(pc.utf8_reverse(arr), r"[.,]")
+    return np.maximum(pos.to_numpy(zero_copy_only=False), 0).astype("int64")
 
 
 # --------------------------------------------------------------------------------------------------- labels
@@ -526,12 +411,14 @@ def parse_bool(rows: _Rows, raw: pd.Series | None, column: str, *, default: bool
         return np.full(n, default, dtype=bool)
     if pd.api.types.is_bool_dtype(raw.dtype):
         return raw.fillna(default).to_numpy(dtype=bool)
-    s = norm_text(raw.astype(object).where(raw.notna(), "").astype(str))
-    is_true = s.isin(_TRUE).to_numpy()
-    is_false = s.isin(_FALSE).to_numpy()
-    empty = (s == "").to_numpy()
-    rows.reject(~is_true & ~is_false, column, "not a yes/no value", raw.to_numpy())
-    return np.where(empty, default, is_true)
+
+    def classify(value: object) -> int:
+        f = _fold(value)
+        return 2 if f == "" else 1 if f in _TRUE else 0 if f in _FALSE else -1
+
+    code = map_unique(raw, classify).astype("int64")
+    rows.reject(code == -1, column, "not a yes/no value", raw)
+    return np.where(code == 2, default, code == 1)
 
 
 def map_labels(
@@ -554,31 +441,28 @@ def map_labels(
     Returns the labels and the mask of non-empty text that matched nothing.
     """
     allowed = tuple(allowed)
-    s = norm_text(raw)
-    uniq = pd.unique(s.to_numpy())
     syn = {" ".join(norm_name(k).split("_")): v for k, v in synonyms.items()}
     kw = [(re.compile(p), v) for p, v in keywords]
-    table: dict[str, str | None] = {}
-    for u in uniq:
+
+    def classify(value: object) -> str | None:
+        u = _fold(value)
         if u == "":
-            table[u] = None
-            continue
+            return None
         key = " ".join(norm_name(u).split("_"))
         label = key.replace(" ", "_")
         if label in allowed:
-            table[u] = label
-        elif key in syn:
-            table[u] = syn[key]
-        else:
-            table[u] = next((v for p, v in kw if p.search(u)), "")
-    mapped = s.map(table)
-    empty = (s == "").to_numpy()
-    unknown = (mapped == "").to_numpy(dtype=bool)
-    out = mapped.to_numpy(dtype=object).copy()
+            return label
+        if key in syn:
+            return syn[key]
+        return next((v for p, v in kw if p.search(u)), "")
+
+    out = map_unique(raw, classify)
+    empty = pd.isna(out)
+    unknown = out == ""
     out[unknown] = default
     out[empty] = missing if missing is not None else default
     if note_unknown:
-        rows.note(unknown, column, note_unknown, raw.to_numpy(), "mapped")
+        rows.note(unknown, column, note_unknown, raw, "mapped")
     if note_missing:
         rows.note(empty, column, note_missing, None, "defaulted")
     return out, unknown

@@ -13,8 +13,9 @@ import pandas as pd
 from .._errors import InputError
 from .._validate import ValidationReport
 from ..schema import WGS84, ZONE_COLUMNS
-from ._incidents import no_rows_error
-from ._tables import _MONTHS, find_column, norm_name, norm_text, parse_number, read_text_table, text_col
+from ._dates import MONTHS
+from ._incidents import as_str, no_rows_error
+from ._tables import find_column, norm_name, norm_text, parse_number, read_text_table, text_col
 
 __all__ = ["read_deployments"]
 
@@ -90,7 +91,7 @@ def read_deployments(
         rows.reject(~((year >= 1990) & (year <= today.year) & (year == np.floor(year))), year_c,
                     f"year must be a whole number between 1990 and {today.year}", text_col(df, year_c))  # fmt: skip
     mtext = norm_text(text_col(df, month_c))
-    month = mtext.str[:3].map(_MONTHS)
+    month = mtext.str[:3].map(MONTHS)
     numeric = pd.to_numeric(mtext.where(mtext.str.fullmatch(r"\d{1,2}"), None), errors="coerce")
     month = month.fillna(numeric).to_numpy(dtype="float64", na_value=np.nan)
     with np.errstate(invalid="ignore"):
@@ -138,6 +139,8 @@ def read_deployments(
         "state_code": np.asarray(c, dtype=object),
         "migrants_detained": detained[keep].astype("float64"),
     }
+    for c in ("zone_id", "name", "agency", "kind", "state_code"):
+        data[c] = as_str(data[c])
     out = gpd.GeoDataFrame(pd.DataFrame(data, columns=DEPLOYMENT_COLUMNS), geometry=geoms, crs=WGS84)
     if own:
         rep.warn_if_rejected(file)
