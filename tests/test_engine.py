@@ -86,22 +86,28 @@ def test_engine_chunks_give_the_same_numbers(case):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_hand_computed_three_incidents(backend):
-    # segment (0,0)-(10000,0); h = 5000 quartic
-    # A at (2000, 3000): perpendicular distance 3000 -> (1 - 0.36)^2 = 0.4096, weight 2 -> 0.8192
-    # B at (-4000, 0): beyond the start, distance 4000 -> (1 - 0.64)^2 = 0.1296, weight 1
-    # C at (14000, 3000): distance to (10000, 0) is 5000 = h -> outside the support, 0
-    pts = [[2000, 3000], [-4000, 0], [14000, 3000]]
-    e, n = exposure([[0, 0]], [[10000, 0]], pts, [2.0, 1.0, 5.0], 5000.0, "quartic", backend=backend)
-    assert e[0] == pytest.approx(0.8192 + 0.1296, rel=1e-12)
+    # segment (0,0)-(10000,0); h = 5000
+    # A at (2000, 3000): perpendicular distance 3000, weight 2
+    # B at (-4000, 0): beyond the start, distance 4000, weight 1
+    # C at (14000, 3001): distance to the end (10000, 0) is sqrt(4000^2 + 3001^2) = 5000.6 > h, weight 5
+    pts = [[2000, 3000], [-4000, 0], [14000, 3001]]
+    w = [2.0, 1.0, 5.0]
+    seg0, seg1 = [[0, 0]], [[10000, 0]]
+    e, n = exposure(seg0, seg1, pts, w, 5000.0, "quartic", backend=backend)
+    assert e[0] == pytest.approx(2 * (1 - 0.36) ** 2 + (1 - 0.64) ** 2, rel=1e-12)  # 0.8192 + 0.1296
     assert n.tolist() == [2]
-    # the uniform kernel includes its boundary, so C counts; epanechnikov: 2 * 0.64 + 0.36
-    e, n = exposure([[0, 0]], [[10000, 0]], pts, [2.0, 1.0, 5.0], 5000.0, "uniform", backend=backend)
+    e, n = exposure(seg0, seg1, pts, w, 5000.0, "epanechnikov", backend=backend)
+    assert e[0] == pytest.approx(2 * 0.64 + 0.36, rel=1e-12)
+    e, n = exposure(seg0, seg1, pts, w, 5000.0, "uniform", backend=backend)
+    assert (e[0], n[0]) == (3.0, 2)
+    e, n = exposure(seg0, seg1, pts, w, 5001.0, "uniform", backend=backend)  # C now inside
     assert (e[0], n[0]) == (8.0, 3)
-    e, _ = exposure([[0, 0]], [[10000, 0]], pts, [2.0, 1.0, 5.0], 5000.0, "epanechnikov", backend=backend)
-    assert e[0] == pytest.approx(1.28 + 0.36, rel=1e-12)
-    # gaussian truncated at 3h: exp(-0.18) * 2 + exp(-0.32) + exp(-0.5) * 5
-    e, _ = exposure([[0, 0]], [[10000, 0]], pts, [2.0, 1.0, 5.0], 5000.0, "gaussian", backend=backend)
-    assert e[0] == pytest.approx(2 * np.exp(-0.18) + np.exp(-0.32) + 5 * np.exp(-0.5), rel=1e-12)
+    # gaussian truncated at 3h reaches C too
+    e, n = exposure(seg0, seg1, pts, w, 5000.0, "gaussian", backend=backend)
+    d2_c = 4000.0**2 + 3001.0**2
+    expected = 2 * np.exp(-0.18) + np.exp(-0.32) + 5 * np.exp(-d2_c / (2 * 5000.0**2))
+    assert e[0] == pytest.approx(expected, rel=1e-12)
+    assert n[0] == 3
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
