@@ -487,3 +487,9 @@ def test_severity_matches_schema(test_data):
     g, _ = read(test_data / "io" / "acled_sample.csv")
     np.testing.assert_allclose(g["severity"], compute_severity(g["category"], g["victims"]))
     assert all(math.isfinite(v) for v in g["severity"])
+
+
+def test_excel_file_with_csv_name(tmp_path):
+    p = write(tmp_path, b"PK\x03\x04" + b"\x14\x00\x06\x00" * 10, name="book.csv")
+    with pytest.raises(InputError, match=r"ZIP archive .*save it as CSV"):
+        read_incidents(p, report=ValidationReport())

@@ -4,6 +4,27 @@ Every reader returns a GeoDataFrame in EPSG:4326 with the columns of :mod:`route
 rejected row (file, row, column, value, reason) and every change in a
 :class:`~routerisk._validate.ValidationReport`. A file that cannot be used at all raises
 :class:`routerisk.InputError` with one message naming the file.
+
+Rows are numbered as a spreadsheet shows them: in a CSV the header is row 1 and the first record row 2; in a
+vector file the first feature is row 1; row 0 is the file as a whole (encoding, assumed or converted CRS).
+
+What is rejected (kept out, with the reason) and what is changed (kept, noted):
+
+- coordinates: missing, non-numeric, ``0, 0``, or out of range -> rejected; ``19,43`` (decimal comma) -> read
+  as 19.43; a pair valid only when swapped, or outside the Mexico region (:data:`routerisk.crs.MEXICO_BOUNDS`)
+  while its swap is inside -> swapped;
+- dates: unparseable, impossible (``2019-02-30``), before 1990 or after today -> rejected; missing -> NaT with
+  precision ``unknown``; ``2019-05`` -> month precision, ``2019`` -> year precision (first day stored);
+- victims: negative, fractional or more than 1000 -> rejected; missing or 0 -> 1;
+- ids: missing -> ``<file stem>-<row>``; a repeated id -> the later row rejected;
+- labels (category, perpetrator, agency, kind, mode, precision): English and Spanish synonyms mapped; unknown
+  text -> ``other`` / ``unknown`` / ``mixed``;
+- location precision when a table does not give it: ``exact`` when both coordinates carry at least 3 decimals
+  (about 100 m), else ``locality``;
+- geometry: missing or empty -> rejected; invalid polygons repaired with :func:`shapely.make_valid`; zone points
+  need ``radius_m``; zero-length routes rejected; other CRSs reprojected to EPSG:4326; no CRS -> EPSG:4326 only
+  if every coordinate is a valid longitude/latitude;
+- encodings: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252 / Latin-1 (noted).
 """
 
 from __future__ import annotations

@@ -101,8 +101,8 @@ class _Rows:
             self._notes.append((idx, column, reason, _take(values, idx), action))
 
     def note_file(self, reason: str, action: str = "noted") -> None:
-        """A note about the whole file (row 0)."""
-        self.report.note(self.file, [0], "", reason, action=action)
+        """A note about the whole file (row 0, column ``(file)``)."""
+        self.report.note(self.file, [0], "(file)", reason, action=action)
 
     def finish(self) -> np.ndarray:
         """Write the held notes of kept rows; return the mask of kept rows."""
@@ -133,6 +133,9 @@ def _decode_check(data: bytes, name: str) -> str:
     head = data[:65536]
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
+    if head.startswith(b"PK\x03\x04"):
+        msg = f"{name!r} is a ZIP archive (an Excel workbook?), not a text file; save it as CSV"
+        raise InputError(msg, path=name)
     if b"\x00" in head:
         msg = f"{name!r} is not a text file (it contains binary data); expected a CSV"
         raise InputError(msg, path=name)

@@ -65,8 +65,8 @@ def read_deployments(
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "d.csv"
     >>> _ = p.write_text("ano,mes,entidad,cve_entidad,despliegue\\n2019,jul,chiapas,07,2500\\n")
     >>> z = read_deployments(p, states=states)
-    >>> z.loc[0, ["zone_id", "intensity"]].tolist(), str(z.loc[0, "end_date"].date())
-    (['gn-07-2019-07', 2500.0], '2019-07-31')
+    >>> z.loc[0, "zone_id"], float(z.loc[0, "intensity"]), str(z.loc[0, "end_date"].date())
+    ('gn-07-2019-07', 2500.0, '2019-07-31')
     """
     own = report is None
     rep = ValidationReport() if own else report
