@@ -493,3 +493,24 @@ def test_excel_file_with_csv_name(tmp_path):
     p = write(tmp_path, b"PK\x03\x04" + b"\x14\x00\x06\x00" * 10, name="book.csv")
     with pytest.raises(InputError, match=r"ZIP archive .*save it as CSV"):
         read_incidents(p, report=ValidationReport())
+
+
+def test_vector_typed_attributes(tmp_path):
+    src = gpd.GeoDataFrame(
+        {"id": [1, 2, 3], "date": pd.to_datetime(["2020-01-01 10:00", "2021-05-06 00:00", None]),
+         "victims": [1, None, 3], "category": ["robo", None, "homicide"]},
+        geometry=[Point(-92, 16), Point(-93, 17), Point(-94, 18)], crs=4326,
+    )  # fmt: skip
+    p = tmp_path / "typed.gpkg"
+    src.to_file(p, engine="pyogrio")
+    g, report = read(p)
+    assert g["incident_id"].tolist() == ["1", "2", "3"]
+    assert g["date"].tolist()[:2] == [pd.Timestamp("2020-01-01"), pd.Timestamp("2021-05-06")]
+    assert pd.isna(g.loc[2, "date"]) and g.loc[2, "date_precision"] == "unknown"
+    assert g["victims"].tolist() == [1, 1, 3]
+    assert g["category"].tolist() == ["robbery", "other", "homicide"]
+    assert set(zip(report.notes["row"], report.notes["reason"], strict=True)) == {
+        (2, "category missing; kept as 'other'"),
+        (2, "victims missing; counted as 1"),
+        (3, "date missing; kept with date_precision 'unknown'"),
+    }
