@@ -1,0 +1,50 @@
+"""Shelter siting: where new shelters would cover the most route risk, and where the protection gaps are.
+
+The problem (DESIGN.md section 7)
+---------------------------------
+*Demand* sits at segment midpoints; its weight is ``risk x length_km`` (a missing risk, e.g. suppressed in public
+mode, counts as 0) or a user column such as a migrant flow. *Candidates* are the shipped GeoNames localities
+within ``candidate_distance_km`` (straight line, default 10 km) of a segment, or a user layer. A site *covers* a
+demand point within ``radius_km``:
+
+- ``measure="route"`` (default): distance ``|s_i - s_c| + o_c`` where ``s_i`` is the midpoint's position along
+  its route, ``s_c`` the position of the point of that route nearest to the site (linear referencing with
+  :func:`shapely.line_locate_point`) and ``o_c`` the straight-line distance from the site to the route.
+  A site reaches every route that passes within ``radius_km``, each along its own line.
+- ``measure="straight"``: straight-line distance between midpoint and site.
+
+Distances are computed in the analysis CRS (:func:`routerisk.analysis_crs`).
+
+*Existing shelters* cover first: the demand they cover is removed before optimising and reported as the existing
+share; a candidate within :data:`SAME_SITE_KM` of an existing shelter is never proposed. *Exclusions*: a
+candidate inside a given zone polygon (any date) or named in a list of unsafe towns is never proposed.
+
+Models (:meth:`ShelterSiting.solve`): maximal covering (MCLP), p-median (risk-weighted distance to the nearest
+shelter, existing shelters included) and set covering (fewest sites reaching a share of the risk), built by
+PySAL spopt and solved by PuLP's CBC; a greedy heuristic for large instances reports its gap to the LP
+relaxation (solved by HiGHS through scipy) or, for LPs too large, to the ``1 - (1 - 1/k)^k`` guarantee.
+Coverage shares are weighted by demand (spopt's ``perc_cov`` counts points and is not used).
+
+Examples
+--------
+>>> import geopandas as gpd
+>>> from shapely import LineString, Point
+>>> segs = gpd.GeoDataFrame({"route_id": ["a", "a"], "seq": [0, 1], "risk": [80.0, 20.0],
+...     "length_m": [50_000.0, 50_000.0]},
+...     geometry=[LineString([(0, 0), (50_000, 0)]), LineString([(50_000, 0), (100_000, 0)])], crs="EPSG:6372")
+>>> towns = gpd.GeoDataFrame({"name": ["A", "B"]}, geometry=[Point(20_000, 2_000), Point(80_000, 0)],
+...     crs="EPSG:6372")
+>>> res = ShelterSiting.from_segments(segs, candidates=towns, radius_km=20).solve("mclp", k=1)
+>>> res.sites[["rank", "locality"]].values.tolist()
+[[1, 'A']]
+>>> round(res.share_covered, 2)
+0.8
+"""
+
+from __future__ import annotations
+
+from ._core import MODELS, SOLVERS, ShelterSiting, SitingResult
+from ._geometry import SAME_SITE_KM
+from ._outputs import sites_layers, write_sites
+
+__all__ = ["MODELS", "SAME_SITE_KM", "SOLVERS", "ShelterSiting", "SitingResult", "sites_layers", "write_sites"]

@@ -1,0 +1,303 @@
+"""Solvers: spopt models with PuLP's CBC, a vectorised greedy heuristic, and LP-relaxation bounds.
+
+Each function takes plain arrays (a sparse coverage matrix or a dense cost matrix, demand weights) and returns
+the chosen column indices with an objective value, so the optimality tests can compare them with brute force.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from .._errors import SolverError
+
+#: Largest covering problem (merged demand rows x kept candidates) built through spopt, whose builder visits
+#: every cell of a dense matrix in Python; larger ones get the same formulation built from the non-zeros.
+SPOPT_MAX_CELLS = 250_000
+
+
+@dataclass
+class Solution:
+    """Chosen columns, objective value and whether the solver proved it optimal."""
+
+    chosen: np.ndarray
+    objective: float
+    optimal: bool
+    message: str = ""
+
+
+def aggregate(A: sparse.csr_matrix, w: np.ndarray) -> tuple[sparse.csr_matrix, np.ndarray]:
+    """Merge demand rows with the same covering set (weights summed); drop rows no one covers or weigh 0.
+
+    MCLP and set covering only see a row through its covering set and weight, so the merged problem has the
+    same optimum. Rows are grouped by two random projections of their patterns and the grouping is verified.
+    """
+    A = sparse.csr_matrix(A, dtype=np.float64)
+    keep = (w > 0) & (np.diff(A.indptr) > 0)
+    A, w = A[keep], w[keep]
+    if A.shape[0] == 0:
+        return sparse.csr_matrix((0, A.shape[1])), w
+    rng = np.random.default_rng(12345)
+    h = A @ rng.random((A.shape[1], 2))
+    _, first, group = np.unique(h, axis=0, return_index=True, return_inverse=True)
+    group = group.ravel()
+    rep = A[first]
+    if (rep[group] != A).nnz:  # a hash collision (practically never): keep rows apart
+        return A.tocsr(), w
+    return rep.tocsr(), np.bincount(group, weights=w, minlength=len(first))
+
+
+@contextlib.contextmanager
+def _pulp_quiet() -> Iterator[None]:
+    """Silence one harmless warning: PuLP 3.3 deprecates the ``LpVariable(...)`` constructor spopt 0.7 calls."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*LpVariable.*deprecated", category=DeprecationWarning)
+        yield
+
+
+def _cbc(time_limit_s: float):
+    import pulp
+
+    return pulp.PULP_CBC_CMD(msg=False, timeLimit=max(1, math.ceil(time_limit_s)))
+
+
+def _solve_problem(prob, time_limit_s: float, what: str) -> tuple[bool, bool]:
+    """Solve a PuLP problem with CBC: (has a solution, proved optimal)."""
+    import pulp
+
+    try:
+        prob.solve(_cbc(time_limit_s))
+    except Exception as exc:  # PuLP raises PulpSolverError with the CBC output
+        msg = f"CBC failed on the {what} problem: {exc}"
+        raise SolverError(msg) from exc
+    has = prob.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
+    return has, prob.status == pulp.LpStatusOptimal and prob.sol_status == pulp.LpSolutionOptimal
+
+
+def _chosen(fac_vars) -> np.ndarray:
+    return np.array([j for j, v in enumerate(fac_vars) if (v.value() or 0) > 0.5], dtype=np.int64)
+
+
+def undominated(A: sparse.csr_matrix) -> np.ndarray:
+    """Columns whose covered rows are not a subset of another column's (ties: the lowest index is kept).
+
+    Swapping a dominated column for its dominator never lowers a coverage, so maximal and set covering keep
+    their optimum on these columns (and their LP relaxations can only get tighter).
+    """
+    B = sparse.csc_matrix(A, dtype=np.float64)
+    nnz = np.diff(B.indptr)
+    C = (B.T @ B).tocoo()  # rows covered by both columns
+    r, c = C.row, C.col
+    dom = (r != c) & (C.data >= nnz[r]) & ((nnz[c] > nnz[r]) | ((nnz[c] == nnz[r]) & (c < r)))
+    out = np.ones(B.shape[1], dtype=bool)
+    out[r[dom]] = False
+    out[nnz == 0] = False
+    return np.flatnonzero(out)
+
+
+def _reduced(A: sparse.csr_matrix, w: np.ndarray, k: int) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
+    """Merged rows and undominated columns (padded with the lowest other columns up to ``k``)."""
+    Ag, wg = aggregate(A, w)
+    keep = undominated(Ag) if Ag.shape[0] else np.array([], dtype=np.int64)
+    if len(keep) < k:
+        rest = np.setdiff1d(np.arange(A.shape[1]), keep)
+        keep = np.sort(np.r_[keep, rest[: k - len(keep)]])
+    return Ag[:, keep].tocsr(), wg, keep
+
+
+def _binary(prob, name: str):
+    import pulp
+
+    if hasattr(prob, "add_variable"):  # PuLP >= 3.3
+        return prob.add_variable(name, 0, 1, pulp.LpBinary)
+    return pulp.LpVariable(name, 0, 1, pulp.LpBinary)  # pragma: no cover - older PuLP
+
+
+def _sparse_covering(Ag: sparse.csr_matrix, wg: np.ndarray | None, k: int | None):
+    """The spopt MCLP (``wg``, ``k`` given) or LSCP formulation built from the non-zeros only.
+
+    spopt's ``from_cost_matrix`` loops over every cell of a dense matrix; this builds the same constraints
+    (``sum_j a_ij x_j >= y_i``, ``sum_j x_j = k``; or ``sum_j a_ij x_j >= 1``, minimise ``sum_j x_j``) in time
+    proportional to the non-zeros. ``y`` is continuous in [0, 1]: with binary ``x`` and positive weights it
+    takes 0 or 1 at every optimum.
+    """
+    import pulp
+
+    n, m = Ag.shape
+    mclp = wg is not None
+    prob = pulp.LpProblem("mclp" if mclp else "lscp", pulp.LpMaximize if mclp else pulp.LpMinimize)
+    x = [_binary(prob, f"x_{j}") for j in range(m)]
+    cols = np.split(Ag.indices, Ag.indptr[1:-1])
+    if mclp:
+        if hasattr(prob, "add_variable"):
+            y = [prob.add_variable(f"y_{i}", 0, 1) for i in range(n)]
+        else:  # pragma: no cover - older PuLP
+            y = [pulp.LpVariable(f"y_{i}", 0, 1) for i in range(n)]
+        prob += pulp.LpAffineExpression(list(zip(y, wg.tolist(), strict=True)))
+        for i, js in enumerate(cols):  # one constraint per merged demand row: PuLP builds them one by one
+            prob += pulp.LpAffineExpression([(x[j], 1) for j in js] + [(y[i], -1)]) >= 0
+        prob += pulp.lpSum(x) == k
+    else:
+        prob += pulp.lpSum(x)
+        for js in cols:
+            prob += pulp.LpAffineExpression([(x[j], 1) for j in js]) >= 1
+    return prob, x
+
+
+def mclp_cbc(A: sparse.csr_matrix, w: np.ndarray, k: int, time_limit_s: float) -> Solution:
+    """Maximal covering of ``k`` columns, solved by CBC.
+
+    Rows with the same covering set are merged and dominated columns dropped (neither changes the optimum);
+    the model is :meth:`spopt.locate.MCLP.from_cost_matrix` up to :data:`SPOPT_MAX_CELLS` cells, and the same
+    formulation built sparsely beyond.
+    """
+    from spopt.locate import MCLP
+
+    Ag, wg, keep = _reduced(A, w, k)
+    if Ag.shape[0] == 0:
+        return Solution(keep[:k], 0.0, True)
+    with _pulp_quiet():
+        if Ag.shape[0] * Ag.shape[1] <= SPOPT_MAX_CELLS:
+            cost = np.where(Ag.toarray() > 0, 0.0, 2.0)
+            model = MCLP.from_cost_matrix(cost, wg, service_radius=1.0, p_facilities=k)
+            prob, fac_vars = model.problem, model.fac_vars
+        else:
+            prob, fac_vars = _sparse_covering(Ag, wg, k)
+        has, optimal = _solve_problem(prob, time_limit_s, "maximal covering")
+    if not has:
+        return Solution(np.array([], dtype=np.int64), float("nan"), False, "CBC found no solution in time")
+    chosen = keep[_chosen(fac_vars)]
+    return Solution(chosen, covered_weight(A, w, chosen), optimal)
+
+
+def pmedian_cbc(cost: np.ndarray, w: np.ndarray, k: int, time_limit_s: float) -> Solution:
+    """p-median of ``k`` columns through :meth:`spopt.locate.PMedian.from_cost_matrix` and CBC."""
+    from spopt.locate import PMedian
+
+    keep = w > 0
+    with _pulp_quiet():
+        model = PMedian.from_cost_matrix(cost[keep], w[keep], p_facilities=k)
+        has, optimal = _solve_problem(model.problem, time_limit_s, "p-median")
+    if not has:
+        return Solution(np.array([], dtype=np.int64), float("nan"), False, "CBC found no solution in time")
+    chosen = _chosen(model.fac_vars)
+    return Solution(chosen, pmedian_cost(cost, w, chosen), optimal)
+
+
+def lscp_cbc(A: sparse.csr_matrix, w: np.ndarray, time_limit_s: float) -> Solution:
+    """Fewest columns covering every row of positive weight, through :class:`spopt.locate.LSCP` and CBC."""
+    from spopt.locate import LSCP
+
+    Ag, _, keep = _reduced(A, w, 0)
+    with _pulp_quiet():
+        if Ag.shape[0] * Ag.shape[1] <= SPOPT_MAX_CELLS:
+            model = LSCP.from_cost_matrix(np.where(Ag.toarray() > 0, 0.0, 2.0), service_radius=1.0)
+            prob, fac_vars = model.problem, model.fac_vars
+        else:
+            prob, fac_vars = _sparse_covering(Ag, None, None)
+        has, optimal = _solve_problem(prob, time_limit_s, "set covering")
+    if not has:
+        return Solution(np.array([], dtype=np.int64), float("nan"), False, "CBC found no solution in time")
+    chosen = keep[_chosen(fac_vars)]
+    return Solution(chosen, float(len(chosen)), optimal)
+
+
+def covered_weight(A: sparse.csr_matrix, w: np.ndarray, chosen: np.ndarray) -> float:
+    """Weight of the rows covered by at least one chosen column."""
+    if len(chosen) == 0:
+        return 0.0
+    hit = np.asarray(A[:, chosen].sum(axis=1)).ravel() > 0
+    return float(w[hit].sum())
+
+
+def pmedian_cost(cost: np.ndarray, w: np.ndarray, chosen: np.ndarray) -> float:
+    """Weighted distance of every row to its nearest chosen column."""
+    if len(chosen) == 0:
+        return float("inf")
+    return float((w * cost[:, chosen].min(axis=1)).sum())
+
+
+def greedy_order(A: sparse.csr_matrix, w: np.ndarray, k: int, *, among: np.ndarray | None = None) -> tuple:
+    """Add columns one at a time by largest marginal covered weight (ties: lowest index).
+
+    Returns the order and the marginal weight of each pick. Gains are updated incrementally with sparse
+    products, so each step costs the number of newly covered rows, not a pass over the matrix.
+    """
+    A = sparse.csr_matrix(A, dtype=np.float64)
+    At = A.T.tocsr()  # column j's rows are At[j]
+    residual = np.asarray(w, dtype=np.float64).copy()
+    gains = np.asarray(At @ residual).ravel()
+    allowed = np.zeros(A.shape[1], dtype=bool)
+    allowed[np.arange(A.shape[1]) if among is None else among] = True
+    order, marginal = [], []
+    for _ in range(min(k, int(allowed.sum()))):
+        g = np.where(allowed, gains, -np.inf)
+        j = int(np.argmax(g))
+        rows = At.indices[At.indptr[j] : At.indptr[j + 1]]
+        rows = rows[residual[rows] > 0]
+        order.append(j)
+        marginal.append(float(residual[rows].sum()))
+        if len(rows):
+            gains -= np.asarray(At[:, rows] @ residual[rows]).ravel()
+            residual[rows] = 0.0
+        allowed[j] = False
+    return np.array(order, dtype=np.int64), np.array(marginal)
+
+
+def greedy_pmedian(cost: np.ndarray, w: np.ndarray, k: int) -> np.ndarray:
+    """Add columns one at a time by largest drop of the weighted distance (vectorised over rows and columns)."""
+    keep = w > 0
+    cost, w = cost[keep], w[keep]
+    current = np.full(cost.shape[0], np.inf)
+    chosen: list[int] = []
+    for _ in range(k):
+        total = (w[:, None] * np.minimum(current[:, None], cost)).sum(axis=0)
+        total[chosen] = np.inf
+        j = int(np.argmin(total))
+        chosen.append(j)
+        current = np.minimum(current, cost[:, j])
+    return np.array(chosen, dtype=np.int64)
+
+
+def mclp_lp_bound(A: sparse.csr_matrix, w: np.ndarray, k: int) -> float | None:
+    """Optimum of the LP relaxation of MCLP (an upper bound on the covered weight), by HiGHS through scipy."""
+    from scipy.optimize import linprog
+
+    Ag, wg, _ = _reduced(A, w, k)
+    n, m = Ag.shape
+    if n == 0:
+        return 0.0
+    c = np.r_[np.zeros(m), -wg]
+    A_ub = sparse.hstack([-Ag, sparse.identity(n)], format="csr")  # y_i <= sum_j a_ij x_j
+    A_eq = sparse.csr_matrix(np.r_[np.ones(m), np.zeros(n)][None, :])
+    res = linprog(c, A_ub=A_ub, b_ub=np.zeros(n), A_eq=A_eq, b_eq=[k], bounds=(0, 1), method="highs")
+    return float(-res.fun) if res.status == 0 else None
+
+
+def pmedian_lp_bound(cost: np.ndarray, w: np.ndarray, k: int) -> float | None:
+    """Optimum of the LP relaxation of p-median (a lower bound on the weighted distance), by HiGHS."""
+    from scipy.optimize import linprog
+
+    keep = w > 0
+    cost, w = cost[keep], w[keep]
+    n, m = cost.shape
+    c = np.r_[(w[:, None] * cost).ravel(), np.zeros(m)]
+    eye_n = sparse.identity(n * m, format="csr")
+    link = sparse.hstack([eye_n, -sparse.kron(sparse.csr_matrix(np.ones((n, 1))), sparse.identity(m))])
+    assign = sparse.hstack([sparse.kron(sparse.identity(n), sparse.csr_matrix(np.ones((1, m)))),
+                            sparse.csr_matrix((n, m))])
+    count = sparse.csr_matrix(np.r_[np.zeros(n * m), np.ones(m)][None, :])
+    res = linprog(c, A_ub=link, b_ub=np.zeros(n * m), A_eq=sparse.vstack([assign, count]),
+                  b_eq=np.r_[np.ones(n), k], bounds=(0, 1), method="highs")
+    return float(res.fun) if res.status == 0 else None
+
+
+def greedy_ratio(k: int) -> float:
+    """Worst-case ratio of greedy to optimal maximal coverage with ``k`` picks: ``1 - (1 - 1/k)^k >= 1 - 1/e``."""
+    return 1.0 - (1.0 - 1.0 / k) ** k
