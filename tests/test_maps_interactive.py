@@ -162,3 +162,15 @@ def test_public_names():
     assert routerisk.static_map is maps.static_map and callable(routerisk.risk_surface)
     with pytest.raises(AttributeError, match="no attribute"):
         _ = routerisk.not_a_name
+
+
+def test_multiline_segments_and_unplaced_incidents():
+    from shapely import MultiLineString
+
+    segs = make_segments().iloc[:2].copy()
+    segs.loc[segs.index[0], "geometry"] = MultiLineString([[(-99, 19), (-98.9, 19)], [(-98.8, 19), (-98.7, 19.1)]])
+    inc = make_incidents(20).assign(location_precision="state")
+    for privacy in ("internal", "public"):
+        doc = heatmap(segs, incidents=inc, privacy=privacy).get_root().render()
+        assert "[[[19.0,-99.0],[19.0,-98.9]],[[19.0,-98.8],[19.1,-98.7]]]" in doc
+        assert "L.heatLayer(" not in doc and "L.imageOverlay(" not in doc and "Incident heat" not in doc

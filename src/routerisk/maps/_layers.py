@@ -38,9 +38,14 @@ def _num(values: Any, digits: int = 1) -> list[Any]:
     return [None if not np.isfinite(v) else round(float(v), digits) for v in a]
 
 
-def _line_coords(geom) -> list[list[float]]:
+def _line_coords(geom) -> list[Any]:
+    """``[[lat, lon], ...]`` of a line; ``[[[lat, lon], ...], ...]`` (one list per part) of a multi-line."""
     import shapely
 
+    if geom is None or geom.is_empty:
+        return []
+    if hasattr(geom, "geoms"):
+        return [_line_coords(part) for part in geom.geoms]
     coords = shapely.get_coordinates(geom)
     return np.round(coords[:, ::-1], _DIGITS).tolist()
 

@@ -44,6 +44,7 @@ def legend_html(
     shelters: bool = False,
     zones: bool = False,
     min_count: int = 5,
+    heat: bool = True,
 ) -> str:
     """HTML of the map legend: risk classes, the fixed heat scale and the point symbols.
 
@@ -59,6 +60,8 @@ def legend_html(
         Add the keys for suppressed segments, shelters and asylum offices, enforcement zones.
     min_count : int
         The public-mode threshold, quoted in the suppressed key.
+    heat : bool
+        Include the heat scale (there is no heat layer without placed incidents or a surface).
 
     Returns
     -------
@@ -79,7 +82,7 @@ def legend_html(
             f"(fewer than {int(min_count)} incidents)</div>"
         )
     gradient = ", ".join(HEAT_COLORS)
-    heat = (
+    heat_html = (
         f'<div class="rr-heat"><div class="rr-ramp" style="background:linear-gradient(to right, {gradient})">'
         f'</div><div class="rr-ends"><span>{_fmt(heat_min)}</span><span>{_fmt(heat_max)}</span></div>'
         f'<div class="rr-units">{escape_text(heat_units)}</div></div>'
@@ -92,7 +95,7 @@ def legend_html(
             symbols.append(f'<div><i class="rr-dot" style="background:{color}"></i>{kind.replace("_", " ")}</div>')
     return (
         '<div class="rr-legend"><b>Segment risk class</b>' + "".join(rows)
-        + "<b>Incident heat</b>" + heat + "".join(symbols) + "</div>"
+        + ("<b>Incident heat</b>" + heat_html if heat else "") + "".join(symbols) + "</div>"
     )
 
 

@@ -167,7 +167,9 @@ def _heat(incidents, surface, *, model, privacy, min_count, point_limit, time_st
     inc = incidents
     bandwidth_m, _ = _model_params(model)
     w, h = _weights_bandwidths(inc, model, bandwidth_m)
-    placed = np.isfinite(w) & np.isfinite(h) & ~inc.geometry.is_empty.to_numpy()
+    placed = np.isfinite(w) & np.isfinite(h) & ~inc.geometry.is_empty.to_numpy() & inc.geometry.notna().to_numpy()
+    if not placed.any() and surface is None:
+        return None  # e.g. only state-level records: nothing to draw as heat
     use_points = privacy == "internal" and int(placed.sum()) <= point_limit and surface is None
     dates = inc["date"] if "date" in inc else pd.Series(pd.NaT, index=inc.index)
     period, labels = period_index(dates, time_step, max_frames=None if use_points else 12)
@@ -351,7 +353,7 @@ def heatmap(
         "legend": legend_html(
             heat_min=vmin, heat_max=vmax, heat_units=units, class_ranges=_class_ranges(segments),
             suppressed=bool(public_segments), shelters=shelters is not None and len(shelters) > 0,
-            zones=zones is not None and len(zones) > 0, min_count=min_count,
+            zones=zones is not None and len(zones) > 0, min_count=min_count, heat=heat_name is not None,
         ),
         "footer": footer_html(provenance, synthetic=syn, privacy=privacy),
     }
