@@ -42,7 +42,7 @@ def maps_dir(tmp_path_factory):
         segments, incidents=make_incidents(), zones=make_zones(), shelters=make_shelters(), title=TITLE,
         provenance={"inputs": ["synthetic"], "date range": "2024"},
     )
-    save_html(internal, out / "internal.html")
+    save_html(internal, out / "internal.html", embed_snippet=True)
     public = heatmap(segments, incidents=make_incidents(), privacy="public", title=TITLE, time_step="month")
     save_html(public, out / "public.html")
     return out
@@ -170,5 +170,18 @@ def test_public_map_uses_surface_images(browser, maps_dir):
         assert p.locator("canvas.leaflet-heatmap-layer").count() == 0
         assert "public map" in p.locator(".rr-title").inner_text()
         assert p.locator(".leaflet-marker-icon").count() == 0
+    finally:
+        page.close()
+
+
+def test_embed_snippet_renders_in_iframe(browser, maps_dir):
+    page = Page(browser)
+    try:
+        snippet = maps_dir / "internal.embed.html"
+        page.page.goto(snippet.resolve().as_uri())
+        frame = page.page.frame_locator("iframe")
+        frame.locator("html[data-routerisk-ready]").wait_for(state="attached", timeout=15_000)
+        assert frame.locator("path.rr-segment").count() == len(make_segments())
+        assert page.errors == [] and page.failed == [] and page.blocked == []
     finally:
         page.close()

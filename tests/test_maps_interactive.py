@@ -174,3 +174,12 @@ def test_multiline_segments_and_unplaced_incidents():
         doc = heatmap(segs, incidents=inc, privacy=privacy).get_root().render()
         assert "[[[19.0,-99.0],[19.0,-98.9]],[[19.0,-98.8],[19.1,-98.7]]]" in doc
         assert "L.heatLayer(" not in doc and "L.imageOverlay(" not in doc and "Incident heat" not in doc
+
+
+def test_public_map_moves_sensitive_shelters():
+    shelters = make_shelters()
+    doc = heatmap(make_segments(), shelters=shelters, privacy="public").get_root().render()
+    sensitive = shelters.geometry.iloc[0]
+    assert f"{sensitive.y:.5f}" not in doc and "shelter (Puebla)" in doc
+    doc = heatmap(make_segments(), shelters=shelters).get_root().render()
+    assert f"{sensitive.y:.2f}" in doc

@@ -246,7 +246,7 @@ def heatmap(
     privacy : {"internal", "public"}
         ``"public"``: no incident points or free text; heat from the surface with cells of fewer than
         ``min_count`` incidents removed; segments with fewer than ``min_count`` incidents drawn grey without
-        numbers; sensitive shelters should come through :func:`publishable_shelters`.
+        numbers; sensitive shelters moved to their locality (see :func:`routerisk.maps.publishable_shelters`).
     min_count : int, default 5
         Public-mode threshold.
     model : RiskModel, optional
@@ -295,6 +295,10 @@ def heatmap(
         msg = "`segments` must be a GeoDataFrame of lines with a CRS"
         raise InputError(msg)
     public = privacy == "public"
+    if public and shelters is not None:
+        from .run import publishable_shelters
+
+        shelters = publishable_shelters(shelters, "public")  # sensitive ones at locality level only
     JSLayer, JSBlock = _js_layer_class()
 
     m = folium.Map(

@@ -137,6 +137,10 @@ def static_map(
         msg = "`segments` must be a GeoDataFrame of lines with a CRS"
         raise InputError(msg)
     public = privacy == "public"
+    if public and shelters is not None:
+        from .run import publishable_shelters
+
+        shelters = publishable_shelters(shelters, "public")
     seg = segments.to_crs(_PLOT_CRS)
     xmin, ymin, xmax, ymax = seg.total_bounds
     pad = 0.12 * max(xmax - xmin, ymax - ymin, 50_000.0)
