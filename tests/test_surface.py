@@ -133,3 +133,14 @@ def test_geotiff_rejects_bad_array(tmp_path):
 def test_docstring_examples():
     failures, _ = doctest.testmod(surface, optionflags=doctest.ELLIPSIS)
     assert failures == 0
+
+
+def test_geotiff_values_match_direct_kernel_sum(tmp_path):
+    inc = _incidents()
+    w = inc["severity"].to_numpy()
+    h = np.full(len(inc), 2500.0)
+    arr, transform, crs = risk_surface(inc, cell_m=CELL, extent=EXTENT, weights=w, bandwidths_m=h)
+    with rasterio.open(write_geotiff(tmp_path / "d.tif", arr, transform, crs)) as ds:
+        stored = ds.read(1).astype("float64")
+        ref = _direct(inc, w, h, "quartic", ds.transform, ds.shape)
+    np.testing.assert_allclose(stored, ref, rtol=1e-6, atol=1e-9 * ref.max())

@@ -33,6 +33,7 @@ def publishable_shelters(shelters: Any, privacy: str = "internal") -> Any:
     shelters : GeoDataFrame
         ``shelter_id, name, kind, locality, state, sensitive, illustrative``.
     privacy : {"internal", "public"}
+        Public mode moves and renames sensitive shelters.
 
     Returns
     -------
@@ -216,6 +217,7 @@ def write_run_maps(
     name : str
         File stem of the maps.
     formats : sequence of {"html", "png", "pdf", "svg"}
+        Which maps to write.
     embed : bool
         Also write the ``<iframe srcdoc>`` snippet.
     surface_tif : bool
@@ -223,10 +225,21 @@ def write_run_maps(
     manifest : mapping, optional
         A run manifest, for the footer and source line.
     title : str
+        Map title.
 
     Returns
     -------
     list of pathlib.Path
+        The files written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, geopandas as gpd
+    >>> from shapely import LineString
+    >>> seg = gpd.GeoDataFrame({"risk_class": [2]}, geometry=[LineString([(-99, 19), (-98, 19.5)])], crs=4326)
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> [p.name for p in write_run_maps(out, segments=seg, formats=("html", "svg"))]
+    ['map.html', 'map.svg']
     """
     from ..surface import risk_surface, write_geotiff
     from .interactive import heatmap, save_html

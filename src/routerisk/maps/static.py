@@ -282,10 +282,17 @@ def save_static(fig: Any, path: str | os.PathLike[str], *, dpi: int = 300, fmt: 
     Parameters
     ----------
     fig : matplotlib.figure.Figure
+        The map.
     path : path
+        The file to write (replaced only when complete).
     dpi : int, default 300
+        Resolution of a PNG (and of rasters embedded in a PDF or SVG).
     fmt : {"png", "pdf", "svg"}, optional
         Format; by default from the file suffix.
+
+    Returns
+    -------
+    pathlib.Path
 
     Examples
     --------
