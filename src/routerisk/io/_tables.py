@@ -174,7 +174,7 @@ def read_text_table(path: Path, report: ValidationReport, file: str) -> tuple[pd
     except OSError as exc:
         msg = f"cannot read {file!r}: {exc.strerror}"
         raise InputError(msg, path=file) from None
-    if not data.strip():
+    if not data or data.isspace():
         msg = f"input file {file!r} is empty"
         raise InputError(msg, path=file)
     encoding = _decode_check(data, file)
@@ -303,35 +303,53 @@ LON_ALIASES = ("lon", "lng", "long", "longitude", "longitud", "x", "lon_dd", "lo
 COORDS_ALIASES = ("coordinates", "coordenadas", "location_coordinates", "coords", "latlon", "lat_lon", "latlng")
 
 
+# "lat, lon" / "lat lon" / "(lat, lon)"; "19,43; -99,13" (semicolon, decimal commas); "19,43, -99,13" (4 parts)
+_PAIR_RE = r"^[(\[]?\s*(?P<lat>[^,;\s()\[\]]+)\s*(?:[,;]\s*|\s+)(?P<lon>[^,;\s()\[\]]+)\s*[)\]]?$"
+_SEMI_RE = r"^[(\[]?\s*(?P<lat>[^;]+?)\s*;\s*(?P<lon>[^;]+?)\s*[)\]]?$"
+_FOUR_RE = r"^[(\[]?\s*(?P<a>[+-]?\d+),(?P<b>\d+)\s*,\s*(?P<c>[+-]?\d+),(?P<d>\d+)\s*[)\]]?$"
+
+
+def _extract(s: pd.Series, pattern: str) -> dict[str, pd.Series]:
+    """Named groups of ``pattern`` (full match) as string columns, "" where it does not match (pyarrow)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    found = pc.extract_regex(pa.array(s.array), pattern)
+    out = {}
+    for f in found.type:
+        text = pc.cast(pc.fill_null(pc.struct_field(found, f.name), ""), pa.large_string())
+        out[f.name] = pd.Series(pd.arrays.ArrowStringArray(text), index=s.index).astype("str")
+    return out
+
+
 def split_coordinates(rows: _Rows, raw: pd.Series, column: str) -> tuple[pd.Series, pd.Series]:
     """Split a ``"lat, lon"`` column into two text columns.
 
-    Accepts ``;`` as separator, and four comma-separated parts as two numbers written with decimal commas
-    (``"19,43, -99,13"``, noted). Anything else gives empty parts (reported as missing coordinates).
+    Accepts ``;`` or spaces as separator, brackets, and two numbers written with decimal commas
+    (``"19,43, -99,13"``, noted). Anything else is rejected ("cannot split").
     """
-    s = text_col(raw.to_frame("v"), "v").str.strip("()[] ")
-    semi = s.str.contains(";", regex=False).to_numpy(dtype=bool)
-    parts = s.str.split(r"\s*[;,]\s*|\s+", regex=True)
-    nparts = parts.str.len().fillna(0).to_numpy(dtype="int64")
-    lat = pd.Series([""] * len(s), index=s.index, dtype=object)
-    lon = lat.copy()
-    two = (nparts == 2) & ~semi
-    if two.any():
-        lat[two] = parts[two].str[0]
-        lon[two] = parts[two].str[1]
-    if semi.any():
-        sp = s[semi].str.split(r"\s*;\s*", regex=True)
-        good = sp.str.len() == 2
-        idx = sp.index[good.to_numpy(dtype=bool)]
-        lat[idx] = sp[idx].str[0]
-        lon[idx] = sp[idx].str[1]
-    four = (nparts == 4) & ~semi
-    if four.any():
-        lat[four] = parts[four].str[0] + "." + parts[four].str[1]
-        lon[four] = parts[four].str[2] + "." + parts[four].str[3]
-        rows.note(four, column, "decimal commas read as decimal points", s.to_numpy(), "converted")
-    unsplit = ~(two | semi | four) & (s != "").to_numpy()
-    rows.reject(unsplit, column, 'cannot split into latitude and longitude (expected "lat, lon")', s.to_numpy())
+    s = text_col(raw.to_frame("v"), "v")
+    pair = _extract(s, _PAIR_RE)
+    lat, lon = pair["lat"], pair["lon"]
+    done = (lat != "").to_numpy(dtype=bool) | (s == "").to_numpy(dtype=bool)
+    if not done.all():
+        idx = np.flatnonzero(~done)
+        sub = s.iloc[idx]
+        semi = _extract(sub, _SEMI_RE)
+        four = _extract(sub, _FOUR_RE)
+        is_semi = (semi["lat"] != "").to_numpy(dtype=bool)
+        is_four = (four["a"] != "").to_numpy(dtype=bool) & ~is_semi
+        lat, lon = lat.copy(), lon.copy()
+        lat.iloc[idx[is_semi]] = semi["lat"][is_semi].to_numpy(dtype=object)
+        lon.iloc[idx[is_semi]] = semi["lon"][is_semi].to_numpy(dtype=object)
+        lat.iloc[idx[is_four]] = (four["a"] + "." + four["b"])[is_four].to_numpy(dtype=object)
+        lon.iloc[idx[is_four]] = (four["c"] + "." + four["d"])[is_four].to_numpy(dtype=object)
+        mask = np.zeros(len(s), dtype=bool)
+        mask[idx[is_four]] = True
+        rows.note(mask, column, "decimal commas read as decimal points", s, "converted")
+        mask[:] = False
+        mask[idx[~is_semi & ~is_four]] = True
+        rows.reject(mask, column, 'cannot split into latitude and longitude (expected "lat, lon")', s)
     return lat, lon
 
 
