@@ -134,3 +134,12 @@ def test_deployments_with_embedded_states(run, shared_data):
     result = run(path, "--kind", "deployments")
     assert result.exit_code == 0, result.output
     assert "800 rows read, 800 kept, 0 rejected" in result.output
+
+
+def test_shelters_kind(run, tmp_path):
+    p = tmp_path / "albergues.csv"
+    text = "nombre,tipo,latitud,longitud\nLa 72,albergue,17.47,-91.42\nCOMAR,comar,14.9,-92.26\n"
+    p.write_text(text, encoding="utf-8")
+    result = run(p, "--kind", "shelters")
+    assert result.exit_code == 0, result.output
+    assert "2 rows read, 2 kept, 0 rejected" in result.output

@@ -223,3 +223,25 @@ def test_shelters_must_be_points(tmp_path):
 def test_layer_without_geometry_source(tmp_path):
     with pytest.raises(InputError, match="neither a geometry"):
         read_shelters(write(tmp_path, "name,kind\na,albergue\n"), report=ValidationReport())
+
+
+def test_geopackage_layer_chosen_by_kind(tmp_path):
+    p = tmp_path / "all.gpkg"
+    poly = Polygon([(-93, 16), (-92, 16), (-92, 17), (-93, 17)])
+    gpd.GeoDataFrame({"zone_id": ["z"]}, geometry=[poly], crs=4326).to_file(p, layer="zones", engine="pyogrio")
+    gpd.GeoDataFrame({"route_id": ["r"]}, geometry=[LineString([(-93, 16), (-92, 17)])], crs=4326).to_file(
+        p, layer="routes", engine="pyogrio"
+    )
+    assert read_zones(p)["zone_id"].tolist() == ["z"]
+    assert read_routes(p)["route_id"].tolist() == ["r"]
+    with pytest.raises(InputError, match="zone geometry must be a polygon"):
+        read_zones(p, layer="routes", report=ValidationReport())
+
+
+def test_vector_format_forced_and_warning_without_report(tmp_path):
+    p = tmp_path / "zones.data"
+    gpd.GeoDataFrame({"zone_id": ["a", "b"]}, geometry=[Point(-92, 16), Polygon([(-93, 16), (-92, 16), (-92, 17)])],
+                     crs=4326).to_file(p, driver="GeoJSON", engine="pyogrio")  # fmt: skip
+    with pytest.warns(UserWarning, match=r"1 rows of .*zones\.data.* were rejected"):
+        z = read_zones(p, format="vector")
+    assert z["zone_id"].tolist() == ["b"]
