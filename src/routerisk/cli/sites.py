@@ -1,0 +1,157 @@
+"""``routerisk sites``: propose shelter sites along the scored routes of a run folder."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .options import handle_errors, out_option, overwrite_option
+
+__all__ = ["sites"]
+
+
+def _read_layer(path: Path, layer: str | None, what: str):
+    import geopandas as gpd
+    import pyogrio
+
+    from .._errors import InputError
+
+    if not path.is_file():
+        msg = f"{what} file {str(path)!r} does not exist"
+        raise InputError(msg, path=str(path))
+    try:
+        if layer is not None and layer not in [name for name, _ in pyogrio.list_layers(path)]:
+            msg = f"{str(path)!r} has no layer {layer!r}"
+            raise InputError(msg, path=str(path))
+        return gpd.read_file(path, layer=layer, engine="pyogrio")
+    except InputError:
+        raise
+    except Exception as exc:  # pyogrio/GDAL raise their own errors with long texts
+        msg = f"cannot read {what} file {str(path)!r}: {str(exc).splitlines()[0]}"
+        raise InputError(msg, path=str(path)) from None
+
+
+def _read_points(path: Path, what: str):
+    """Points from a vector file, or from a CSV with lon/lat (or longitude/latitude) columns."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from .._errors import InputError
+
+    if path.suffix.lower() != ".csv":
+        return _read_layer(path, None, what)
+    if not path.is_file():
+        msg = f"{what} file {str(path)!r} does not exist"
+        raise InputError(msg, path=str(path))
+    table = pd.read_csv(path)
+    cols = {c.lower(): c for c in table.columns}
+    for lon, lat in (("lon", "lat"), ("longitude", "latitude"), ("x", "y")):
+        if lon in cols and lat in cols:
+            xy = table[[cols[lon], cols[lat]]].apply(pd.to_numeric, errors="coerce")
+            if xy.isna().any().any():
+                msg = f"{what} file {str(path)!r} has missing or non-numeric coordinates"
+                raise InputError(msg, path=str(path))
+            return gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(xy.iloc[:, 0], xy.iloc[:, 1]), crs="EPSG:4326")
+    msg = f"{what} file {str(path)!r} needs `lon` and `lat` columns (EPSG:4326)"
+    raise InputError(msg, path=str(path))
+
+
+def _existing(value: str | None):
+    """Existing shelters: a file (read by :func:`routerisk.io.read_shelters`) or ``shipped``; asylum offices dropped."""
+    if value is None or value == "none":
+        return None, None
+    if value == "shipped":
+        from ..datasets import load_shelters
+
+        table, path = load_shelters(), None
+    else:
+        from .._validate import ValidationReport
+        from ..io import read_shelters
+
+        report = ValidationReport()
+        path = Path(value)
+        table = read_shelters(path, report=report)
+        if report.n_rejected:
+            click.echo(f"{report.n_rejected} shelter rows were rejected: {report.summary()}", err=True)
+    if "kind" in table.columns:
+        table = table[table["kind"].astype(str) == "shelter"]
+    return table, path
+
+
+@click.command(short_help="Propose shelter sites covering the most route risk; find the protection gaps.")
+@click.option(
+    "--run", "run_dir", required=True, type=click.Path(file_okay=False),
+    help="Run folder of `routerisk score` (reads segments.gpkg and, for --exclude-zones, zones.gpkg).",
+)
+@click.option("--k", "k", type=int, default=5, show_default=True, help="Number of new sites (mclp, pmedian).")
+@click.option("--radius-km", type=float, default=30.0, show_default=True, help="Coverage radius of a site.")
+@click.option(
+    "--existing", metavar="FILE|shipped|none", default=None,
+    help="Existing shelters (CSV or vector, read like `--shelters` of score; asylum offices ignored), "
+    "'shipped' for the embedded illustrative list. Default: none.",
+)
+@click.option(
+    "--candidates", metavar="FILE|gazetteer", default="gazetteer", show_default=True,
+    help="Candidate towns: a point file (vector, or CSV with lon/lat), or the shipped GeoNames localities "
+    "within --candidate-distance-km of the routes.",
+)
+@click.option("--candidate-distance-km", type=float, default=10.0, show_default=True,
+              help="Reach of gazetteer candidates from the routes (straight line).")
+@click.option("--model", type=click.Choice(["mclp", "pmedian", "lscp"]), default="mclp", show_default=True,
+              help="Maximal covering, p-median, or fewest sites reaching --coverage.")
+@click.option("--coverage", type=float, default=0.9, show_default=True,
+              help="lscp: target share of all risk covered (existing shelters included).")
+@click.option("--measure", type=click.Choice(["route", "straight"]), default="route", show_default=True,
+              help="Distance along the route (snap point + offset) or straight line.")
+@click.option("--solver", type=click.Choice(["auto", "cbc", "greedy"]), default="auto", show_default=True,
+              help="CBC (exact), greedy (with its gap), or auto (greedy when too large or CBC times out).")
+@click.option("--time-limit", "time_limit_s", type=float, default=30.0, show_default=True,
+              help="Seconds allowed to each CBC run.")
+@click.option("--exclude-zones/--no-exclude-zones", default=True, show_default=True,
+              help="Never propose a site inside an enforcement zone of the run (zones.gpkg).")
+@click.option("--unsafe", default="", metavar="'Town1,Town2'",
+              help="Towns never to propose (accents and case ignored).")
+@out_option
+@overwrite_option
+@handle_errors
+def sites(
+    run_dir, k, radius_km, existing, candidates, candidate_distance_km, model, coverage, measure, solver,
+    time_limit_s, exclude_zones, unsafe, out, overwrite,
+):
+    """Propose shelter sites on the scored segments of RUN and write OUT: sites.gpkg (layers sites, coverage,
+    gaps), sites.csv, coverage_curve.csv/.png, gaps.csv and manifest.json. Prints the ranked sites.
+
+    Exit codes: 2 an input cannot be used, 3 a bad option value (e.g. --radius-km 0, --k above the number of
+    candidates), 4 OUT cannot be written, 5 no answer (no candidate within reach, unreachable --coverage).
+    """
+    from ..siting import ShelterSiting, write_sites
+
+    run = Path(run_dir)
+    seg_path = run / "segments.gpkg"
+    segments = _read_layer(seg_path, "segments", "segments")
+    inputs: dict[str, Path] = {"segments": seg_path}
+    if (run / "manifest.json").is_file():
+        inputs["run_manifest"] = run / "manifest.json"
+    exclude: list = [name.strip() for name in unsafe.split(",") if name.strip()]
+    zones_path = run / "zones.gpkg"
+    if exclude_zones and zones_path.is_file():
+        exclude.append(_read_layer(zones_path, "zones", "zones"))
+        inputs["zones"] = zones_path
+    exist, exist_path = _existing(existing)
+    if exist_path is not None:
+        inputs["existing"] = exist_path
+    cands: object = "gazetteer"
+    if candidates != "gazetteer":
+        cands = _read_points(Path(candidates), "candidates")
+        inputs["candidates"] = Path(candidates)
+    siting = ShelterSiting.from_segments(
+        segments, candidates=cands, existing=exist, radius_km=radius_km, measure=measure,
+        candidate_distance_km=candidate_distance_km, exclude=exclude or None,
+    )
+    result = siting.solve(model, k=k, coverage=coverage, solver=solver, time_limit_s=time_limit_s)
+    result.params.update(existing=existing or "none", unsafe=unsafe, exclude_zones=exclude_zones)
+    write_sites(result, out, overwrite=overwrite, inputs=inputs, command=" ".join(["routerisk", *sys.argv[1:]]))
+    click.echo(result.summary())
+    click.echo(f"Wrote {out} ({len(result.sites)} sites, {len(result.gaps)} protection gaps).")
