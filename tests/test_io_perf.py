@@ -1,8 +1,6 @@
-"""The readers are vectorised: a large table reads in seconds (the 1M-row figure is in the report)."""
+"""The readers handle a large table correctly (their speed is measured in benchmarks/, not asserted here)."""
 
 from __future__ import annotations
-
-import time
 
 import numpy as np
 import pandas as pd
@@ -30,10 +28,7 @@ def test_100k_rows_read_quickly(tmp_path):
     p = tmp_path / "big.csv"
     df.to_csv(p, index=False)
     report = ValidationReport()
-    t0 = time.perf_counter()
     g = read_incidents(p, report=report)
-    elapsed = time.perf_counter() - t0
     assert len(g) == n - n // 100
     assert report.counts[str(p)]["rejected"] == n // 100
     assert (report.notes["reason"] == "decimal comma read as a decimal point").sum() == n // 1000
-    assert elapsed < 15, f"100k rows took {elapsed:.1f} s"
