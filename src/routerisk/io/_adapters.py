@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._errors import InputError
 from ..schema import CATEGORIES
 from . import _vocab as vocab
 from ._dates import parse_dates
@@ -58,8 +59,6 @@ def iom_parts(rows: _Rows, df: pd.DataFrame, file: str) -> Parts:
     cc = col("location_coordinates", "coordinates")
     lat_c, lon_c = col("latitude", "lat"), col("longitude", "lon")
     if cc is None and (lat_c is None or lon_c is None):
-        from .._errors import InputError
-
         msg = f"{file!r} looks like an IOM Missing Migrants file but has no 'Coordinates' or latitude/longitude columns"
         raise InputError(msg, path=file)
     if cc is not None:

@@ -24,6 +24,7 @@ from ._tables import (
     parse_number,
     text_col,
 )
+from ._vector import type_names
 
 SHELTER_KINDS = ("shelter", "asylum_office", "other")
 RADIUS_ALIASES = ("radius_m", "radio_m", "radius", "radio", "buffer_m", "radius_meters")
@@ -56,7 +57,8 @@ def check_geometries(rows: _Rows, geoms: np.ndarray, column: str = "geometry") -
             ~np.isfinite(b).all(axis=1) | (b[:, 0] < -180) | (b[:, 2] > 180) | (b[:, 1] < -90) | (b[:, 3] > 90)
         )
     reason = "coordinate out of range (latitude -90..90, longitude -180..180)"
-    rows.reject(out, column, reason, shapely.to_wkt(geoms, rounding_precision=6))
+    if out.any():
+        rows.reject(out, column, reason, shapely.to_wkt(geoms, rounding_precision=6))
 
 
 def _text(df: pd.DataFrame, aliases: tuple[str, ...]) -> pd.Series:
@@ -94,7 +96,7 @@ def build_zones(rows: _Rows, df: pd.DataFrame, geoms: np.ndarray, *, file: str, 
     point = ok & np.isin(gtype, (0, 4))  # Point, MultiPoint
     poly = ok & np.isin(gtype, (3, 6))  # Polygon, MultiPolygon
     rows.reject(ok & ~point & ~poly, "geometry", "zone geometry must be a polygon, or a point with radius_m",
-                shapely.get_type_id(geoms).astype(str))  # fmt: skip
+                type_names(geoms))  # fmt: skip
     # points: buffered by radius_m in the analysis CRS
     r_col = find_column(df.columns, RADIUS_ALIASES)
     if point.any():
@@ -229,7 +231,7 @@ def build_routes(rows: _Rows, df: pd.DataFrame, geoms: np.ndarray, *, file: str,
     ok = ~rows.bad
     line = np.isin(shapely.get_type_id(geoms), (1, 5))
     rows.reject(ok & ~line, "geometry", "route geometry must be a LineString or MultiLineString",
-                shapely.get_type_id(geoms).astype(str))  # fmt: skip
+                type_names(geoms))  # fmt: skip
     with np.errstate(invalid="ignore"):
         zero = ~rows.bad & ~(shapely.length(geoms) > 0)
     rows.reject(zero, "geometry", "zero-length route (all its points coincide)")
@@ -263,7 +265,7 @@ def build_shelters(rows: _Rows, df: pd.DataFrame, geoms: np.ndarray, *, file: st
         geoms = geoms.copy()
         geoms[single_multi] = shapely.get_geometry(geoms[single_multi], 0)
         gtype = shapely.get_type_id(geoms)
-    rows.reject(~rows.bad & (gtype != 0), "geometry", "shelter geometry must be a point", gtype.astype(str))
+    rows.reject(~rows.bad & (gtype != 0), "geometry", "shelter geometry must be a point", type_names(geoms))
     ids = _ids(rows, df, "shelters", stem)
     kind, _ = map_labels(
         rows, _text(df, ("kind", "tipo", "type")), "kind", allowed=SHELTER_KINDS, synonyms=vocab.SHELTER_KIND_SYNONYMS,

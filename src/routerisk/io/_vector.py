@@ -134,6 +134,15 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, rows: _Rows, file: str, ext: str) -> gpd.Ge
     return out
 
 
+_TYPE_NAMES = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
+                        "MultiPolygon", "GeometryCollection", "missing"], dtype=object)  # fmt: skip
+
+
+def type_names(geoms: np.ndarray) -> np.ndarray:
+    """Geometry type name of each geometry (``"missing"`` for None)."""
+    return _TYPE_NAMES[shapely.get_type_id(geoms)]  # id -1 (missing) takes the last name
+
+
 def attributes(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
     """The non-geometry columns of a layer, as a plain DataFrame."""
     return pd.DataFrame(gdf.drop(columns=gdf.geometry.name))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import shapely
 
 from .._errors import InputError
 from .._validate import ValidationReport
@@ -22,7 +23,7 @@ from ._layers import (
     routes_from_vertices,
 )
 from ._tables import read_text_table, validate_lonlat
-from ._vector import attributes, is_vector, read_vector
+from ._vector import attributes, is_vector, read_vector, type_names
 
 __all__ = ["read_incidents", "read_routes", "read_shelters", "read_zones"]
 
@@ -92,14 +93,12 @@ def read_incidents(
     if _use_vector(p, format):
         gdf, rows = read_vector(p, rep, file, layer=layer, kind="incidents")
         geoms = gdf.geometry.values
-        import shapely
-
         single = (shapely.get_type_id(geoms) == 4) & (shapely.get_num_geometries(geoms) == 1)
         geoms = np.where(single, shapely.get_geometry(geoms, 0), geoms)
         missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
         rows.reject(missing, "geometry", "missing or empty geometry")
         not_point = ~missing & (shapely.get_type_id(geoms) != 0)
-        rows.reject(not_point, "geometry", "incident geometry must be a point", shapely.get_type_id(geoms).astype(str))
+        rows.reject(not_point, "geometry", "incident geometry must be a point", type_names(geoms))
         x, y = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
         pt = ~rows.bad
         x[pt], y[pt] = shapely.get_x(geoms[pt]), shapely.get_y(geoms[pt])
