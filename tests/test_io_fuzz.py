@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import tempfile
 from pathlib import Path
 
@@ -115,3 +116,41 @@ def test_structured_tables_other_layers(text, reader):
 def test_arbitrary_geojson_text(text):
     _run(read_zones, text.encode("utf-8", "surrogatepass"), suffix=".geojson")
 
+
+
+@functools.cache
+def _states():
+    import geopandas as gpd
+    from shapely import box
+
+    geoms = [box(-94, 14.5, -90.4, 18), box(-98.6, 15.6, -93.8, 18.7)]
+    return gpd.GeoDataFrame({"state_code": ["07", "20"], "state_name": ["Chiapas", "Oaxaca"]}, geometry=geoms, crs=4326)
+
+
+DEPLOY_CELLS = {
+    "ano": st.sampled_from(["2019", "2020", "1800", "3000", "x", "", "2019.0"]),
+    "mes": st.sampled_from(["jul", "ago", "dic", "Dec", "13", "0", "", "julio", "7"]),
+    "cve_entidad": st.sampled_from(["07", "7", "20", "99", "", "7.0", "x"]),
+    "entidad": st.sampled_from(["chiapas", "oaxaca", "", "atlantis"]),
+    "despliegue": st.sampled_from(["100", "0", "-1", "", "1e400", "2,5", "nan"]),
+    "migrantes_detenidos": st.sampled_from(["", "3", "x"]),
+}
+
+
+@SETTINGS
+@given(st.lists(st.fixed_dictionaries({k: st.one_of(v, CELLS) for k, v in DEPLOY_CELLS.items()}), max_size=6),
+       st.sets(st.sampled_from(list(DEPLOY_CELLS)), min_size=1))  # fmt: skip
+def test_deployment_tables(records, columns):
+    from routerisk.io import read_deployments
+
+    cols = [c for c in DEPLOY_CELLS if c in columns]
+    lines = [",".join(cols)] + [",".join(r[c].replace(",", " ").replace("\n", " ") for c in cols) for r in records]
+    with tempfile.TemporaryDirectory(prefix="routerisk-fuzz-") as d:
+        path = Path(d) / "dep.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        try:
+            z = read_deployments(path, states=_states(), report=ValidationReport())
+        except RouteRiskError:
+            return
+    assert z["zone_id"].is_unique and (z["intensity"] >= 0).all()
+    assert (z["end_date"] >= z["start_date"]).all()
