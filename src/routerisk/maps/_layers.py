@@ -135,7 +135,7 @@ def heat_image_layer(uris: list[str], bounds, labels) -> tuple[dict, str]:
     """Pre-computed surface images (PNG data URIs), one per period; ``setPeriod(k)`` swaps the image."""
     data = {"uris": uris, "bounds": bounds, "labels": [escape_text(x) for x in labels]}
     code = """
-  var layer = L.imageOverlay(D.uris[0], D.bounds, {opacity: 0.8, pane: 'rrHeat', className: 'rr-heat-image'});
+  var layer = L.imageOverlay(D.uris[0], D.bounds, {opacity: 1, pane: 'rrHeat', className: 'rr-heat-image'});
   layer.setPeriod = function (k) { layer.setUrl(D.uris[k]); };
   return layer;
 """
