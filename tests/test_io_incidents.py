@@ -366,6 +366,7 @@ def test_line_with_extra_fields_rejected_and_rows_stay_aligned(tmp_path):
     g, report = read(p)
     assert g["incident_id"].tolist() == ["1", "4"]
     assert reasons(report, "rejected") == {3: "line has 4 fields but the header has 3", 4: "missing coordinate"}
+    assert report.counts[str(p)] == {"read": 4, "kept": 2, "rejected": 2}
 
 
 def test_synthetic_flag_and_canonical_round_trip(tmp_path):

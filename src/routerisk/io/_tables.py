@@ -74,6 +74,7 @@ class _Rows:
         self.report = report
         self.rows = np.asarray(rows, dtype="int64")
         self.bad = np.zeros(self.rows.size, dtype=bool)
+        self.n_skipped = 0  # malformed lines rejected before they became rows
         self._notes: list[tuple[np.ndarray, str, str, np.ndarray | None, str]] = []  # (row positions, ...)
 
     def __len__(self) -> int:
@@ -208,13 +209,11 @@ def read_text_table(path: Path, report: ValidationReport, file: str) -> tuple[pd
         skipped.extend((int(m.group(1)), int(m.group(2)), int(m.group(3))) for m in _SKIP_RE.finditer(str(w.message)))
     df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
     n = len(df)
-    rows = np.arange(n, dtype="int64") + 2
-    if skipped:
-        lines = np.array(sorted(s[0] for s in skipped), dtype="int64")
-        # every record at or after a skipped line moves one line down
-        for line in lines:
-            rows[rows >= line] += 1
+    # records are numbered from 2 (header = 1); lines pandas skipped as malformed keep their numbers
+    lines = np.arange(2, n + len(skipped) + 2, dtype="int64")
+    rows = lines[~np.isin(lines, [sk[0] for sk in skipped])][:n]
     tracker = _Rows(file, report, rows)
+    tracker.n_skipped = len(skipped)
     if encoding not in ("utf-8-sig", "utf-16"):
         label = {"cp1252": "Windows-1252 (Latin-1)", "latin-1": "Latin-1"}[encoding]
         tracker.note_file(f"not valid UTF-8; read as {label}", action="encoding")
@@ -233,6 +232,7 @@ def read_text_table(path: Path, report: ValidationReport, file: str) -> tuple[pd
         if blank.any():
             df = df.loc[~blank].reset_index(drop=True)
             tracker = _Rows(file, report, rows[~blank])
+            tracker.n_skipped = len(skipped)
             tracker.note_file(f"{int(blank.sum())} blank lines skipped", action="skipped")
     if len(df) == 0:
         msg = f"input file {file!r} has no rows with data (only a header, blank lines or malformed lines)"

@@ -117,7 +117,7 @@ def read_deployments(
     dup = key.duplicated(keep="first").to_numpy() & ~rows.bad
     rows.reject(dup, code_c or name_c, "duplicate state and month (an earlier row has the same)", key)
     keep = rows.finish()
-    rep.count(file, read=n, kept=int(keep.sum()))
+    rep.count(file, read=n + rows.n_skipped, kept=int(keep.sum()))
     if not keep.any():
         raise no_rows_error(rows, file)
     y, m, c = year[keep].astype("int64"), month[keep].astype("int64"), code[keep]

@@ -112,7 +112,7 @@ def read_incidents(
     try:
         out = finish_incidents(rows, parts, file=file, stem=p.stem)
     finally:
-        rep.count(file, read=len(rows), kept=int((~rows.bad).sum()))
+        rep.count(file, read=len(rows) + rows.n_skipped, kept=int((~rows.bad).sum()))
     if own:
         rep.warn_if_rejected(file)
     return out
@@ -132,7 +132,7 @@ def _read_layer(
         from ._layers import find_column, vocab
 
         if kind == "routes" and find_column(df.columns, vocab.WKT_ALIASES) is None:
-            read_n = len(rows)
+            read_n = len(rows) + rows.n_skipped
             df, geoms, rows, counts = routes_from_vertices(rows, df, file)
         else:
             geoms = geometry_from_table(rows, df, file)
@@ -140,7 +140,7 @@ def _read_layer(
         out = build(rows, df, geoms, file=file, stem=p.stem)
     finally:
         if read_n is None:
-            rep.count(file, read=len(rows), kept=int((~rows.bad).sum()))
+            rep.count(file, read=len(rows) + rows.n_skipped, kept=int((~rows.bad).sum()))
         else:
             kept = int(counts.to_numpy()[~rows.bad].sum())
             rep.count(file, read=read_n, kept=kept)
