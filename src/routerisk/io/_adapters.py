@@ -84,7 +84,7 @@ def iom_parts(rows: _Rows, df: pd.DataFrame, file: str) -> Parts:
         fallback = (dtext == "") & (year != "")
         built = (month + " " + year).str.strip()
         dtext = dtext.where(~fallback, built)
-        rows.note(fallback.to_numpy(), year_c, "date missing; built from year and month", built.to_numpy(), "derived")
+        rows.note(fallback.to_numpy(), year_c, "date missing; built from year and month", built, "derived")
     parts["date"], parts["date_precision"] = parse_dates(rows, dtext, date_col or "date")
     # victims
     tot_c = col("total_dead_and_missing", "total_number_of_dead_and_missing")

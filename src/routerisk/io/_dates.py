@@ -71,7 +71,7 @@ def parse_dates(
             early_y, late_y = years < MIN_YEAR, years > (2200 if allow_future else today.year)
         out = vals.where(~(early_y | late_y)).dt.normalize().astype("datetime64[ns]")
         prec[out.notna().to_numpy()] = "day"
-        s = out.astype(str)
+        s = raw.astype(str)
         matched = out.notna().to_numpy()
         missing = ~matched
     else:
@@ -125,7 +125,7 @@ def parse_dates(
                 if not month_first and not (a > 12).any():
                     amb = np.zeros(n, dtype=bool)
                     amb[pos[(a <= 12) & (b <= 12) & (a != b)]] = True
-                    rows.note(amb, column, "day/month order ambiguous; read as day/month", s.to_numpy(), "assumed")
+                    rows.note(amb, column, "day/month order ambiguous; read as day/month", s, "assumed")
             else:
                 m = parts["m"] if precision != "year" else one
                 d = parts["d"] if precision == "day" else one
@@ -149,8 +149,8 @@ def parse_dates(
             matched[pos] = True
             impossible[pos] = parsed.isna().to_numpy() & ~out_years
         unparsed = ~matched & ~missing
-        rows.reject(unparsed, column, "unparseable date", s.to_numpy())
-        rows.reject(impossible, column, "impossible date (no such day)", s.to_numpy())
+        rows.reject(unparsed, column, "unparseable date", s)
+        rows.reject(impossible, column, "impossible date (no such day)", s)
         out[impossible] = pd.NaT
         prec[impossible | unparsed] = "unknown"
     with warnings.catch_warnings():
@@ -159,8 +159,8 @@ def parse_dates(
         early = (out < pd.Timestamp(MIN_YEAR, 1, 1)).to_numpy(dtype=bool).copy()
     future = late_y if allow_future else future | late_y
     early |= early_y
-    rows.reject(future, column, f"date in the future (after {today.isoformat()})", s.to_numpy())
-    rows.reject(early, column, f"date before {MIN_YEAR}", s.to_numpy())
+    rows.reject(future, column, f"date in the future (after {today.isoformat()})", s)
+    rows.reject(early, column, f"date before {MIN_YEAR}", s)
     if missing_note:
         rows.note(missing, column, missing_note, None, "defaulted")
     return out, prec

@@ -43,7 +43,7 @@ def geometry_from_table(rows: _Rows, df: pd.DataFrame, file: str) -> np.ndarray:
     text = text_col(df, wkt_col)
     geoms = shapely.from_wkt(text.to_numpy(dtype=object), on_invalid="ignore")
     bad = shapely.is_missing(geoms) & (text != "").to_numpy()
-    rows.reject(bad, wkt_col, "not valid WKT geometry", text.to_numpy())
+    rows.reject(bad, wkt_col, "not valid WKT geometry", text)
     return geoms
 
 
