@@ -396,7 +396,8 @@ class ShelterSiting:
         With CBC each k is solved to optimality separately (the site sets need not be nested); with the greedy
         heuristic the curve is greedy-incremental (nested sets). Either way the share is non-decreasing in k:
         an optimum can only grow with k, and a value not proven optimal is raised to the greedy value and to
-        the previous k's value (``method`` then reads ``"best found"``).
+        the previous k's value (``method`` then reads ``"best found"``; with ``solver="auto"`` the larger k
+        are then greedy, raised to that value).
 
         Returns
         -------
@@ -427,6 +428,9 @@ class ShelterSiting:
                 v = max(sol.objective if sol.chosen.size else 0.0, greedy[k - 1], best)
                 values[k - 1], best = v, v
                 methods[k - 1] = "optimal" if sol.optimal else "best found"
+                if not sol.optimal and solver == "auto":  # CBC hit its time limit: greedy for the larger k
+                    values[k:] = np.maximum(greedy[k:], best)
+                    break
         covered = base + np.r_[0.0, values]
         return pd.DataFrame({
             "k": np.arange(k_max + 1),
