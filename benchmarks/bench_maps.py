@@ -111,6 +111,13 @@ def main() -> None:
         "mode) the heat is the kernel surface rendered as one paletted PNG per time step (Web Mercator, at most "
         "1400 px a side), so the size no longer grows with the number of incidents; the clustered incident "
         "layer is left out above 20,000 points.",
+        "",
+        "Notes. \"build\" is `heatmap` + `save_html`: for surface heat it computes one 2 km surface per time frame "
+        "(here \"all\" plus three years, 2019-2021) and, in public mode, the support counts that mask cells of fewer "
+        "than `min_count` incidents (FFT convolutions take most of the time). The machine (2 cores) was shared with "
+        "other test runs, so the timings are upper bounds. The 1,000,000-incident map is smaller than the "
+        "20,000-incident one because it carries images instead of points and no clustered markers. `routerisk demo` "
+        "(1,500 synthetic incidents, zones, shelters) writes a 0.78 MB `routerisk_demo.html`.",
     ]
     args.out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
