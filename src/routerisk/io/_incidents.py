@@ -23,6 +23,7 @@ from ..schema import (
     PERPETRATORS,
     WGS84,
     compute_severity,
+    victims_factor,
 )
 from . import _vocab as vocab
 from ._dates import parse_dates
@@ -194,7 +195,7 @@ def finish_incidents(rows: _Rows, parts: Parts, *, file: str, stem: str) -> gpd.
         "category": as_str(category),
         "perpetrator": as_str(parts["perpetrator"], idx),
         "victims": victims[idx],
-        "severity": compute_severity(category, victims[idx]).astype("float64"),
+        "severity": severity(category, victims[idx]),
         "location_precision": as_str(parts["location_precision"], idx),
         "source": as_str(parts["source"], idx),
         "source_url": as_str(parts["source_url"], idx),
@@ -204,6 +205,14 @@ def finish_incidents(rows: _Rows, parts: Parts, *, file: str, stem: str) -> gpd.
     geom = shapely.points(np.asarray(parts["lon"])[idx], np.asarray(parts["lat"])[idx])
     df = pd.DataFrame({c: data[c] for c in INCIDENT_COLUMNS})
     return gpd.GeoDataFrame(df, geometry=geom, crs=WGS84)
+
+
+def severity(category: np.ndarray, victims: np.ndarray) -> np.ndarray:
+    """:func:`routerisk.schema.compute_severity` with default weights, the category weight looked up once per
+    distinct category (``w * victims_factor``, the same arithmetic)."""
+    codes, uniques = pd.factorize(category)
+    weight = compute_severity(np.asarray(uniques, dtype=object), np.ones(len(uniques)))
+    return (weight[codes] * victims_factor(victims)).astype("float64")
 
 
 def as_str(values, idx: np.ndarray | None = None) -> pd.api.extensions.ExtensionArray:
