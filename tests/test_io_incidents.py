@@ -515,3 +515,9 @@ def test_vector_typed_attributes(tmp_path):
         (2, "victims missing; counted as 1"),
         (3, "date missing; kept with date_precision 'unknown'"),
     }
+
+
+def test_projected_coordinates_hint(tmp_path):
+    p = write(tmp_path, "id,x,y\n1,500000,2100000\n2,510000,2110000\n")
+    with pytest.raises(InputError, match=r"out of range.*projected \(metres\), reproject"):
+        read_incidents(p, report=ValidationReport())

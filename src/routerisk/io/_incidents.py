@@ -263,4 +263,6 @@ def no_rows_error(rows: _Rows, file: str) -> InputError:
     reasons = rej.groupby(["column", "reason"]).size().sort_values(ascending=False)
     top = "; ".join(f"{n} x {col + ': ' if col else ''}{reason}" for (col, reason), n in reasons.head(3).items())
     msg = f"no usable rows in {file!r}: all {len(rows)} rows were rejected ({top})"
+    if len(reasons) and "out of range" in str(reasons.index[0][1]):
+        msg += "; if the coordinates are projected (metres), reproject them to longitude/latitude (EPSG:4326)"
     return InputError(msg, path=file)
