@@ -165,7 +165,7 @@ class Page:
             self.blocked.append(url)
             route.abort()
 
-    def open(self, path: Path, timeout_ms: int = 15_000) -> None:
+    def open(self, path: Path, timeout_ms: int = 60_000) -> None:
         self.page.goto(Path(path).resolve().as_uri())
         self.page.wait_for_selector("html[data-routerisk-ready]", state="attached", timeout=timeout_ms)
 

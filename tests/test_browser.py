@@ -88,7 +88,7 @@ def test_hover_shows_escaped_tooltip(internal):
     p.mouse.move(x - 5, y - 5)
     p.mouse.move(x, y, steps=3)
     tip = p.locator(".leaflet-tooltip.rr-tip-segment")
-    tip.wait_for(timeout=3000)
+    tip.wait_for(timeout=15_000)
     text = tip.inner_text()
     assert "km" in text and "risk" in text and "hot spot" in text
     assert PAYLOADS[1] + " route 1" in text  # shown literally, not executed
@@ -180,7 +180,7 @@ def test_embed_snippet_renders_in_iframe(browser, maps_dir):
         snippet = maps_dir / "internal.embed.html"
         page.page.goto(snippet.resolve().as_uri())
         frame = page.page.frame_locator("iframe")
-        frame.locator("html[data-routerisk-ready]").wait_for(state="attached", timeout=15_000)
+        frame.locator("html[data-routerisk-ready]").wait_for(state="attached", timeout=60_000)
         assert frame.locator("path.rr-segment").count() == len(make_segments())
         assert page.errors == [] and page.failed == [] and page.blocked == []
     finally:

@@ -19,6 +19,7 @@ def _run_folder(path, privacy="internal"):
     if privacy == "internal":
         make_incidents().to_file(path / "incidents.gpkg", layer="incidents", driver="GPKG")
     manifest = {
+        "manifest_version": 1,
         "inputs": [{"role": "incidents", "path": "embedded"}],
         "privacy": {"mode": privacy, "min_count": 5},
         "data": {"synthetic_incidents": True, "incident_dates": ["2024-01-01", "2024-12-26"]},

@@ -61,7 +61,7 @@ def test_binning_error_is_bounded_off_centre():
     assert np.abs(arr - ref).max() <= CELL / 5000.0 * ref.max()
 
 
-def test_fallback_weights_and_default_extent():
+def test_model_bandwidths_and_default_extent():
     inc = _incidents(5)
     inc.loc[0, "location_precision"] = "state"  # not placed
     arr, _, _ = risk_surface(inc, cell_m=1000, weights=inc["severity"])

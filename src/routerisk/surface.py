@@ -34,8 +34,6 @@ __all__ = ["KERNELS", "kernel_2d", "risk_surface", "write_geotiff"]
 KERNELS = ("quartic", "gaussian", "epanechnikov", "uniform")
 _SUPPORT = {"quartic": 1.0, "gaussian": 3.0, "epanechnikov": 1.0, "uniform": 1.0}
 _GAUSS_MASS = 1.0 - np.exp(-4.5)  # share of a 2-D gaussian's mass inside 3 sigma
-#: Default model parameters used when :mod:`routerisk.model` is not available.
-_DEFAULTS = {"bandwidth_m": 10_000.0, "kernel": "quartic", "half_life_days": None}
 _MAX_CELLS = 60_000_000
 
 
@@ -76,44 +74,23 @@ def kernel_2d(d_m: Any, h_m: Any, kernel: str = "quartic") -> np.ndarray:
 
 
 def _resolve_model(model: Any) -> Any:
-    """The given model, else the default :class:`routerisk.model.RiskModel`, else None (module unavailable)."""
-    if model is not None:
-        return model
-    try:
-        from .model import RiskModel
-    except ImportError:
-        return None
-    return RiskModel()
+    from .model import RiskModel
+
+    return RiskModel() if model is None else model
 
 
 def _model_params(model: Any) -> tuple[float, str]:
     model = _resolve_model(model)
-    if model is None:
-        return float(_DEFAULTS["bandwidth_m"]), str(_DEFAULTS["kernel"])
     return float(model.bandwidth_m), str(model.kernel)
 
 
-def _weights_bandwidths(incidents: Any, model: Any, bandwidth_m: float) -> tuple[np.ndarray, np.ndarray]:
-    """Per-incident weights and bandwidths from the scoring engine, or a documented fallback without it."""
-    try:
-        from .scoring import incident_bandwidths, incident_weights
-    except ImportError:
-        incident_weights = incident_bandwidths = None
-    model = _resolve_model(model)
-    if incident_weights is not None and model is not None:
-        w = np.asarray(incident_weights(incidents, model), dtype="float64")
-        h = np.asarray(incident_bandwidths(incidents, model), dtype="float64")
-        return w, h
-    # Without a model: severity (or 1) and the location-precision widening of DESIGN.md section 4, no time decay.
-    from .schema import LOCATION_SIGMA_M
+def _weights_bandwidths(incidents: Any, model: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Per-incident weights (severity x time decay) and bandwidths (NaN = not placed), as the scoring uses."""
+    from .scoring import incident_bandwidths, incident_weights
 
-    n = len(incidents)
-    w = incidents["severity"].to_numpy(dtype="float64") if "severity" in incidents else np.ones(n)
-    if "location_precision" in incidents:
-        sigma = incidents["location_precision"].map(LOCATION_SIGMA_M).astype("float64").to_numpy()
-    else:
-        sigma = np.zeros(n)
-    h = np.sqrt(bandwidth_m**2 + sigma**2)  # NaN (state-level) stays NaN: not placed
+    model = _resolve_model(model)
+    w = np.asarray(incident_weights(incidents, model), dtype="float64")
+    h = np.asarray(incident_bandwidths(incidents, model), dtype="float64")
     return w, h
 
 
@@ -195,7 +172,7 @@ def risk_surface(
     if "geometry" not in getattr(incidents, "columns", ()) or incidents.crs is None:
         msg = "`incidents` must be a GeoDataFrame of points with a CRS"
         raise InputError(msg)
-    bandwidth_m, kernel = _model_params(model)
+    _, kernel = _model_params(model)
     if kernel not in KERNELS:
         msg = f"`kernel` was {kernel!r} but must be one of {KERNELS}"
         raise ConfigError(msg)
@@ -210,7 +187,7 @@ def risk_surface(
     pts = incidents.geometry.to_crs(crs) if incidents.crs != crs else incidents.geometry
 
     if weights is None or bandwidths_m is None:
-        w0, h0 = _weights_bandwidths(incidents, model, bandwidth_m)
+        w0, h0 = _weights_bandwidths(incidents, model)
         weights = w0 if weights is None else weights
         bandwidths_m = h0 if bandwidths_m is None else bandwidths_m
     w = np.asarray(weights, dtype="float64").reshape(-1)

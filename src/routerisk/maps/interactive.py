@@ -21,7 +21,6 @@ from ._escape import escape_text, js_json
 
 __all__ = ["heatmap", "save_html"]
 
-PRIVACY_MODES = ("internal", "public")
 #: Above this many placed incidents the heat comes from the pre-computed surface image, not from the points.
 POINT_LIMIT = 20_000
 #: Client-side heat: colour saturates where the weights in one heat cell (``radius / 2`` pixels) reach this.
@@ -120,12 +119,9 @@ _CONTROLS = """
 
 
 def _check_args(privacy: str, min_count: int, time_step: str) -> None:
-    if privacy not in PRIVACY_MODES:
-        msg = f"`privacy` was {privacy!r} but must be one of {PRIVACY_MODES}"
-        raise ConfigError(msg)
-    if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 1:
-        msg = f"`min_count` was {min_count!r} but must be a whole number >= 1"
-        raise ConfigError(msg)
+    from ..privacy import check_privacy
+
+    check_privacy(privacy, min_count)
     if time_step not in ("auto", "month", "year"):
         msg = f"`time_step` was {time_step!r} but must be one of ('auto', 'month', 'year')"
         raise ConfigError(msg)
@@ -151,7 +147,7 @@ def _is_synthetic(incidents: Any, zones: Any, shelters: Any, provenance: Mapping
 
 def _heat(incidents, surface, *, model, privacy, min_count, point_limit, time_step, heat_max, cell_m):
     """Choose and build the heat layer: returns (data, code, labels, vmin, vmax, units)."""
-    from ..surface import _model_params, _weights_bandwidths, risk_surface
+    from ..surface import _weights_bandwidths, risk_surface
     from ._frames import heat_scale_max, period_index, surface_png
     from ._layers import heat_image_layer, heat_points_layer
 
@@ -165,8 +161,7 @@ def _heat(incidents, surface, *, model, privacy, min_count, point_limit, time_st
         return data, code, ["all"], 0.0, vmax, HEAT_UNITS_SURFACE
 
     inc = incidents
-    bandwidth_m, _ = _model_params(model)
-    w, h = _weights_bandwidths(inc, model, bandwidth_m)
+    w, h = _weights_bandwidths(inc, model)
     placed = np.isfinite(w) & np.isfinite(h) & ~inc.geometry.is_empty.to_numpy() & inc.geometry.notna().to_numpy()
     if not placed.any() and surface is None:
         return None  # e.g. only state-level records: nothing to draw as heat

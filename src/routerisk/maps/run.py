@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,11 +14,6 @@ import pandas as pd
 from .._errors import InputError
 
 __all__ = ["load_run", "provenance_of", "publishable_shelters", "write_run_maps"]
-
-
-def _fold(text: Any) -> str:
-    decomposed = unicodedata.normalize("NFKD", str(text))
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).lower().split())
 
 
 def publishable_shelters(shelters: Any, privacy: str = "internal") -> Any:
@@ -50,30 +44,24 @@ def publishable_shelters(shelters: Any, privacy: str = "internal") -> Any:
     """
     import geopandas as gpd
 
-    from ._basemap import _localities
+    from ..gazetteer import resolve_locality
 
     out = shelters.to_crs(4326).copy()
     if privacy != "public" or "sensitive" not in out or not len(out):
         return out
     sensitive = out["sensitive"].fillna(True).astype(bool).to_numpy()  # unknown counts as sensitive
-    if not sensitive.any():
-        return out
-    loc = _localities()
-    loc = loc.assign(_key=loc["name"].map(_fold)).sort_values("population", ascending=False)
-    state_col = next((c for c in ("state_name", "state") if c in loc.columns), None)
     keep = np.ones(len(out), dtype=bool)
     geoms = list(out.geometry)
     names = out["name"].astype(object).tolist() if "name" in out else [""] * len(out)
     for i in np.flatnonzero(sensitive):
         row = out.iloc[i]
-        cand = loc[loc["_key"] == _fold(row.get("locality", ""))]
-        if state_col is not None and "state" in out.columns and len(cand) > 1:
-            same = cand[cand[state_col].map(_fold) == _fold(row["state"])]
-            cand = same if len(same) else cand
-        if not len(cand):
+        state = row.get("state")
+        try:
+            lon, lat, _ = resolve_locality(str(row.get("locality", "")), state=None if pd.isna(state) else str(state))
+        except InputError:
             keep[i] = False
             continue
-        geoms[i] = gpd.points_from_xy([cand["lon"].iloc[0]], [cand["lat"].iloc[0]])[0]
+        geoms[i] = gpd.points_from_xy([lon], [lat])[0]
         names[i] = f"{str(row.get('kind', 'shelter')).replace('_', ' ')} ({row.get('locality', '')})"
     out = out.assign(name=names).set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=4326))
     return out[keep]
@@ -133,6 +121,8 @@ def load_run(run: str | os.PathLike[str]) -> dict[str, Any]:
     """
     import geopandas as gpd
 
+    from ..manifest import MANIFEST_NAME, read_manifest
+
     run = Path(run)
     if not run.is_dir():
         msg = f"run folder {str(run)!r} does not exist or is not a folder"
@@ -156,12 +146,8 @@ def load_run(run: str | os.PathLike[str]) -> dict[str, Any]:
     except Exception as exc:  # pyogrio/pyarrow raise many types for damaged files
         msg = f"cannot read the run folder {str(run)!r}: {exc}"
         raise InputError(msg, path=str(run)) from exc
-    manifest = run / "manifest.json"
-    try:
-        out["manifest"] = json.loads(manifest.read_text(encoding="utf-8")) if manifest.exists() else {}
-    except (OSError, ValueError) as exc:
-        msg = f"cannot read {str(manifest)!r}: {exc}"
-        raise InputError(msg, path=str(manifest)) from exc
+    manifest = run / MANIFEST_NAME
+    out["manifest"] = read_manifest(manifest) if manifest.exists() else {}
     return out
 
 

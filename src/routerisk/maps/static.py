@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._errors import ConfigError, InputError, OutputError
+from .._errors import InputError, OutputError
 from ._legend import HEAT_COLORS, NO_DATA_COLOR, RISK_COLORS, RISK_LABELS, SHELTER_COLORS, ZONE_COLOR
 
 __all__ = ["FORMATS", "save_static", "static_map"]
@@ -126,13 +126,12 @@ def static_map(
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
+    from ..privacy import check_privacy
     from ._basemap import basemap_layers
     from ._frames import heat_scale_max
-    from .interactive import PRIVACY_MODES, _is_synthetic
+    from .interactive import _is_synthetic
 
-    if privacy not in PRIVACY_MODES:
-        msg = f"`privacy` was {privacy!r} but must be one of {PRIVACY_MODES}"
-        raise ConfigError(msg)
+    check_privacy(privacy, min_count)
     if segments is None or "geometry" not in getattr(segments, "columns", ()) or segments.crs is None:
         msg = "`segments` must be a GeoDataFrame of lines with a CRS"
         raise InputError(msg)
