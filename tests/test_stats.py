@@ -8,7 +8,15 @@ import sys
 import numpy as np
 import pytest
 
-from routerisk.stats import distance_band_neighbours, fdr_hotspot_labels, gi_star, hotspots
+from routerisk.stats import (
+    classify,
+    distance_band_neighbours,
+    fdr_hotspot_labels,
+    fisher_jenks_bins,
+    gi_star,
+    hotspots,
+    quantile_bins,
+)
 
 
 def test_distance_band_neighbours_symmetric_without_self():
@@ -130,3 +138,30 @@ def test_matches_esda_g_local_star(tmp_path):
     # different random streams: agree within Monte Carlo error
     assert np.max(np.abs(p - g["p"])) < 0.1
     assert np.corrcoef(p, g["p"])[0, 1] > 0.95
+
+
+# -- classes ----------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_class_bins_match_mapclassify(seed):
+    mapclassify = pytest.importorskip("mapclassify")
+    rng = np.random.default_rng(seed)
+    # three well separated groups plus noise: the optimal breaks are not near-ties (mapclassify works in float32)
+    y = np.concatenate([rng.normal(10, 1, 150), rng.normal(30, 2, 100), rng.normal(60, 3, 50), rng.uniform(0, 80, 30)])
+    for k in (3, 5):
+        np.testing.assert_allclose(quantile_bins(y, k), mapclassify.Quantiles(y, k=k).bins, rtol=1e-12)
+        np.testing.assert_allclose(fisher_jenks_bins(y, k), mapclassify.FisherJenks(y, k=k).bins, rtol=1e-6)
+        expected = mapclassify.FisherJenks(y, k=k).yb + 1
+        np.testing.assert_array_equal(classify(y, "fisher_jenks", k), expected)
+        np.testing.assert_array_equal(classify(y, "quantiles", k), mapclassify.Quantiles(y, k=k).yb + 1)
+
+
+def test_classify_ties_constants_and_large_input():
+    assert classify([], "quantiles").tolist() == []
+    assert classify([2.0, 2.0, 2.0], "fisher_jenks").tolist() == [1, 1, 1]
+    assert classify([0.0, 0.0, 0.0, 0.0, 1.0], "quantiles").tolist() == [1, 1, 1, 1, 3]  # bins 0, 0.2, 1
+    assert classify([0.0, np.nan, 1.0], "quantiles").tolist() == [1, 1, 5]
+    y = np.random.default_rng(0).gamma(2.0, 1.0, 20_000)
+    c = classify(y, "fisher_jenks")  # sampled: stays fast
+    assert set(c.tolist()) == {1, 2, 3, 4, 5} and c[np.argmax(y)] == 5
+    with pytest.raises(ValueError, match="`scheme`"):
+        classify([1.0, 2.0], "jenks")

@@ -13,6 +13,9 @@ when there are no ties and stays conservative with ties (e.g. many zero scores).
 the false discovery rate over the tested segments; ``hotspot`` is "hot 99%" / "cold 99%" where the adjusted
 p-value is <= 0.01, then 95% (<= 0.05) and 90% (<= 0.10), else "not significant". Segments without neighbours,
 and all segments when the values are constant or ``permutations = 0``, are "not tested".
+
+Classes (``risk_class``) use the bins of mapclassify's ``Quantiles`` and ``FisherJenks``, computed here for the
+same reason (importing mapclassify compiles its numba functions, 1.5-5 s per process); the tests compare the bins.
 """
 
 from __future__ import annotations
@@ -33,7 +36,17 @@ try:
 except ImportError:  # pragma: no cover
     HAVE_NUMBA = False
 
-__all__ = ["HOTSPOT_LEVELS", "distance_band_neighbours", "fdr_hotspot_labels", "gi_star", "hotspots"]
+__all__ = [
+    "CLASS_SCHEMES",
+    "HOTSPOT_LEVELS",
+    "classify",
+    "distance_band_neighbours",
+    "fdr_hotspot_labels",
+    "fisher_jenks_bins",
+    "gi_star",
+    "hotspots",
+    "quantile_bins",
+]
 
 #: (adjusted p-value threshold, confidence label), strictest first.
 HOTSPOT_LEVELS = ((0.01, "99%"), (0.05, "95%"), (0.10, "90%"))
@@ -239,3 +252,123 @@ def hotspots(values, xy, *, distance_m: float, permutations: int = 999, seed: in
     z, p = gi_star(values, A, permutations=permutations, seed=seed)
     labels, q = fdr_hotspot_labels(z, p)
     return pd.DataFrame({"gi_z": z, "p_sim": p, "p_value": q, "hotspot": labels})
+
+
+# -- classification ---------------------------------------------------------------------------------------------------
+CLASS_SCHEMES = ("quantiles", "fisher_jenks")
+
+
+def quantile_bins(values, k: int = 5) -> np.ndarray:
+    """Upper bounds of ``k`` quantile classes (as ``mapclassify.Quantiles``), duplicates merged.
+
+    Examples
+    --------
+    >>> quantile_bins(np.arange(11.0), 5).tolist()
+    [2.0, 4.0, 6.0, 8.0, 10.0]
+    """
+    y = np.asarray(values, dtype=np.float64)
+    step = 100.0 / k
+    pct = np.arange(step, 100.0 + step, step)[:k]  # the percentiles mapclassify uses
+    pct[-1] = 100.0
+    return np.unique(np.percentile(y, pct))
+
+
+def fisher_jenks_bins(values, k: int = 5, *, max_sample: int = 3000) -> np.ndarray:
+    """Upper bounds of the ``k`` Fisher-Jenks (optimal natural breaks) classes, duplicates merged.
+
+    The exact dynamic programme (the algorithm of ``mapclassify.FisherJenks``, in float64) is quadratic in the
+    number of values, so above ``max_sample`` values it runs on an evenly spaced sample of the sorted values;
+    the last bin is always the maximum.
+
+    Examples
+    --------
+    >>> fisher_jenks_bins([1.0, 1.1, 1.2, 5.0, 5.1, 9.0], 3).tolist()
+    [1.2, 5.1, 9.0]
+    """
+    y = np.sort(np.asarray(values, dtype=np.float64))
+    if len(y) == 0:
+        return y
+    if len(y) > max_sample:
+        y = y[np.linspace(0, len(y) - 1, max_sample).astype(np.int64)]
+    k = max(1, min(int(k), len(np.unique(y))))
+    bins = _fisher_jenks(y, k) if k > 1 else y[-1:]
+    return np.unique(bins)
+
+
+def classify(values, scheme: str = "quantiles", k: int = 5) -> np.ndarray:
+    """Class 1..k of each value (1 = lowest), as mapclassify assigns them (``y <= bin``), robust to ties.
+
+    Fewer than ``k`` classes are used when the values have fewer distinct values or tied quantiles; constant or
+    empty input gives class 1. Non-finite values get class 1.
+
+    Parameters
+    ----------
+    values : array-like of float
+    scheme : {"quantiles", "fisher_jenks"}
+    k : int
+
+    Returns
+    -------
+    numpy.ndarray of int64
+
+    Examples
+    --------
+    >>> classify([0, 0, 0, 1, 2, 3, 4, 50], "quantiles", 4).tolist()
+    [1, 1, 1, 2, 3, 3, 4, 4]
+    """
+    if scheme not in CLASS_SCHEMES:
+        msg = f"`scheme` was {scheme!r} but must be one of {CLASS_SCHEMES}"
+        raise ValueError(msg)
+    x = np.asarray(values, dtype=np.float64)
+    out = np.ones(len(x), dtype=np.int64)
+    finite = np.isfinite(x)
+    y = x[finite]
+    if len(np.unique(y)) < 2:
+        return out
+    bins = quantile_bins(y, k) if scheme == "quantiles" else fisher_jenks_bins(y, k)
+    bins[-1] = max(bins[-1], y.max())
+    out[finite] = np.searchsorted(bins, y, side="left") + 1
+    return out
+
+
+def _fisher_jenks_py(y, k):  # pragma: no cover - used only without numba
+    return _fisher_jenks_core(y, k)
+
+
+def _fisher_jenks_core(y, k):
+    n = y.size
+    lower = np.zeros((n + 1, k + 1), dtype=np.int64)
+    cost = np.zeros((n + 1, k + 1))
+    lower[1, 1:] = 1
+    cost[2:, 1:] = np.inf
+    v = 0.0
+    for right in range(2, n + 1):
+        s1 = 0.0
+        s2 = 0.0
+        w = 0.0
+        for m in range(1, right + 1):
+            i3 = right - m + 1
+            val = y[i3 - 1]
+            s2 += val * val
+            s1 += val
+            w += 1.0
+            v = s2 - (s1 * s1) / w
+            i4 = i3 - 1
+            if i4 != 0:
+                for j in range(2, k + 1):
+                    if cost[right, j] >= v + cost[i4, j - 1]:
+                        lower[right, j] = i3
+                        cost[right, j] = v + cost[i4, j - 1]
+        lower[right, 1] = 1
+        cost[right, 1] = v
+    bins = np.empty(k)
+    bins[k - 1] = y[n - 1]
+    last = n
+    for c in range(k, 1, -1):
+        pivot = lower[last, c]
+        bins[c - 2] = y[pivot - 2]
+        last = pivot - 1
+    return bins
+
+
+_fisher_jenks = njit(cache=True)(_fisher_jenks_core) if HAVE_NUMBA else _fisher_jenks_py
