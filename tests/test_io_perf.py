@@ -11,7 +11,7 @@ from routerisk.io import read_incidents
 
 
 @pytest.mark.slow
-def test_100k_rows_read_quickly(tmp_path):
+def test_100k_rows_read_correctly(tmp_path):
     n = 100_000
     rng = np.random.default_rng(1)
     dates = pd.date_range("2019-01-01", "2021-12-31").strftime("%Y-%m-%d").to_numpy()
