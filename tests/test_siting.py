@@ -431,3 +431,41 @@ def test_undominated_columns_keep_the_optimum():
     A = sparse.csr_matrix(np.array([[1, 1, 0, 1], [1, 0, 0, 1], [0, 0, 1, 0], [0, 0, 0, 0]], dtype=bool))
     # column 1 is inside column 0, column 3 equals column 0 (the lower index is kept)
     assert undominated(A).tolist() == [0, 2]
+
+
+def test_cbc_time_out_falls_back_or_is_flagged(monkeypatch):
+    from routerisk.siting import _solvers
+
+    real = _solvers.mclp_cbc
+
+    def timed_out(A, w, k, time_limit_s):
+        sol = real(A, w, k, time_limit_s)
+        sol.optimal = False  # as when CBC stops at its time limit with an incumbent
+        return sol
+
+    monkeypatch.setattr(_solvers, "mclp_cbc", timed_out)
+    segs, cands = make_instance(29)
+    siting = ShelterSiting.from_segments(segs, candidates=cands, radius_km=10)
+    auto = siting.solve(k=3, solver="auto", time_limit_s=5)
+    assert auto.solver == "greedy" and any("time limit" in n for n in auto.notes)
+    assert auto.bound_method.startswith("LP relaxation") and 0 <= auto.gap < 1
+    cbc = siting.solve(k=3, solver="cbc", time_limit_s=5)
+    assert cbc.solver == "cbc" and not cbc.optimal and np.isnan(cbc.gap)
+    assert any("not proven optimal" in n for n in cbc.notes)
+    curve = siting.coverage_curve(4, solver="auto")
+    assert curve["method"].tolist() == ["existing", "best found", "greedy", "greedy", "greedy"]
+    assert (np.diff(curve["share_covered"]) >= 0).all()
+
+
+def test_shipped_corridor_and_gazetteer():
+    from routerisk.datasets import load_corridors
+    from routerisk.routes import segmentize
+
+    corridor = load_corridors().iloc[:1]
+    segs = segmentize(corridor, 10_000.0)
+    segs["risk"] = np.linspace(0, 100, len(segs))
+    siting = ShelterSiting.from_segments(segs, radius_km=25)
+    assert len(siting.candidates) > 10 and (siting.candidates["state"] != "").all()
+    res = siting.solve(k=3)
+    assert len(res.sites) == 3 and res.sites["locality"].is_unique
+    assert res.share_covered > 0

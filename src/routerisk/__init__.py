@@ -11,6 +11,7 @@ from .gazetteer import resolve_locality
 from .model import RiskModel
 from .routes import build_route, segmentize
 from .scoring import score_segments
+from .siting import ShelterSiting, SitingResult, sites_layers, write_sites
 from .surface import risk_surface, write_geotiff
 
 #: Map functions, imported on first use (folium and matplotlib are slow to import; the core never needs them).
@@ -38,6 +39,8 @@ __all__ = [
     "OutputError",
     "RiskModel",
     "RouteRiskError",
+    "ShelterSiting",
+    "SitingResult",
     "SolverError",
     "__version__",
     "analysis_crs",
@@ -54,7 +57,9 @@ __all__ = [
     "save_html",
     "score_segments",
     "segmentize",
+    "sites_layers",
     "static_map",
     "synthetic_incidents",
     "write_geotiff",
+    "write_sites",
 ]

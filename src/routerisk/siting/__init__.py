@@ -43,8 +43,9 @@ Examples
 
 from __future__ import annotations
 
-from ._core import MODELS, SOLVERS, ShelterSiting, SitingResult
+from ._core import MODELS, SOLVERS, ShelterSiting
 from ._geometry import SAME_SITE_KM
 from ._outputs import sites_layers, write_sites
+from ._result import SitingResult
 
 __all__ = ["MODELS", "SAME_SITE_KM", "SOLVERS", "ShelterSiting", "SitingResult", "sites_layers", "write_sites"]

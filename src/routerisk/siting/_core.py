@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
 import geopandas as gpd
@@ -15,6 +14,8 @@ from .._errors import ConfigError, InputError, SolverError
 from ..crs import analysis_crs
 from . import _solvers as sv
 from ._geometry import SAME_SITE_KM, build_demand, coverage_matrix, distance_matrix, fold, standardise_sites
+from ._inputs import _check_choice, _exclusions, _gazetteer_candidates, _positive, _segments
+from ._result import SitingResult
 
 MODELS = ("mclp", "pmedian", "lscp")
 MEASURES = ("route", "straight")
@@ -28,140 +29,6 @@ PMEDIAN_MAX_CELLS = 150_000
 PMEDIAN_MAX_DENSE = 30_000_000
 #: Largest LP relaxation (non-zeros) solved for a bound on a greedy answer; beyond, the (1 - 1/e) guarantee.
 LP_MAX_NNZ = 5_000_000
-
-
-@dataclass
-class SitingResult:
-    """The answer of :meth:`ShelterSiting.solve`: ranked sites, coverage curve, protection gaps and solver facts.
-
-    Attributes
-    ----------
-    sites : geopandas.GeoDataFrame
-        One row per proposed site, best first (EPSG:4326): ``rank, site_id, locality, state, lon, lat,
-        marginal_risk_covered`` (risk newly covered, in the rank order: each site counts only what the sites
-        ranked before it and the existing shelters leave), ``cum_share_covered`` (share of all risk covered by
-        the existing shelters and the sites up to this rank), ``nearest_existing_km`` (straight line, NaN
-        without existing shelters).
-    curve : pandas.DataFrame
-        Coverage curve ``k, risk_covered, share_covered, method`` for k = 0 (existing shelters only) .. K.
-    gaps : geopandas.GeoDataFrame
-        Protection gaps: runs of contiguous high-risk segments with no existing or proposed site within reach,
-        ``rank, route_id, from_km, to_km, length_km, mean_risk, score`` (= length_km x mean_risk), best first.
-    coverage : geopandas.GeoDataFrame
-        Route stretches each proposed site covers (one MultiLineString per site).
-    segments : geopandas.GeoDataFrame
-        The segments with ``demand, covered_existing, covered_new, site_rank`` (0 = not covered by a new site).
-    existing : geopandas.GeoDataFrame
-        The existing shelters used (EPSG:4326).
-    solver : str
-        ``"cbc"`` or ``"greedy"``: what produced the answer.
-    optimal : bool
-        Whether the answer is proven optimal.
-    objective, bound, gap : float
-        Objective of the answer (covered risk; risk-weighted distance in km for p-median; number of sites for
-        set covering), the best known bound on the optimum and the relative gap between them
-        (0 when optimal, NaN when no bound is known). ``bound_method`` says where the bound comes from.
-    notes : list of str
-        Messages for the user (fallbacks, ties, sites that add nothing).
-    """
-
-    model: str
-    sites: gpd.GeoDataFrame
-    curve: pd.DataFrame
-    gaps: gpd.GeoDataFrame
-    coverage: gpd.GeoDataFrame
-    segments: gpd.GeoDataFrame
-    existing: gpd.GeoDataFrame
-    solver: str
-    optimal: bool
-    objective: float
-    bound: float
-    gap: float
-    bound_method: str
-    total_risk: float
-    existing_share: float
-    share_covered: float
-    params: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
-
-    def summary(self) -> str:
-        """A few lines for the console: the ranked sites and the shares covered."""
-        if self.optimal:
-            quality = "optimal"
-        elif np.isfinite(self.gap):
-            quality = f"within {self.gap:.1%} of the optimum, bound: {self.bound_method}"
-        else:
-            quality = "not proven optimal, no bound known"
-        lines = [
-            f"{len(self.sites)} site(s) proposed by {self.model} ({self.solver}, {quality}); "
-            f"risk covered: existing {self.existing_share:.1%} -> {self.share_covered:.1%} with the new sites."
-        ]
-        for row in self.sites.itertuples():
-            near = "" if np.isnan(row.nearest_existing_km) else f", {row.nearest_existing_km:.0f} km from a shelter"
-            lines.append(
-                f"  {row.rank:>2}. {row.locality} ({row.state}) {row.lat:.4f}, {row.lon:.4f}: "
-                f"+{row.marginal_risk_covered:.1f} risk, cumulative {row.cum_share_covered:.1%}{near}"
-            )
-        lines.extend(f"Note: {n}" for n in self.notes)
-        return "\n".join(lines)
-
-
-def _check_choice(name: str, value: object, allowed: Sequence[str]) -> str:
-    if value not in allowed:
-        msg = f"`{name}` was {value!r} but must be one of {tuple(allowed)}"
-        raise ConfigError(msg)
-    return str(value)
-
-
-def _positive(name: str, value: object) -> float:
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        v = float("nan")
-    if not np.isfinite(v) or v <= 0:
-        msg = f"`{name}` was {value!r} but must be a positive number"
-        raise ConfigError(msg)
-    return v
-
-
-def _segments(segments: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    if not isinstance(segments, gpd.GeoDataFrame):
-        msg = f"`segments` must be a GeoDataFrame of LineStrings, got {type(segments).__name__}"
-        raise InputError(msg)
-    if segments.crs is None:
-        msg = "`segments` has no CRS; set one (e.g. `.set_crs('EPSG:4326')`)"
-        raise InputError(msg)
-    if len(segments) == 0:
-        msg = "`segments` is empty: there is no route to site shelters on"
-        raise InputError(msg)
-    geoms = segments.geometry.values._data
-    bad = shapely.is_missing(geoms) | shapely.is_empty(geoms) | ~np.isin(shapely.get_type_id(geoms), [1, 5])
-    if bad.any():
-        msg = f"`segments` must hold LineStrings; {int(bad.sum())} rows do not (first: {list(segments.index[bad][:5])})"
-        raise InputError(msg)
-    return segments
-
-
-def _exclusions(exclude: object) -> tuple[list[gpd.GeoDataFrame], list[str]]:
-    if exclude is None:
-        return [], []
-    if isinstance(exclude, (gpd.GeoDataFrame, gpd.GeoSeries, str)):
-        exclude = [exclude]
-    zones, names = [], []
-    for item in exclude:  # type: ignore[union-attr]
-        if isinstance(item, gpd.GeoSeries):
-            item = item.to_frame("geometry")
-        if isinstance(item, gpd.GeoDataFrame):
-            if item.crs is None:
-                msg = "`exclude` zones have no CRS; set one (e.g. `.set_crs('EPSG:4326')`)"
-                raise InputError(msg)
-            zones.append(item)
-        elif isinstance(item, str):
-            names.extend(n for n in (s.strip() for s in item.split(",")) if n)
-        else:
-            msg = f"`exclude` items must be zone GeoDataFrames or town names, got {type(item).__name__}"
-            raise InputError(msg)
-    return zones, names
 
 
 class ShelterSiting:
@@ -633,23 +500,3 @@ class ShelterSiting:
         notes.append(f"CBC did not prove optimality within {time_limit_s:g} s; used the greedy cover")
         return greedy, {"solver": "greedy", "optimal": False, "objective": float(k_greedy),
                         "bound": float("nan"), "bound_method": "none (greedy set covering)"}
-
-
-def _gazetteer_candidates(segments: gpd.GeoDataFrame, distance_km: float, crs: str) -> gpd.GeoDataFrame:
-    """Shipped GeoNames localities within ``distance_km`` (straight line) of any segment."""
-    from .. import gazetteer
-
-    loc = gazetteer.load_localities()
-    if not isinstance(loc, gpd.GeoDataFrame):
-        loc = gpd.GeoDataFrame(loc, geometry=gpd.points_from_xy(loc["lon"], loc["lat"]), crs="EPSG:4326")
-    if loc.crs is None:
-        loc = loc.set_crs("EPSG:4326")
-    target = analysis_crs(segments.to_crs("EPSG:4326").total_bounds, crs)
-    seg = segments.to_crs(target).geometry.values._data
-    pts = loc.to_crs(target).geometry.values._data
-    hit, _ = shapely.STRtree(seg).query(pts, predicate="dwithin", distance=distance_km * 1000.0)
-    out = loc.iloc[np.unique(hit)].reset_index(drop=True)
-    if len(out) == 0:
-        msg = f"no candidate within reach: no gazetteer locality lies within {distance_km:g} km of the routes"
-        raise SolverError(msg)
-    return out

@@ -19,7 +19,8 @@ from ..schema import WGS84
 from . import _solvers as sv
 
 if TYPE_CHECKING:
-    from ._core import ShelterSiting, SitingResult
+    from ._core import ShelterSiting
+    from ._result import SitingResult
 
 #: Defaults of the protection gaps: ``risk_class`` at or above, else ``risk`` at or above.
 HIGH_RISK_CLASS = 4
@@ -103,7 +104,7 @@ def build_result(
     curve_k: int | None, gap_min_risk: float | None, solver: str, time_limit_s: float,
 ) -> SitingResult:
     """Rank the chosen sites and assemble the :class:`SitingResult`."""
-    from ._core import SitingResult
+    from ._result import SitingResult
 
     A, r, w = siting._A, siting._residual, siting._demand.weight
     chosen = np.unique(np.asarray(chosen, dtype=np.int64))
