@@ -1,0 +1,197 @@
+"""The user guide, the README and the notebooks against the shipped code.
+
+- the API reference (docs/reference/api.md) documents every name of ``routerisk.__all__`` and of the public
+  subpackages' ``__all__``; the CLI reference (docs/reference/cli.md, rendered by mkdocs-click) shows every
+  command and option of the click tree;
+- the README's Python example runs;
+- the walkthrough (docs/walkthrough.md) runs exactly as written: a custom corridor, the IOM sample scored on it
+  through the CLI, the map;
+- the notebooks are committed without outputs.
+
+The strict mkdocs build and the execution of the notebooks run in ``make test`` (after this suite).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+
+from routerisk.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+API_PAGE = DOCS / "reference" / "api.md"
+CLI_PAGE = DOCS / "reference" / "cli.md"
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+PUBLIC_MODULES = ("routerisk", "routerisk.io", "routerisk.maps", "routerisk.siting")
+#: The console script of this environment (the walkthrough calls `routerisk ...`).
+ROUTERISK = Path(sys.executable).with_name("routerisk")
+
+
+def _resolve(path: str):
+    """The object a mkdocstrings identifier such as ``routerisk.maps.heatmap`` names."""
+    parts = path.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        for attr in parts[i:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ImportError(path)
+
+
+def _documented_objects() -> list:
+    idents = re.findall(r"^::: (routerisk[\w.]*)\s*$", API_PAGE.read_text(encoding="utf-8"), flags=re.M)
+    assert idents, f"no '::: routerisk...' directive in {API_PAGE}"
+    return [_resolve(i) for i in idents]
+
+
+@pytest.mark.parametrize("module_name", PUBLIC_MODULES)
+def test_api_reference_documents_every_public_name(module_name):
+    module = importlib.import_module(module_name)
+    documented = _documented_objects()
+    text = API_PAGE.read_text(encoding="utf-8")
+    missing = []
+    for name in module.__all__:
+        if name == "__version__":
+            if "__version__" not in text:
+                missing.append(name)
+            continue
+        obj = getattr(module, name)
+        if not any(obj is d for d in documented):
+            missing.append(name)
+    assert not missing, f"{module_name}.__all__ names missing from {API_PAGE.relative_to(ROOT)}: {missing}"
+
+
+def _command_tree(command: click.Command, prefix: str = "routerisk"):
+    yield prefix, command
+    if isinstance(command, click.Group):
+        for name, sub in sorted(command.commands.items()):
+            yield from _command_tree(sub, f"{prefix} {name}")
+
+
+def _render_cli_page() -> str:
+    import markdown
+
+    md = markdown.Markdown(extensions=["mkdocs-click", "tables", "fenced_code"])
+    return md.convert(CLI_PAGE.read_text(encoding="utf-8"))
+
+
+def test_cli_reference_shows_every_command_and_option():
+    html = _render_cli_page()
+    problems = []
+    for path, command in _command_tree(cli):
+        if not re.search(rf"(^|>){re.escape(path)} \[OPTIONS\]", html, flags=re.M):  # its usage line
+            problems.append(f"command {path!r}")
+        for param in command.params:
+            for opt in getattr(param, "opts", []):
+                if opt.startswith("-") and opt not in html:
+                    problems.append(f"option {opt} of {path!r}")
+    assert not problems, f"missing from the CLI reference: {problems}"
+
+
+def test_cli_reference_covers_the_registered_subcommands():
+    from routerisk.cli import _SUBCOMMANDS
+
+    assert sorted(cli.commands) == sorted(_SUBCOMMANDS)
+
+
+def test_every_docs_page_is_in_the_nav():
+    nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    pages = [p.relative_to(DOCS).as_posix() for p in DOCS.rglob("*.md")]
+    assert pages
+    missing = [p for p in pages if p not in nav]
+    assert not missing, f"pages not in mkdocs.yml nav: {missing}"
+
+
+def _code_blocks(path: Path, languages=("python", "bash")) -> list[tuple[str, str]]:
+    text = path.read_text(encoding="utf-8")
+    return [(lang, body) for lang, body in re.findall(r"^```(\w+)\n(.*?)^```", text, flags=re.M | re.S)
+            if lang in languages]
+
+
+def test_readme_python_example_runs(tmp_path, monkeypatch):
+    blocks = [body for lang, body in _code_blocks(ROOT / "README.md", ("python",))]
+    assert len(blocks) == 1, "README.md should have exactly one Python example"
+    assert len(blocks[0].strip().splitlines()) <= 12, "keep the README example short"
+    monkeypatch.chdir(tmp_path)
+    env = {**os.environ, "TQDM_DISABLE": "1", "MPLBACKEND": "Agg"}
+    proc = subprocess.run([sys.executable, "-c", blocks[0]], cwd=tmp_path, capture_output=True, text=True, env=env,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "risk_lo" in proc.stdout
+    html = tmp_path / "isthmus.html"
+    assert html.is_file() and html.stat().st_size > 10_000
+
+
+def _run_line(line: str, cwd: Path, shared: Path) -> subprocess.CompletedProcess:
+    line = line.replace("../shared/data/", f"{shared}/")
+    argv = shlex.split(line)
+    if argv[0] == "routerisk":
+        argv[0] = str(ROUTERISK)
+    env = {**os.environ, "TQDM_DISABLE": "1", "MPLBACKEND": "Agg"}
+    return subprocess.run(argv, cwd=cwd, capture_output=True, text=True, env=env, timeout=900)
+
+
+@pytest.mark.slow
+def test_walkthrough(tmp_path, shared_data):
+    """Follow docs/walkthrough.md step by step in an empty folder: every bash and Python block, in order."""
+    blocks = _code_blocks(DOCS / "walkthrough.md")
+    assert [lang for lang, _ in blocks] == ["bash", "bash", "python", "bash", "bash"], "walkthrough steps changed"
+    assert shutil.which("cp"), "the walkthrough copies a file with cp"
+    for lang, body in blocks:
+        if lang == "python":
+            env = {**os.environ, "TQDM_DISABLE": "1", "MPLBACKEND": "Agg"}
+            proc = subprocess.run([sys.executable, "-c", body], cwd=tmp_path, capture_output=True, text=True,
+                                  env=env, timeout=600)
+            assert proc.returncode == 0, proc.stderr
+            continue
+        for line in body.strip().splitlines():
+            line = line.split("  #")[0].strip()
+            if not line:
+                continue
+            proc = _run_line(line, tmp_path, shared_data)
+            assert proc.returncode == 0, f"{line}\n{proc.stdout}\n{proc.stderr}"
+    run = tmp_path / "runs" / "isthmus"
+    for name in ("segments.gpkg", "segments_ranked.csv", "risk_surface.tif", "map.html", "map.png", "manifest.json"):
+        assert (run / name).is_file(), name
+    html = (run / "map.html").read_text(encoding="utf-8")
+    assert "Tapachula - Arriaga - Ixtepec" in html
+    manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["data"]["synthetic_incidents"] is False
+    assert manifest["score"]["n_incidents_placed"] > 0
+    public = (tmp_path / "isthmus_public.html").read_text(encoding="utf-8")
+    assert "Tapachula - Arriaga - Ixtepec" in public
+    assert (tmp_path / "isthmus_public.embed.html").is_file()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebooks_are_committed_without_outputs(path):
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert code
+    dirty = [i for i, c in enumerate(code) if c.get("outputs") or c.get("execution_count") is not None]
+    assert not dirty, f"{path.name}: code cells with outputs (strip them before committing): {dirty}"
+
+
+def test_the_five_notebooks_exist():
+    names = [p.name for p in NOTEBOOKS]
+    assert names == [
+        "01_quickstart.ipynb",
+        "02_real_incident_data.ipynb",
+        "03_shelter_siting.ipynb",
+        "04_maps_for_reports.ipynb",
+        "05_enforcement_deployments.ipynb",
+    ]
