@@ -469,3 +469,28 @@ def test_shipped_corridor_and_gazetteer():
     res = siting.solve(k=3)
     assert len(res.sites) == 3 and res.sites["locality"].is_unique
     assert res.share_covered > 0
+
+
+@pytest.mark.parametrize("measure", ["route", "straight"])
+def test_sparse_coverage_matches_dense_distances(measure):
+    from routerisk.siting._geometry import build_demand, coverage_matrix, distance_matrix
+
+    rng = np.random.default_rng(30)
+    geoms, rows = [], []
+    for r in range(3):  # three wiggly routes, one with a long last segment
+        xy = np.cumsum(rng.uniform(-4_000, 9_000, (16, 2)), axis=0) + np.array([X0, Y0 + r * 15_000])
+        xy[-1] += [60_000, 0]
+        for i in range(15):
+            geoms.append(LineString([xy[i], xy[i + 1]]))
+            rows.append({"route_id": f"r{r}", "seq": i})
+    segs = gpd.GeoDataFrame(rows, geometry=geoms, crs=CRS)
+    demand = build_demand(segs, np.ones(len(segs)))
+    pts = np.array([Point(x, y) for x, y in rng.uniform([X0, Y0 - 10_000], [X0 + 150_000, Y0 + 60_000], (40, 2))])
+    for radius in (5_000.0, 20_000.0):
+        A = coverage_matrix(demand, pts, radius, measure).toarray()
+        dist = distance_matrix(demand, pts, measure)
+        within = dist <= radius
+        np.testing.assert_array_equal(A, within)
+    # along-route positions: each route starts at 0 and chains its segments
+    start = pd.Series(demand.start_m).groupby(segs["route_id"]).min()
+    assert (start == 0).all()

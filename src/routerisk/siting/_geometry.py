@@ -117,8 +117,7 @@ def coverage_matrix(demand: Demand, points: np.ndarray, radius_m: float, measure
     # demand sorted by (route, along); routes made disjoint on one axis so one searchsorted serves them all
     mid_sorted = demand.mid_m[demand.order]
     r_sorted = demand.route[demand.order]
-    span = np.zeros(len(demand.lines))
-    np.maximum.at(span, r_sorted, mid_sorted)
+    span = shapely.length(demand.lines)  # >= every position on the route
     shift = np.r_[0.0, np.cumsum(span + 4.0 * radius_m + 1.0)[:-1]]
     key = mid_sorted + shift[r_sorted]
     half = radius_m - offset
@@ -131,7 +130,7 @@ def coverage_matrix(demand: Demand, points: np.ndarray, radius_m: float, measure
     cols = np.repeat(p_idx, counts)
     # exact test against the definition (the 1e-6 slack above only guards the search against rounding)
     dist = np.abs(demand.mid_m[d_idx] - np.repeat(along, counts)) + np.repeat(offset, counts)
-    keep = dist <= radius_m
+    keep = (dist <= radius_m) & (demand.route[d_idx] == np.repeat(r_idx, counts))
     return sparse.csr_matrix((np.ones(int(keep.sum()), dtype=bool), (d_idx[keep], cols[keep])), shape=(n, m))
 
 
