@@ -90,7 +90,7 @@ def test_hover_shows_escaped_tooltip(internal):
     tip = p.locator(".leaflet-tooltip.rr-tip-segment")
     tip.wait_for(timeout=15_000)
     text = tip.inner_text()
-    assert "km" in text and "risk" in text and "hot spot" in text
+    assert "km" in text and "risk" in text and "hot spot" in text and "evidence: moderate" in text
     assert PAYLOADS[1] + " route 1" in text  # shown literally, not executed
     assert p.title().startswith(TITLE)
 

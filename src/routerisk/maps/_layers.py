@@ -57,6 +57,7 @@ def segments_layer(segments: Any, *, min_count: int, public: bool) -> tuple[dict
     route_src = seg["name"] if "name" in seg else seg.get("route_id", pd.Series([""] * n, index=seg.index))
     route, route_names = _codes(route_src)
     hot, hot_names = _codes(seg["hotspot"] if "hotspot" in seg else pd.Series(["not tested"] * n))
+    evidence, evidence_names = _codes(seg["evidence"] if "evidence" in seg else pd.Series(["–"] * n))
     cls = pd.to_numeric(seg.get("risk_class", pd.Series([np.nan] * n)), errors="coerce").to_numpy(dtype="float64")
     n_inc = pd.to_numeric(seg.get("n_incidents", pd.Series([np.nan] * n)), errors="coerce").to_numpy("float64")
     suppressed = np.zeros(n, dtype=bool)
@@ -79,6 +80,8 @@ def segments_layer(segments: Any, *, min_count: int, public: bool) -> tuple[dict
         "n": _num(np.where(hide, np.nan, n_inc), 0),
         "h": hot,
         "hn": hot_names,
+        "e": evidence,
+        "en": evidence_names,
         "colors": [NO_DATA_COLOR, *RISK_COLORS],
         "min_count": int(min_count),
     }
@@ -92,7 +95,7 @@ def segments_layer(segments: Any, *, min_count: int, public: bool) -> tuple[dict
       tip += 'risk: suppressed (fewer than ' + D.min_count + ' incidents)';
     } else {
       tip += 'risk: ' + f(D.v[i]) + ' (' + f(D.lo[i]) + '&ndash;' + f(D.hi[i]) + ')' + ', class ' + k +
-             '<br>incidents: ' + f(D.n[i]) + '<br>hot spot: ' + D.hn[D.h[i]];
+             '<br>incidents: ' + f(D.n[i]) + ' (evidence: ' + D.en[D.e[i]] + ')<br>hot spot: ' + D.hn[D.h[i]];
     }
     L.polyline(D.c[i], {color: D.colors[k], weight: k >= 4 ? 5 : 4, opacity: 0.95, className: 'rr-segment',
                         pane: 'rrSegments'}).bindTooltip(tip, {sticky: true, className: 'rr-tip-segment'}).addTo(g);
