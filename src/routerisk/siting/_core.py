@@ -358,6 +358,21 @@ class ShelterSiting:
             For an unknown model/solver, ``k`` < 1 or larger than the candidates, ``coverage`` outside (0, 1].
         SolverError
             When no candidate is within reach of uncovered risk, or the coverage target cannot be met.
+
+        Examples
+        --------
+        >>> import geopandas as gpd
+        >>> from shapely import LineString, Point
+        >>> segs = gpd.GeoDataFrame({"route_id": ["a"] * 4, "seq": range(4)},
+        ...     geometry=[LineString([(i * 10_000, 0), ((i + 1) * 10_000, 0)]) for i in range(4)], crs="EPSG:6372")
+        >>> towns = gpd.GeoDataFrame({"name": ["A", "B", "C"]},
+        ...     geometry=[Point(5_000, 0), Point(20_000, 0), Point(35_000, 0)], crs="EPSG:6372")
+        >>> siting = ShelterSiting(segs, towns, weights=[4.0, 1.0, 1.0, 4.0], radius_km=6)
+        >>> res = siting.solve("mclp", k=2)
+        >>> res.sites["locality"].tolist(), res.share_covered, res.optimal
+        (['A', 'C'], 0.8, True)
+        >>> siting.solve("lscp", coverage=1.0).sites["locality"].tolist()
+        ['A', 'C', 'B']
         """
         from ._outputs import build_result
 

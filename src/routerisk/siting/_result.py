@@ -65,7 +65,19 @@ class SitingResult:
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        """A few lines for the console: the ranked sites and the shares covered."""
+        """A few lines for the console: the ranked sites and the shares covered.
+
+        Examples
+        --------
+        >>> import geopandas as gpd
+        >>> from shapely import LineString, Point
+        >>> from routerisk.siting import ShelterSiting
+        >>> segs = gpd.GeoDataFrame({"route_id": ["a"]}, geometry=[LineString([(0, 0), (1000, 0)])],
+        ...     crs="EPSG:6372")
+        >>> town = gpd.GeoDataFrame({"name": ["T"]}, geometry=[Point(500, 0)], crs="EPSG:6372")
+        >>> print(ShelterSiting(segs, town, weights=[1.0], radius_km=1).solve(k=1).summary().splitlines()[0])
+        1 site(s) proposed by mclp (cbc, optimal); risk covered: existing 0.0% -> 100.0% with the new sites.
+        """
         if self.optimal:
             quality = "optimal"
         elif np.isfinite(self.gap):
