@@ -494,3 +494,14 @@ def test_sparse_coverage_matches_dense_distances(measure):
     # along-route positions: each route starts at 0 and chains its segments
     start = pd.Series(demand.start_m).groupby(segs["route_id"]).min()
     assert (start == 0).all()
+
+
+def test_greedy_guarantee_bound_when_the_lp_is_too_large(monkeypatch):
+    segs, cands = make_instance(31, n_cand=13)
+    monkeypatch.setattr(core, "LP_MAX_NNZ", 0)
+    siting = ShelterSiting.from_segments(segs, candidates=cands, radius_km=9)
+    res = siting.solve("mclp", k=3, solver="greedy")
+    best = brute_mclp(route_distance_km(segs, cands) <= 9, weights(segs), 3)
+    assert res.bound_method == "greedy guarantee 1-(1-1/k)^k"
+    assert res.bound == pytest.approx(res.objective / (1 - (2 / 3) ** 3))
+    assert res.bound >= best - 1e-6 and res.objective >= (1 - res.gap) * best - 1e-6
