@@ -230,6 +230,21 @@ def test_bootstrap_interval_contains_estimate_and_is_seeded():
     np.testing.assert_allclose(off["risk"], a["risk"], rtol=1e-12)
 
 
+def test_bootstrap_in_blocks_gives_the_same_interval(monkeypatch):
+    import routerisk.scoring as scoring
+
+    seg = route(30)
+    inc = random_incidents(300, 13)
+    model = RiskModel(crs=METRIC, bootstrap=40, permutations=0)
+    whole = score_segments(seg, inc, model=model)
+    monkeypatch.setattr(scoring, "_MAX_BLOCK_PAIRS", 50)
+    monkeypatch.setattr(scoring, "_BOOT_CELLS", 1000)
+    blocks = score_segments(seg, inc, model=model)
+    assert len(scoring._blocks(whole["n_incidents"].to_numpy(), 50)) > 5
+    np.testing.assert_allclose(blocks["risk_lo"], whole["risk_lo"], rtol=1e-6)
+    np.testing.assert_allclose(blocks["risk_hi"], whole["risk_hi"], rtol=1e-6)
+
+
 @pytest.mark.parametrize("classes", ["quantiles", "fisher_jenks"])
 def test_classes_handle_ties_and_zeros(classes):
     seg = route(30)

@@ -15,6 +15,7 @@ from routerisk.stats import (
     fisher_jenks_bins,
     gi_star,
     hotspots,
+    poisson1_counts,
     quantile_bins,
 )
 
@@ -165,3 +166,13 @@ def test_classify_ties_constants_and_large_input():
     assert set(c.tolist()) == {1, 2, 3, 4, 5} and c[np.argmax(y)] == 5
     with pytest.raises(ValueError, match="`scheme`"):
         classify([1.0, 2.0], "jenks")
+
+
+def test_poisson1_counts_distribution_and_addressing():
+    c = poisson1_counts(2021, np.arange(50_000), 0, 20)
+    freq = np.bincount(c.ravel().astype(np.int64), minlength=6)[:6] / c.size
+    pmf = np.exp(-1.0) / np.array([1, 1, 2, 6, 24, 120])
+    np.testing.assert_allclose(freq, pmf, atol=0.003)
+    assert abs(np.corrcoef(c[:, 0], c[:, 1])[0, 1]) < 0.02
+    np.testing.assert_array_equal(poisson1_counts(2021, [10, 5], 3, 7), c[[10, 5], 3:7])
+    assert not np.array_equal(poisson1_counts(2022, [10, 5], 3, 7), c[[10, 5], 3:7])

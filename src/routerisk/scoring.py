@@ -45,7 +45,7 @@ from .crs import analysis_crs, check_same_crs
 from .engine import exposure, kernel_matrix, segment_pieces
 from .model import RiskModel
 from .schema import LOCATION_SIGMA_M, WGS84, compute_severity
-from .stats import classify, hotspots
+from .stats import classify, hotspots, poisson1_counts
 
 __all__ = [
     "EVIDENCE_THRESHOLDS",
@@ -76,8 +76,7 @@ EVIDENCE_THRESHOLDS = (3, 10)
 #: Quantile of the non-zero exposures used as the normalisation constant of ``risk``.
 NORMALISATION_QUANTILE = 0.99
 _BOOT_CELLS = 4_000_000  # incidents x replicates drawn at once
-# CDF of Poisson(1) for 0..20: bootstrap counts by inverse transform (twice as fast as Generator.poisson)
-_POISSON1_CDF = np.cumsum(np.exp(-1.0) / np.cumprod(np.r_[1.0, np.arange(1.0, 21.0)]))
+_MAX_BLOCK_PAIRS = 20_000_000  # (segment, incident) pairs held at once by the bootstrap (~320 MB)
 
 
 def _dates(values) -> pd.Series:
@@ -343,13 +342,7 @@ def score_segments(
     wp, hp = w[placed], h[placed]
 
     xy0, xy1, ps = segment_pieces(seg_geoms)
-    K = None
-    if model.bootstrap > 0 and len(pts):
-        K = kernel_matrix(xy0, xy1, pts, hp, model.kernel, piece_segment=ps, n_segments=nseg, backend=backend)
-        E = np.asarray(K @ wp, dtype=np.float64)
-        n_inc = np.diff(K.indptr).astype(np.int64)
-    else:
-        E, n_inc = exposure(xy0, xy1, pts, wp, hp, model.kernel, piece_segment=ps, n_segments=nseg, backend=backend)
+    E, n_inc = exposure(xy0, xy1, pts, wp, hp, model.kernel, piece_segment=ps, n_segments=nseg, backend=backend)
 
     length_km = shapely.length(seg_geoms) / 1000.0
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -362,8 +355,9 @@ def score_segments(
     risk = 100.0 * (a * _scale(E, cE) + zpart) / (a + b)
 
     risk_lo, risk_hi = risk.copy(), risk.copy()
-    if K is not None:
-        lo, hi = _bootstrap(K, wp, cE, zpart, a, b, model)
+    if model.bootstrap > 0 and n_inc.sum() > 0:
+        pieces = (xy0, xy1, ps, pts, hp)
+        lo, hi = _bootstrap(pieces, n_inc, wp, cE, zpart, a, b, model, backend)
         risk_lo, risk_hi = np.minimum(lo, risk), np.maximum(hi, risk)
 
     mid = shapely.get_coordinates(shapely.line_interpolate_point(seg_geoms, 0.5, normalized=True))
@@ -427,24 +421,49 @@ def _point_xy(geoms: np.ndarray) -> np.ndarray:
     return shapely.get_coordinates(shapely.centroid(geoms))
 
 
-def _bootstrap(K, w, cE, zpart, a, b, model: RiskModel) -> tuple[np.ndarray, np.ndarray]:
+def _bootstrap(pieces, n_pairs, w, cE, zpart, a, b, model: RiskModel, backend) -> tuple[np.ndarray, np.ndarray]:
     """5th/95th percentiles of risk over Poisson(1) re-weightings of the incidents, same normaliser ``cE``.
 
-    Each replicate multiplies every incident's weight by an independent Poisson(1) count; incidents that reach no
-    segment cannot change any score and are left out of the draws.
+    Replicate r multiplies incident i's weight by the count ``poisson1_counts(seed, i, r)``, a pure function of
+    (seed, incident, replicate), so the result does not depend on how the work is split. The (segment, incident)
+    kernel values are computed once per block of segments (at most ``_MAX_BLOCK_PAIRS`` pairs, bounding memory)
+    and re-weighted for every replicate without a new spatial query; zones are held fixed.
     """
-    used = np.flatnonzero(np.bincount(K.indices, minlength=K.shape[1]))
-    K, w = K[:, used], w[used]
-    n_inc, n_rep = K.shape[1], model.bootstrap
-    rng = np.random.default_rng(model.seed)
-    reps = np.empty((K.shape[0], n_rep), dtype=np.float32)
-    step = max(1, min(n_rep, _BOOT_CELLS // max(n_inc, 1)))
-    with tqdm(total=n_rep, desc="bootstrap", unit="rep", file=sys.stderr, disable=None, leave=False) as bar:
-        for lo in range(0, n_rep, step):
-            hi = min(lo + step, n_rep)
-            P = np.searchsorted(_POISSON1_CDF, rng.random((n_inc, hi - lo)), side="right").astype(np.float64)
-            Eb = np.asarray(K @ (P * w[:, None]))
-            reps[:, lo:hi] = 100.0 * (a * _scale(Eb, cE) + zpart[:, None]) / (a + b)
-            bar.update(hi - lo)
-    q = np.percentile(reps, [5.0, 95.0], axis=1).astype(np.float64)
-    return q[0], q[1]
+    xy0, xy1, ps, pts, h = pieces
+    nseg, n_rep = len(n_pairs), model.bootstrap
+    piece_ptr = np.searchsorted(ps, np.arange(nseg + 1))
+    lo_out, hi_out = np.zeros(nseg), np.zeros(nseg)
+    bounds = _blocks(n_pairs, _MAX_BLOCK_PAIRS)
+    step = max(1, min(n_rep, _BOOT_CELLS // max(len(pts), 1)))
+    total = len(bounds) * n_rep
+    with tqdm(total=total, desc="bootstrap", unit="rep", file=sys.stderr, disable=None, leave=False) as bar:
+        for s0, s1 in bounds:
+            p0, p1 = piece_ptr[s0], piece_ptr[s1]
+            K = kernel_matrix(
+                xy0[p0:p1], xy1[p0:p1], pts, h, model.kernel, piece_segment=ps[p0:p1] - s0, n_segments=s1 - s0,
+                backend=backend,
+            )
+            used = np.flatnonzero(np.bincount(K.indices, minlength=K.shape[1]))  # incidents that reach the block
+            K, wu = K[:, used], w[used]
+            reps = np.empty((s1 - s0, n_rep), dtype=np.float32)
+            for r0 in range(0, n_rep, step):
+                r1 = min(r0 + step, n_rep)
+                P = poisson1_counts(model.seed, used, r0, r1)
+                Eb = np.asarray(K @ (P * wu[:, None]))
+                reps[:, r0:r1] = 100.0 * (a * _scale(Eb, cE) + zpart[s0:s1, None]) / (a + b)
+                bar.update(r1 - r0)
+            q = np.percentile(reps, [5.0, 95.0], axis=1)
+            lo_out[s0:s1], hi_out[s0:s1] = q[0], q[1]
+    return lo_out, hi_out
+
+
+def _blocks(n_pairs: np.ndarray, max_pairs: int) -> list[tuple[int, int]]:
+    """Contiguous segment ranges holding at most ``max_pairs`` pairs each (a single heavier segment stands alone)."""
+    out, start, acc = [], 0, 0
+    for s, n in enumerate(n_pairs.tolist()):
+        if acc and acc + n > max_pairs:
+            out.append((start, s))
+            start, acc = s, 0
+        acc += n
+    out.append((start, len(n_pairs)))
+    return out
