@@ -505,3 +505,17 @@ def test_greedy_guarantee_bound_when_the_lp_is_too_large(monkeypatch):
     assert res.bound_method == "greedy guarantee 1-(1-1/k)^k"
     assert res.bound == pytest.approx(res.objective / (1 - (2 / 3) ** 3))
     assert res.bound >= best - 1e-6 and res.objective >= (1 - res.gap) * best - 1e-6
+
+
+def test_auto_without_cbc_and_long_curves(monkeypatch):
+    from routerisk.siting import _solvers
+
+    segs, cands = make_instance(32)
+    siting = ShelterSiting.from_segments(segs, candidates=cands, radius_km=8)
+    monkeypatch.setattr(core, "CURVE_CBC_MAX_K", 2)
+    curve = siting.coverage_curve(5, solver="auto")
+    assert curve["method"].tolist() == ["existing", "optimal", "optimal", "greedy", "greedy", "greedy"]
+    assert (np.diff(curve["share_covered"]) >= 0).all()
+    monkeypatch.setattr(_solvers, "cbc_available", lambda: False)
+    res = siting.solve(k=2, solver="auto")
+    assert res.solver == "greedy" and any("CBC solver is not available" in n for n in res.notes)

@@ -25,6 +25,8 @@ SOLVERS = ("auto", "cbc", "greedy")
 CBC_MAX_NONZEROS = 1_000_000
 #: ``solver="auto"``: largest p-median (demand points with risk x candidates) given to CBC.
 PMEDIAN_MAX_CELLS = 150_000
+#: ``solver="auto"``: the coverage curve is re-solved by CBC for k up to this, greedy beyond.
+CURVE_CBC_MAX_K = 25
 #: Largest dense distance matrix (cells) p-median builds at all, even for the greedy heuristic (~8 bytes a cell).
 PMEDIAN_MAX_DENSE = 30_000_000
 #: Largest LP relaxation (non-zeros) solved for a bound on a greedy answer; beyond, the (1 - 1/e) guarantee.
@@ -264,7 +266,8 @@ class ShelterSiting:
         heuristic the curve is greedy-incremental (nested sets). Either way the share is non-decreasing in k:
         an optimum can only grow with k, and a value not proven optimal is raised to the greedy value and to
         the previous k's value (``method`` then reads ``"best found"``; with ``solver="auto"`` the larger k
-        are then greedy, raised to that value).
+        are then greedy, raised to that value). ``solver="auto"`` re-solves with CBC up to
+        :data:`CURVE_CBC_MAX_K` and continues greedy beyond, raised to the last optimum.
 
         Returns
         -------
@@ -288,9 +291,12 @@ class ShelterSiting:
         _, g_marg = sv.greedy_order(A, r, k_max)
         greedy = np.r_[np.cumsum(g_marg), np.full(k_max - len(g_marg), g_marg.sum())][:k_max]
         values, methods = greedy.copy(), ["greedy"] * k_max
-        if solver == "cbc" or (solver == "auto" and self._cells(A, r) <= CBC_MAX_NONZEROS):
+        if solver == "cbc" or (solver == "auto" and self._cells(A, r) <= CBC_MAX_NONZEROS and sv.cbc_available()):
             best = 0.0
             for k in range(1, k_max + 1):
+                if solver == "auto" and k > CURVE_CBC_MAX_K:
+                    values[k - 1 :] = np.maximum(greedy[k - 1 :], best)
+                    break
                 sol = sv.mclp_cbc(A, r, k, time_limit_s)
                 v = max(sol.objective if sol.chosen.size else 0.0, greedy[k - 1], best)
                 values[k - 1], best = v, v
@@ -403,6 +409,9 @@ class ShelterSiting:
             return True
         if solver == "auto" and too_big:
             notes.append(f"{what} too large for CBC within the limits of solver='auto'; used the greedy heuristic")
+            return True
+        if solver == "auto" and not sv.cbc_available():
+            notes.append("PuLP's CBC solver is not available on this system; used the greedy heuristic")
             return True
         return False
 

@@ -7,6 +7,7 @@ the chosen column indices with an objective value, so the optimality tests can c
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import warnings
 from collections.abc import Iterator
@@ -59,6 +60,17 @@ def _pulp_quiet() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*LpVariable.*deprecated", category=DeprecationWarning)
         yield
+
+
+@functools.cache
+def cbc_available() -> bool:
+    """Whether PuLP finds its CBC binary (bundled on the common platforms)."""
+    import pulp
+
+    try:
+        return bool(pulp.PULP_CBC_CMD(msg=False).available())
+    except Exception:  # PuLP raises various errors when the binary is missing or not executable
+        return False
 
 
 def _cbc(time_limit_s: float):
