@@ -126,8 +126,14 @@ def test_wheel_carries_the_data_and_works_when_installed(tmp_path):
         cmd.insert(4, "--no-build-isolation")
     # build from a copy so that no build artefacts land in the working tree
     src = tmp_path / "src"
-    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(".venv", ".git", "*.pyc", "__pycache__", ".*cache",
-                                                             "maps", "notebooks", "out", "runs", "build", "dist"))
+    anywhere = shutil.ignore_patterns(".venv", ".git", "*.pyc", "__pycache__", ".*cache")
+    top_level = {"maps", "notebooks", "out", "runs", "build", "dist", "site"}  # not src/routerisk/maps
+
+    def ignore(folder, names):
+        skip = set(anywhere(folder, names))
+        return skip | (top_level & set(names)) if Path(folder) == ROOT else skip
+
+    shutil.copytree(ROOT, src, ignore=ignore)
     cmd[-1] = str(src)
     subprocess.run(cmd, check=True, capture_output=True, timeout=600)
     (wheel,) = wheel_dir.glob("routerisk-*.whl")
@@ -148,6 +154,14 @@ def test_wheel_carries_the_data_and_works_when_installed(tmp_path):
     n, where = out.stdout.split()
     assert int(n) == len(load_corridors())
     assert Path(where).is_relative_to(target)
+    # the whole demo runs from the installed wheel, away from the source tree
+    demo = subprocess.run(
+        [py, "-m", "routerisk", "demo", "--out", str(tmp_path / "demo")], cwd=tmp_path, env=env,
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert demo.returncode == 0, demo.stderr
+    assert (tmp_path / "demo" / "routerisk_demo.html").stat().st_size > 100_000
+    assert '"embedded:corridors.csv"' in (tmp_path / "demo" / "manifest.json").read_text()
 
 
 # --------------------------------------------------------------------------------------------- zones, shelters
