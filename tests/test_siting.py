@@ -519,3 +519,16 @@ def test_auto_without_cbc_and_long_curves(monkeypatch):
     monkeypatch.setattr(_solvers, "cbc_available", lambda: False)
     res = siting.solve(k=2, solver="auto")
     assert res.solver == "greedy" and any("CBC solver is not available" in n for n in res.notes)
+
+
+@pytest.mark.parametrize("seed", [33, 34, 35])
+def test_greedy_pmedian_lagrangian_bound(monkeypatch, seed):
+    segs, cands = make_instance(seed, n_cand=12, n_seg=8)
+    siting = ShelterSiting.from_segments(segs, candidates=cands, radius_km=10)
+    exact = siting.solve("pmedian", k=3, solver="cbc")
+    monkeypatch.setattr(core, "PMEDIAN_MAX_CELLS", 0)  # no LP: the Lagrangian bound
+    greedy = siting.solve("pmedian", k=3, solver="greedy")
+    assert greedy.bound_method.startswith("Lagrangian")
+    assert greedy.bound <= exact.objective * (1 + 1e-9)
+    assert exact.objective >= (1 - greedy.gap) * greedy.objective - 1e-6
+    assert greedy.gap < 0.25

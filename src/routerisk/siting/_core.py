@@ -342,8 +342,9 @@ class ShelterSiting:
         coverage : float, default 0.9
             Target share for ``"lscp"``, in (0, 1].
         solver : {"auto", "cbc", "greedy"}, default "auto"
-            ``"cbc"``: spopt's model solved by PuLP's CBC. ``"greedy"``: the greedy heuristic, with its gap to
-            the LP-relaxation bound (or, when that LP is too large, to the (1 - 1/e) guarantee). ``"auto"``:
+            ``"cbc"``: spopt's model solved by PuLP's CBC. ``"greedy"``: the greedy heuristic (for p-median
+            followed by Teitz-Bart interchange), with its gap to the LP-relaxation bound or, when that LP is
+            too large, to the ``1 - (1 - 1/k)^k`` guarantee (mclp) or a Lagrangian bound (p-median). ``"auto"``:
             CBC unless the problem exceeds :data:`CBC_MAX_NONZEROS` (:data:`PMEDIAN_MAX_CELLS`) or CBC hits
             ``time_limit_s`` without proving optimality; then greedy, said in ``notes``.
         time_limit_s : float, default 30
@@ -475,10 +476,14 @@ class ShelterSiting:
             notes.append(f"CBC hit the {time_limit_s:g} s time limit; fell back to the greedy heuristic")
         chosen = sv.greedy_pmedian(cost, w, k)
         value = sv.pmedian_cost(cost, w, chosen)
-        bound = sv.pmedian_lp_bound(cost, w, k) if cells <= PMEDIAN_MAX_CELLS else None
-        return chosen, {"solver": "greedy", "optimal": bool(bound is not None and value <= bound * (1 + 1e-9)),
-                        "objective": value, "bound": float("nan") if bound is None else bound,
-                        "bound_method": "LP relaxation (HiGHS)" if bound is not None else "none (LP too large)"}
+        bound, how = (sv.pmedian_lp_bound(cost, w, k), "LP relaxation (HiGHS)") if cells <= PMEDIAN_MAX_CELLS else (
+            None, "")
+        if bound is None:
+            bound = sv.pmedian_lagrangian_bound(cost, w, k, value)
+            how = "Lagrangian relaxation (subgradient)"
+        bound = min(bound, value)
+        return chosen, {"solver": "greedy", "optimal": bool(value <= bound * (1 + 1e-9)),
+                        "objective": value, "bound": bound, "bound_method": how}
 
     def _solve_lscp(self, cov: float, solver: str, time_limit_s: float, notes: list[str]):
         A, r = self._A, self._residual
