@@ -116,6 +116,25 @@ def test_every_docs_page_is_in_the_nav():
     assert not missing, f"pages not in mkdocs.yml nav: {missing}"
 
 
+def test_model_page_lists_every_parameter():
+    import dataclasses
+
+    from routerisk import RiskModel
+
+    text = (DOCS / "model.md").read_text(encoding="utf-8")
+    missing = [f.name for f in dataclasses.fields(RiskModel) if f"`{f.name}`" not in text]
+    assert not missing, f"RiskModel parameters not described in docs/model.md: {missing}"
+
+
+def test_outputs_page_lists_every_column():
+    from routerisk.pipeline import RANKED_COLUMNS
+    from routerisk.scoring import SCORE_COLUMNS
+
+    text = (DOCS / "outputs.md").read_text(encoding="utf-8")
+    missing = [c for c in (*SCORE_COLUMNS, *RANKED_COLUMNS) if f"`{c}`" not in text and f"{c}," not in text]
+    assert not missing, f"output columns not described in docs/outputs.md: {missing}"
+
+
 def _code_blocks(path: Path, languages=("python", "bash")) -> list[tuple[str, str]]:
     text = path.read_text(encoding="utf-8")
     return [(lang, body) for lang, body in re.findall(r"^```(\w+)\n(.*?)^```", text, flags=re.M | re.S)
@@ -175,6 +194,28 @@ def test_walkthrough(tmp_path, shared_data):
     public = (tmp_path / "isthmus_public.html").read_text(encoding="utf-8")
     assert "Tapachula - Arriaga - Ixtepec" in public
     assert (tmp_path / "isthmus_public.embed.html").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "variable"),
+    [("02_real_incident_data.ipynb", "ROUTERISK_IOM_CSV"), ("05_enforcement_deployments.ipynb", "ROUTERISK_GN_CSV")],
+)
+def test_real_data_notebooks_skip_gracefully_without_data(name, variable, tmp_path, monkeypatch):
+    """Outside a clone with ../shared/data and with the variable unset, the notebook explains and skips."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    folder = tmp_path / "elsewhere"  # no pyproject.toml above it, no shared/data beside it
+    folder.mkdir()
+    nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+    text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert variable in text and "skipped" in text
+    assert not list(folder.iterdir()), "the notebook wrote into its folder"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
