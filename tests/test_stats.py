@@ -60,6 +60,30 @@ def test_ties_at_zero_do_not_look_significant():
     assert p[100] > 0.5  # esda's folded count would give 1 / (199 + 1) here
 
 
+def test_shared_permutation_counts_equal_direct_sums():
+    from routerisk.stats import _perm_counts
+
+    rng = np.random.default_rng(4)
+    n, nperm = 60, 200
+    x = rng.gamma(2.0, 1.0, n)
+    x[:10] = 0.0  # ties
+    k = rng.integers(0, 8, n)
+    obs = rng.uniform(0, 12, n)
+    obs[5] = 0.0
+    rids = np.array([rng.choice(n - 1, 7, replace=False) for _ in range(nperm)])
+    ge, le = _perm_counts(x, k, obs, rids)
+    for i in range(n):
+        y = x[: n - 1].copy()
+        if i < n - 1:
+            y[i] = x[n - 1]  # the other n - 1 values, x[i] swapped out
+        sims = y[rids[:, : k[i]]].sum(axis=1)
+        if k[i] == 0:
+            assert ge[i] == le[i] == 0
+            continue
+        assert ge[i] == np.sum(sims >= obs[i] - 1e-9 * (obs[i] + x.max()))
+        assert le[i] == np.sum(sims <= obs[i] + 1e-9 * (obs[i] + x.max()))
+
+
 def test_fdr_labels():
     z = np.array([4.0, 3.0, 2.0, -4.0, 0.5, np.nan])
     p = np.array([0.001, 0.02, 0.08, 0.001, 0.9, np.nan])
