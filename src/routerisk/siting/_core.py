@@ -348,7 +348,8 @@ class ShelterSiting:
             CBC unless the problem exceeds :data:`CBC_MAX_NONZEROS` (:data:`PMEDIAN_MAX_CELLS`) or CBC hits
             ``time_limit_s`` without proving optimality; then greedy, said in ``notes``.
         time_limit_s : float, default 30
-            Time limit of each CBC run.
+            Time limit of each CBC run; the p-median heuristic spends at most half of it on interchange and
+            half on its Lagrangian bound.
         curve_k : int, optional
             Largest k of the coverage curve (default: ``k``, or the number of sites for lscp).
         gap_min_risk : float, optional
@@ -474,12 +475,12 @@ class ShelterSiting:
                 msg = f"CBC found no solution within {time_limit_s:g} s; raise time_limit_s or use solver='greedy'"
                 raise SolverError(msg)
             notes.append(f"CBC hit the {time_limit_s:g} s time limit; fell back to the greedy heuristic")
-        chosen = sv.greedy_pmedian(cost, w, k)
+        chosen = sv.greedy_pmedian(cost, w, k, time_limit_s=time_limit_s / 2)
         value = sv.pmedian_cost(cost, w, chosen)
         bound, how = (sv.pmedian_lp_bound(cost, w, k), "LP relaxation (HiGHS)") if cells <= PMEDIAN_MAX_CELLS else (
             None, "")
         if bound is None:
-            bound = sv.pmedian_lagrangian_bound(cost, w, k, value)
+            bound = sv.pmedian_lagrangian_bound(cost, w, k, value, time_limit_s=time_limit_s / 2)
             how = "Lagrangian relaxation (subgradient)"
         bound = min(bound, value)
         return chosen, {"solver": "greedy", "optimal": bool(value <= bound * (1 + 1e-9)),

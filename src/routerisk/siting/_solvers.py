@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -262,13 +263,16 @@ def greedy_order(A: sparse.csr_matrix, w: np.ndarray, k: int, *, among: np.ndarr
     return np.array(order, dtype=np.int64), np.array(marginal)
 
 
-def greedy_pmedian(cost: np.ndarray, w: np.ndarray, k: int, *, max_rounds: int = 50) -> np.ndarray:
+def greedy_pmedian(
+    cost: np.ndarray, w: np.ndarray, k: int, *, max_rounds: int = 50, time_limit_s: float | None = None
+) -> np.ndarray:
     """Greedy p-median improved by vertex substitution (Teitz-Bart interchange).
 
     Columns are added one at a time by largest drop of the weighted distance; then the best single swap
-    (a chosen column for an unchosen one) is made while it lowers the cost, at most ``max_rounds`` times. Every
-    evaluation is a matrix operation over all rows and columns.
+    (a chosen column for an unchosen one) is made while it lowers the cost, at most ``max_rounds`` times and
+    while ``time_limit_s`` is not spent. Every evaluation is a matrix operation over all rows and columns.
     """
+    t0 = time.perf_counter()
     keep = w > 0
     cost, w = cost[keep], w[keep]
     n, m = cost.shape
@@ -285,6 +289,8 @@ def greedy_pmedian(cost: np.ndarray, w: np.ndarray, k: int, *, max_rounds: int =
         return sel
     best_total = float(w @ cost[:, sel].min(axis=1))
     for _ in range(max_rounds):
+        if time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
+            break
         sub = cost[:, sel]
         order = np.argsort(sub, axis=1)
         nearest = sub[np.arange(n), order[:, 0]]
@@ -304,12 +310,16 @@ def greedy_pmedian(cost: np.ndarray, w: np.ndarray, k: int, *, max_rounds: int =
     return sel
 
 
-def pmedian_lagrangian_bound(cost: np.ndarray, w: np.ndarray, k: int, upper: float, iters: int = 300) -> float:
+def pmedian_lagrangian_bound(
+    cost: np.ndarray, w: np.ndarray, k: int, upper: float, iters: int = 300, time_limit_s: float | None = None
+) -> float:
     """Lower bound on the p-median cost by Lagrangian relaxation of the assignment constraints (subgradient).
 
     For multipliers ``u_i``, ``L(u) = sum_i u_i + (sum of the k smallest rho_j)`` with
-    ``rho_j = sum_i min(0, w_i c_ij - u_i)`` is a lower bound for any ``u``; the best one found is returned.
+    ``rho_j = sum_i min(0, w_i c_ij - u_i)`` is a lower bound for any ``u``; the best one found within
+    ``iters`` iterations and ``time_limit_s`` is returned.
     """
+    t0 = time.perf_counter()
     keep = w > 0
     wc = w[keep][:, None] * cost[keep]
     u = np.sort(wc, axis=1)[:, min(1, wc.shape[1] - 1)].copy()  # second-nearest: a good start
@@ -327,7 +337,7 @@ def pmedian_lagrangian_bound(cost: np.ndarray, w: np.ndarray, k: int, upper: flo
                 theta, stall = theta / 2.0, 0
         g = 1.0 - (red[:, open_] < 0).sum(axis=1)
         norm = float(g @ g)
-        if norm == 0 or theta < 1e-6:
+        if norm == 0 or theta < 1e-6 or (time_limit_s is not None and time.perf_counter() - t0 > time_limit_s):
             break
         u += theta * max(upper - value, 1e-9 * abs(upper)) / norm * g
     return best
