@@ -532,3 +532,11 @@ def test_greedy_pmedian_lagrangian_bound(monkeypatch, seed):
     assert greedy.bound <= exact.objective * (1 + 1e-9)
     assert exact.objective >= (1 - greedy.gap) * greedy.objective - 1e-6
     assert greedy.gap < 0.25
+
+
+def test_point_zones_with_radius_exclude_around_them():
+    segs, cands = make_instance(36)
+    p = cands.geometry.iloc[0]
+    zone = gpd.GeoDataFrame({"radius_m": [3_000.0]}, geometry=[Point(p.x + 2_000, p.y)], crs=CRS)
+    siting = ShelterSiting.from_segments(segs, candidates=cands, radius_km=10, exclude=zone)
+    assert siting.excluded["locality"].tolist() == [cands["name"].iloc[0]]

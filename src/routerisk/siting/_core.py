@@ -118,6 +118,10 @@ class ShelterSiting:
         pts = cands.geometry.values._data
         for z in zones:
             zg = z.to_crs(self.crs).geometry.values._data
+            if "radius_m" in z.columns:  # point zones with a radius (as `routerisk score --zones` accepts)
+                r = pd.to_numeric(z["radius_m"], errors="coerce").fillna(0.0).to_numpy()
+                pt = shapely.get_type_id(zg) == 0
+                zg = np.where(pt & (r > 0), shapely.buffer(zg, r), zg)
             hit, _ = shapely.STRtree(zg).query(pts, predicate="intersects")
             reason.iloc[np.unique(hit)] = "inside an excluded zone"
         if names:
@@ -193,6 +197,7 @@ class ShelterSiting:
         1000.0
         """
         segments = _segments(segments)
+        _positive("radius_km", radius_km)  # fail before loading the gazetteer
         if demand_column is not None:
             if demand_column not in segments.columns:
                 msg = f"`demand_column` {demand_column!r} is not a column of `segments` ({list(segments.columns)})"
