@@ -144,3 +144,22 @@ def test_existing_shelters_file(run_dir, candidates, tmp_path):
     table = pd.read_csv(out / "sites.csv")
     assert "Town 3" not in table["locality"].tolist()  # an existing shelter is there
     assert table["nearest_existing_km"].notna().all()
+
+
+def test_run_shelters_are_the_default_existing(run_dir, candidates, tmp_path):
+    pt = gpd.GeoSeries([Point(X0 + 35_000, Y0 + 500), Point(X0 + 5_000, Y0)], crs=CRS).to_crs("EPSG:4326")
+    gpd.GeoDataFrame({"shelter_id": ["s1", "s2"], "name": ["Casa", "Oficina"], "kind": ["shelter", "asylum_office"],
+                      "locality": ["Town 3", "Town 0"], "state": "Puebla"},
+                     geometry=pt.values, crs="EPSG:4326").to_file(run_dir / "shelters.gpkg", layer="shelters")
+    out = tmp_path / "out"
+    result = invoke("--run", run_dir, "--candidates", candidates, "--k", 2, "--radius-km", 12, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "the run's shelters.gpkg" in result.output
+    proposed = pd.read_csv(out / "sites.csv")["locality"].tolist()
+    assert "Town 3" not in proposed  # the shelter is there; the asylum office at Town 0 does not count
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["inputs"]["existing"]["path"].endswith("shelters.gpkg")
+    out2 = tmp_path / "out2"
+    result = invoke("--run", run_dir, "--candidates", candidates, "--k", 2, "--radius-km", 12, "--existing", "none",
+                    "--out", out2)
+    assert result.exit_code == 0 and "shelters.gpkg" not in result.output

@@ -58,11 +58,16 @@ def _read_points(path: Path, what: str):
     raise InputError(msg, path=str(path))
 
 
-def _existing(value: str | None):
-    """Existing shelters: a file (read by :func:`routerisk.io.read_shelters`) or ``shipped``; asylum offices dropped."""
-    if value is None or value == "none":
+def _existing(value: str | None, run: Path):
+    """Existing shelters: a file (read by :func:`routerisk.io.read_shelters`), ``shipped``, or by default the run's
+    ``shelters.gpkg`` when there is one; asylum offices are dropped."""
+    if value is None and (run / "shelters.gpkg").is_file():
+        path = run / "shelters.gpkg"
+        table = _read_layer(path, "shelters", "shelters")
+        click.echo(f"Existing shelters: the run's {path.name} ({len(table)} rows; --existing none to ignore).")
+    elif value is None or value == "none":
         return None, None
-    if value == "shipped":
+    elif value == "shipped":
         from ..datasets import load_shelters
 
         table, path = load_shelters(), None
@@ -90,7 +95,7 @@ def _existing(value: str | None):
 @click.option(
     "--existing", metavar="FILE|shipped|none", default=None,
     help="Existing shelters (CSV or vector, read like `--shelters` of score; asylum offices ignored), "
-    "'shipped' for the embedded illustrative list. Default: none.",
+    "'shipped' for the embedded illustrative list, 'none'. Default: the run's shelters.gpkg if any, else none.",
 )
 @click.option(
     "--candidates", metavar="FILE|gazetteer", default="gazetteer", show_default=True,
@@ -139,7 +144,7 @@ def sites(
     if exclude_zones and zones_path.is_file():
         exclude.append(_read_layer(zones_path, "zones", "zones"))
         inputs["zones"] = zones_path
-    exist, exist_path = _existing(existing)
+    exist, exist_path = _existing(existing, run)
     if exist_path is not None:
         inputs["existing"] = exist_path
     cands: object = "gazetteer"
@@ -151,7 +156,8 @@ def sites(
         candidate_distance_km=candidate_distance_km, exclude=exclude or None,
     )
     result = siting.solve(model, k=k, coverage=coverage, solver=solver, time_limit_s=time_limit_s)
-    result.params.update(existing=existing or "none", unsafe=unsafe, exclude_zones=exclude_zones)
+    result.params.update(existing=str(exist_path) if exist_path else (existing or "none"), unsafe=unsafe,
+                         exclude_zones=exclude_zones)
     write_sites(result, out, overwrite=overwrite, inputs=inputs, command=" ".join(["routerisk", *sys.argv[1:]]))
     click.echo(result.summary())
     click.echo(f"Wrote {out} ({len(result.sites)} sites, {len(result.gaps)} protection gaps).")
