@@ -154,7 +154,7 @@ def test_run_shelters_are_the_default_existing(run_dir, candidates, tmp_path):
     out = tmp_path / "out"
     result = invoke("--run", run_dir, "--candidates", candidates, "--k", 2, "--radius-km", 12, "--out", out)
     assert result.exit_code == 0, result.output
-    assert "the run's shelters.gpkg" in result.output
+    assert "Existing shelters: 1 from the run's shelters.gpkg" in result.output
     proposed = pd.read_csv(out / "sites.csv")["locality"].tolist()
     assert "Town 3" not in proposed  # the shelter is there; the asylum office at Town 0 does not count
     man = json.loads((out / "manifest.json").read_text())

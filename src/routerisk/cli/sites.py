@@ -64,7 +64,6 @@ def _existing(value: str | None, run: Path):
     if value is None and (run / "shelters.gpkg").is_file():
         path = run / "shelters.gpkg"
         table = _read_layer(path, "shelters", "shelters")
-        click.echo(f"Existing shelters: the run's {path.name} ({len(table)} rows; --existing none to ignore).")
     elif value is None or value == "none":
         return None, None
     elif value == "shipped":
@@ -82,6 +81,8 @@ def _existing(value: str | None, run: Path):
             click.echo(f"{report.n_rejected} shelter rows were rejected: {report.summary()}", err=True)
     if "kind" in table.columns:
         table = table[table["kind"].astype(str) == "shelter"]
+    if value is None:
+        click.echo(f"Existing shelters: {len(table)} from the run's shelters.gpkg (--existing none to ignore).")
     return table, path
 
 
