@@ -185,7 +185,8 @@ def sites_layers(result: SitingResult) -> dict[str, gpd.GeoDataFrame]:
     dict of str to geopandas.GeoDataFrame
         ``"sites"`` (points: rank, locality, marginal risk covered...), ``"coverage"`` (the route stretches
         each site covers within the radius: rank, site_id, locality, risk_within_reach, covered_km),
-        ``"gaps"`` (lines of the protection gaps, ranked) and ``"existing"`` (points of the existing shelters).
+        ``"gaps"`` (lines of the protection gaps, ranked) and ``"existing"`` (points of the existing shelters
+        as given: apply the publication rules for sensitive shelters before publishing them).
 
     Examples
     --------
@@ -247,9 +248,10 @@ def write_sites(
 ) -> Path:
     """Write a siting result into ``out_dir`` atomically.
 
-    Files: ``sites.gpkg`` (layers ``sites``, ``coverage``, ``gaps`` and, when given, ``existing``),
-    ``sites.csv``, ``coverage_curve.csv``, ``coverage_curve.png``, ``gaps.csv`` and ``manifest.json``
-    (parameters, inputs with SHA-256, solver facts, software versions).
+    Files: ``sites.gpkg`` (layers ``sites``, ``coverage``, ``gaps``), ``sites.csv``, ``coverage_curve.csv``,
+    ``coverage_curve.png``, ``gaps.csv`` and ``manifest.json`` (parameters, inputs with SHA-256, solver facts,
+    software versions). The existing shelters are an input and are not written: some are sensitive (see
+    :func:`routerisk.maps.publishable_shelters` for what may be published).
 
     Parameters
     ----------
@@ -289,8 +291,6 @@ def write_sites(
         _write_layer(result.sites, gpkg, "sites", "Point")
         _write_layer(result.coverage, gpkg, "coverage", "MultiLineString")
         _write_layer(result.gaps, gpkg, "gaps", "MultiLineString")
-        if len(result.existing):
-            _write_layer(result.existing, gpkg, "existing", "Point")
         result.sites.drop(columns="geometry").to_csv(tmp / "sites.csv", index=False)
         result.curve.to_csv(tmp / "coverage_curve.csv", index=False)
         result.gaps.drop(columns="geometry").to_csv(tmp / "gaps.csv", index=False)
