@@ -115,10 +115,8 @@ def model_options(func: F) -> F:
 
 def build_model(config: str | None, params: tuple[str, ...]) -> Any:
     """The RiskModel from ``--config`` with ``--param`` overrides applied."""
-    import tomllib
-
     from .._errors import ConfigError
-    from ..model import RiskModel
+    from ..model import RiskModel, tomllib
 
     base = RiskModel.from_toml(config) if config else RiskModel()
     if not params:
