@@ -209,7 +209,7 @@ def build_route(
         Identifier of the route.
     name : str, optional
         Human-readable name; defaults to ``"<first waypoint> - <last waypoint>"``.
-    mode : {"rail", "road", "foot", "river", "mixed"}, default "road"
+    mode : {"road", "rail", "foot", "river", "mixed"}, default "road"
     network : networkx graph or path, optional
         An osmnx graph, or the path of an OSM XML file (``.osm``) read with ``osmnx.graph_from_xml``. The
         route then follows shortest paths by length between the network nodes nearest to consecutive

@@ -29,7 +29,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.spatial import cKDTree
 from scipy.stats import false_discovery_control
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain bars: tqdm.auto warns in Jupyter without ipywidgets
 
 try:
     from numba import njit
