@@ -123,3 +123,27 @@ def test_existing_output_is_kept_without_overwrite(demo_run):
     assert result.exit_code == 4
     assert "--overwrite" in result.output
     assert (demo_run / "segments_ranked.csv").read_bytes() == before
+
+
+def test_run_proposes_sites_and_draws_them(tmp_path):
+    from routerisk.model import RiskModel
+    from routerisk.pipeline import run
+
+    model = RiskModel(bootstrap=0, permutations=0)
+    res = run(tmp_path / "r", model=model, embedded_zones=True, embedded_shelters=True, sites=2, maps=True,
+              command="test")  # fmt: skip
+    out = res.out
+    sites = pd.read_csv(out / "sites.csv")
+    assert sites["rank"].tolist() == [1, 2]
+    assert sites["cum_share_covered"].is_monotonic_increasing
+    facts = res.manifest["sites"]["result"]
+    assert facts["n_sites"] == 2
+    assert facts["existing_share"] < facts["share_covered"] <= 1
+    assert res.manifest["options"]["sites"] == 2
+    html = (out / "map.html").read_text(encoding="utf-8")
+    assert "Proposed shelter sites" in html
+    assert "Protection gaps" in html
+    for name in sites["locality"]:
+        assert name in html
+    layers = gpd.list_layers(out / "sites.gpkg")["name"].tolist()
+    assert sorted(layers) == ["coverage", "gaps", "sites"]

@@ -154,6 +154,8 @@ def run(
     overwrite: bool = False,
     maps: bool = False,
     map_name: str = "map",
+    sites: int = 0,
+    sites_radius_km: float = 30.0,
     command: str | None = None,
 ) -> RunResult:
     """Read, validate, segment and score, then write the run folder atomically.
@@ -182,6 +184,13 @@ def run(
         Also write the interactive and static maps and the GeoTIFF risk surface.
     map_name : str, default "map"
         File stem of the maps (``map.html``, ``map.png``, ``map.pdf``).
+    sites : int, default 0
+        Propose this many new shelter sites (maximal covering, :class:`routerisk.siting.ShelterSiting`) among the
+        gazetteer localities near the routes, with the given shelters (kind ``shelter``) covering first and
+        candidates inside enforcement zones excluded; writes ``sites.gpkg``, ``sites.csv``, ``gaps.csv`` and
+        the coverage curve, and draws the sites and protection gaps on the maps. 0 skips siting.
+    sites_radius_km : float, default 30
+        Coverage radius of a shelter, measured along the route.
     command : str, optional
         The command line to record; the current one by default.
 
@@ -223,7 +232,8 @@ def run(
 
             publishable_shelters(shl, privacy).to_file(tmp / "shelters.gpkg", layer="shelters", driver="GPKG")
         if privacy == "internal":
-            inc.to_file(tmp / "incidents.gpkg", layer="incidents", driver="GPKG")
+            # through Arrow: a few hundred MB for millions of points instead of WKB + object copies of every column
+            inc.to_file(tmp / "incidents.gpkg", layer="incidents", driver="GPKG", use_arrow=True)
         rejected = report.rejected
         if len(rejected):
             (public_report(rejected) if privacy == "public" else rejected).to_csv(
@@ -232,12 +242,15 @@ def run(
         if privacy == "internal" and len(report.notes):
             report.notes.to_csv(tmp / "input_notes.csv", index=False)
 
+        site_layers = site_facts = None
+        if sites:
+            site_layers, site_facts = _propose_sites(tmp, published, shl, zns, k=sites, radius_km=sites_radius_km)
         if maps:
             from .maps import write_run_maps
 
             write_run_maps(
                 tmp, segments=published, incidents=inc, zones=zns, shelters=shl, model=model, privacy=privacy,
-                min_count=min_count, name=map_name,
+                min_count=min_count, name=map_name, sites=site_layers,
             )
 
         inputs = [_input_record("incidents", incidents, incidents_format, report, inc_key)]
@@ -253,7 +266,9 @@ def run(
             "model": model.to_dict(),
             "score": score_details,
             "privacy": {"mode": privacy, "min_count": int(min_count)},
-            "options": {"maps": bool(maps), "map_name": map_name},
+            "options": {"maps": bool(maps), "map_name": map_name, "sites": int(sites),
+                        "sites_radius_km": float(sites_radius_km)},
+            "sites": site_facts,
             "crs": {"published": str(published.crs), "analysis": score_details.get("analysis_crs")},
             "data": {
                 "synthetic_incidents": bool(inc["synthetic"].any()) if len(inc) else False,
@@ -270,6 +285,22 @@ def run(
 
         manifest_doc = json.loads(manifest.read_text())
     return RunResult(out=out, segments=published, report=report, manifest=manifest_doc)
+
+
+def _propose_sites(
+    folder: Path, segments: gpd.GeoDataFrame, shelters: Any, zones: Any, *, k: int, radius_km: float
+) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, Any]]:
+    """Solve the maximal covering problem on the scored segments and write its files into ``folder``."""
+    from .siting import ShelterSiting, sites_layers
+    from .siting._outputs import result_summary, write_site_files
+
+    existing = None
+    if shelters is not None and len(shelters):
+        existing = shelters[shelters["kind"].astype(str) == "shelter"] if "kind" in shelters else shelters
+    siting = ShelterSiting.from_segments(segments, existing=existing, exclude=zones, radius_km=radius_km)
+    result = siting.solve("mclp", k=k)
+    write_site_files(result, folder)
+    return sites_layers(result), {"parameters": result.params, "result": result_summary(result)}
 
 
 def rerun(manifest: str | os.PathLike[str], out: str | os.PathLike[str], *, overwrite: bool = False) -> RunResult:
@@ -329,5 +360,7 @@ def rerun(manifest: str | os.PathLike[str], out: str | os.PathLike[str], *, over
         overwrite=overwrite,
         maps=options.get("maps", False),
         map_name=options.get("map_name", "map"),
+        sites=options.get("sites", 0),
+        sites_radius_km=options.get("sites_radius_km", 30.0),
         **kwargs,
     )

@@ -13,15 +13,26 @@ import numpy as np
 import pandas as pd
 
 from ._escape import escape_text
-from ._legend import HEAT_COLORS, NO_DATA_COLOR, RISK_COLORS, SHELTER_COLORS, ZONE_COLOR
+from ._legend import (
+    COVERAGE_COLOR,
+    GAP_COLOR,
+    HEAT_COLORS,
+    NO_DATA_COLOR,
+    RISK_COLORS,
+    SHELTER_COLORS,
+    SITE_COLOR,
+    ZONE_COLOR,
+)
 
 __all__ = [
     "basemap_layer",
     "cluster_layer",
+    "gaps_layer",
     "heat_image_layer",
     "heat_points_layer",
     "segments_layer",
     "shelters_layer",
+    "sites_layer",
     "zones_layer",
 ]
 
@@ -264,6 +275,79 @@ def basemap_layer(states: Any, localities: Any) -> tuple[dict, str]:
                                                   fillOpacity: 1, pane: 'rrBase'});
     m.bindTooltip(D.name[i], D.label[i] ? {permanent: true, direction: 'right', className: 'rr-label'} : {});
     m.addTo(g);
+  }
+  return g;
+"""
+    return data, code
+
+
+def _text(frame: Any, column: str, default: str = "") -> list[str]:
+    values = frame[column] if column in frame else pd.Series([default] * len(frame), index=frame.index)
+    return [escape_text("" if pd.isna(v) else v) for v in values]
+
+
+def sites_layer(sites: Any, coverage: Any = None) -> tuple[dict, str]:
+    """Proposed shelter sites (squares with their rank) and the route stretches each covers.
+
+    ``sites`` and ``coverage`` are the layers of :func:`routerisk.siting.sites_layers`.
+    """
+    s = sites.to_crs(4326)
+    cov = coverage.to_crs(4326) if coverage is not None and len(coverage) else None
+    data = {
+        "lat": np.round(s.geometry.y.to_numpy(), _DIGITS).tolist(),
+        "lon": np.round(s.geometry.x.to_numpy(), _DIGITS).tolist(),
+        "rank": _num(s.get("rank", pd.Series(range(1, len(s) + 1))), 0),
+        "loc": _text(s, "locality"),
+        "state": _text(s, "state"),
+        "gain": _num(s.get("marginal_risk_covered", np.nan), 1),
+        "cum": _num(100 * pd.to_numeric(s.get("cum_share_covered", np.nan), errors="coerce"), 1),
+        "near": _num(s.get("nearest_existing_km", np.nan), 1),
+        "cov": [] if cov is None else [_line_coords(g) for g in cov.geometry],
+        "site": SITE_COLOR,
+        "line": COVERAGE_COLOR,
+    }
+    code = """
+  var g = L.featureGroup([]);
+  for (var j = 0; j < D.cov.length; j++) {
+    L.polyline(D.cov[j], {color: D.line, weight: 9, opacity: 0.45, pane: 'rrZones', interactive: false}).addTo(g);
+  }
+  function f(v) { return v === null ? '–' : v; }
+  for (var i = 0; i < D.lat.length; i++) {
+    var tip = '<b>Proposed site ' + f(D.rank[i]) + ': ' + D.loc[i] + '</b> (' + D.state[i] + ')' +
+              '<br>risk covered beyond earlier sites: ' + f(D.gain[i]) +
+              '<br>cumulative share of route risk covered: ' + f(D.cum[i]) + ' %' +
+              '<br>nearest existing shelter: ' + f(D.near[i]) + ' km';
+    var icon = L.divIcon({className: 'rr-site', iconSize: [18, 18], html: '<div style="background:' + D.site +
+      ';color:#fff;font:bold 11px sans-serif;width:18px;height:18px;line-height:18px;text-align:center;' +
+      'border:1.5px solid #fff">' + f(D.rank[i]) + '</div>'});
+    L.marker([D.lat[i], D.lon[i]], {icon: icon, pane: 'rrPoints'}).bindTooltip(tip).addTo(g);
+  }
+  return g;
+"""
+    return data, code
+
+
+def gaps_layer(gaps: Any) -> tuple[dict, str]:
+    """Protection gaps: high-risk stretches with no shelter within reach, dashed, with a ranked tooltip."""
+    gp = gaps.to_crs(4326)
+    data = {
+        "c": [_line_coords(g) for g in gp.geometry],
+        "rank": _num(gp.get("rank", pd.Series(range(1, len(gp) + 1))), 0),
+        "name": _text(gp, "name") if "name" in gp else _text(gp, "route_id"),
+        "a": _num(gp.get("from_km", np.nan), 1),
+        "b": _num(gp.get("to_km", np.nan), 1),
+        "len": _num(gp.get("length_km", np.nan), 1),
+        "risk": _num(gp.get("mean_risk", np.nan), 1),
+        "color": GAP_COLOR,
+    }
+    code = """
+  var g = L.featureGroup([]);
+  function f(v) { return v === null ? '–' : v; }
+  for (var i = 0; i < D.c.length; i++) {
+    var tip = '<b>Protection gap ' + f(D.rank[i]) + '</b><br>' + D.name[i] + ', km ' + f(D.a[i]) + '–' + f(D.b[i]) +
+              '<br>length: ' + f(D.len[i]) + ' km, mean risk ' + f(D.risk[i]) + '<br>no shelter within reach';
+    L.polyline(D.c[i], {color: D.color, weight: 3, dashArray: '2 6', opacity: 0.95, pane: 'rrPoints',
+                        className: 'rr-gap'}).bindTooltip(tip, {sticky: true}).addTo(g);
   }
   return g;
 """

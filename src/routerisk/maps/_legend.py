@@ -8,11 +8,14 @@ from typing import Any
 from ._escape import escape_text
 
 __all__ = [
+    "COVERAGE_COLOR",
+    "GAP_COLOR",
     "HEAT_COLORS",
     "NO_DATA_COLOR",
     "RISK_COLORS",
     "RISK_LABELS",
     "SHELTER_COLORS",
+    "SITE_COLOR",
     "ZONE_COLOR",
     "footer_html",
     "legend_html",
@@ -28,6 +31,10 @@ NO_DATA_COLOR = "#9e9e9e"
 HEAT_COLORS = ("#440154", "#3b528b", "#21918c", "#5ec962", "#fde725")
 SHELTER_COLORS = {"shelter": "#1b7837", "asylum_office": "#2166ac"}
 ZONE_COLOR = "#542788"
+#: Proposed shelter sites and the route stretches they cover; protection gaps (high risk, no shelter in reach).
+SITE_COLOR = "#00441b"
+COVERAGE_COLOR = "#41ab5d"
+GAP_COLOR = "#c51b7d"
 
 
 def _fmt(v: float) -> str:
@@ -45,6 +52,8 @@ def legend_html(
     zones: bool = False,
     min_count: int = 5,
     heat: bool = True,
+    sites: bool = False,
+    gaps: bool = False,
 ) -> str:
     """HTML of the map legend: risk classes, the fixed heat scale and the point symbols.
 
@@ -62,6 +71,8 @@ def legend_html(
         The public-mode threshold, quoted in the suppressed key.
     heat : bool
         Include the heat scale (there is no heat layer without placed incidents or a surface).
+    sites, gaps : bool
+        Add the keys for proposed shelter sites (with the route stretches they cover) and protection gaps.
 
     Returns
     -------
@@ -93,6 +104,13 @@ def legend_html(
     if shelters:
         for kind, color in SHELTER_COLORS.items():
             symbols.append(f'<div><i class="rr-dot" style="background:{color}"></i>{kind.replace("_", " ")}</div>')
+    if sites:
+        square = f'<i class="rr-dot" style="background:{SITE_COLOR};border-radius:0"></i>'
+        symbols.append(f"<div>{square}proposed site (rank)</div>")
+        stretch = f'<i class="rr-line" style="background:{COVERAGE_COLOR}"></i>'
+        symbols.append(f"<div>{stretch}covered by a proposed site</div>")
+    if gaps:
+        symbols.append(f'<div><i class="rr-line" style="background:{GAP_COLOR}"></i>protection gap</div>')
     return (
         '<div class="rr-legend"><b>Segment risk class</b>' + "".join(rows)
         + ("<b>Incident heat</b>" + heat_html if heat else "") + "".join(symbols) + "</div>"

@@ -222,6 +222,7 @@ def heatmap(
     heat_max: float | None = None,
     cell_m: float = 2000.0,
     web_tiles: bool = True,
+    sites: Mapping[str, Any] | None = None,
 ) -> Any:
     """Build the interactive risk map as a self-contained, offline :class:`folium.Map`.
 
@@ -264,6 +265,9 @@ def heatmap(
         Cell of the surface computed for image heat.
     web_tiles : bool, default True
         Add an (online) OpenStreetMap tile layer, off by default.
+    sites : mapping, optional
+        Layers of a shelter-siting result (:func:`routerisk.siting.sites_layers`): ``"sites"`` and
+        ``"coverage"`` become the "Proposed shelter sites" layer, ``"gaps"`` the "Protection gaps" layer.
 
     Returns
     -------
@@ -282,7 +286,15 @@ def heatmap(
     import folium
 
     from ._basemap import basemap_layers
-    from ._layers import basemap_layer, cluster_layer, segments_layer, shelters_layer, zones_layer
+    from ._layers import (
+        basemap_layer,
+        cluster_layer,
+        gaps_layer,
+        segments_layer,
+        shelters_layer,
+        sites_layer,
+        zones_layer,
+    )
     from ._legend import CSS, footer_html, legend_html, title_html
 
     _check_args(privacy, min_count, time_step)
@@ -334,6 +346,12 @@ def heatmap(
     m.add_child(JSLayer("Route segments by risk class", *segments_layer(segments, min_count=min_count, public=public)))
     if shelters is not None and len(shelters):
         m.add_child(JSLayer("Shelters and asylum offices", *shelters_layer(shelters)))
+    site_pts = (sites or {}).get("sites")
+    gap_lines = (sites or {}).get("gaps")
+    if gap_lines is not None and len(gap_lines):
+        m.add_child(JSLayer("Protection gaps", *gaps_layer(gap_lines)))
+    if site_pts is not None and len(site_pts):
+        m.add_child(JSLayer("Proposed shelter sites", *sites_layer(site_pts, (sites or {}).get("coverage"))))
     if show_cluster:
         placed = incidents[~incidents.geometry.is_empty & incidents.geometry.notna()].to_crs(4326)
         m.add_child(JSLayer("Incidents (individual records)", *cluster_layer(placed), show=False))
@@ -353,6 +371,7 @@ def heatmap(
             heat_min=vmin, heat_max=vmax, heat_units=units, class_ranges=_class_ranges(segments),
             suppressed=bool(public_segments), shelters=shelters is not None and len(shelters) > 0,
             zones=zones is not None and len(zones) > 0, min_count=min_count, heat=heat_name is not None,
+            sites=site_pts is not None and len(site_pts) > 0, gaps=gap_lines is not None and len(gap_lines) > 0,
         ),
         "footer": footer_html(provenance, synthetic=syn, privacy=privacy),
     }

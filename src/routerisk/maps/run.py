@@ -185,6 +185,7 @@ def write_run_maps(
     name: str = "map",
     formats: Sequence[str] = ("html", "png", "pdf"),
     embed: bool = False,
+    sites: Mapping[str, Any] | None = None,
     surface_tif: bool = True,
     manifest: Mapping[str, Any] | None = None,
     title: str = "Risk along migration routes",
@@ -212,6 +213,8 @@ def write_run_maps(
         A run manifest, for the footer and source line.
     title : str
         Map title.
+    sites : mapping, optional
+        Layers of a shelter-siting result (:func:`routerisk.siting.sites_layers`) to draw.
 
     Returns
     -------
@@ -252,7 +255,7 @@ def write_run_maps(
     if "html" in formats:
         m = heatmap(
             segments, incidents=incidents, zones=zones, shelters=shelters, privacy=privacy, min_count=min_count,
-            model=model, title=title, provenance=prov,
+            model=model, title=title, provenance=prov, sites=sites,
         )
         written.extend(save_html(m, out / f"{name}.html", embed_snippet=embed))
     static = [f for f in formats if f != "html"]
@@ -260,7 +263,7 @@ def write_run_maps(
         source = "; ".join(f"{k}: {v}" for k, v in prov.items() if k in ("inputs", "date range", "incidents"))
         fig = static_map(
             segments, incidents=incidents, zones=zones, shelters=shelters, surface=surface, privacy=privacy,
-            min_count=min_count, model=model, title=title, source=source or None,
+            min_count=min_count, model=model, title=title, source=source or None, sites=sites,
         )
         for fmt in static:
             written.append(save_static(fig, out / f"{name}.{fmt}", fmt=fmt))

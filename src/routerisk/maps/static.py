@@ -76,6 +76,7 @@ def static_map(
     synthetic: bool | None = None,
     figsize: tuple[float, float] = (10.0, 8.0),
     heat_max: float | None = None,
+    sites: Mapping[str, Any] | None = None,
 ) -> Any:
     """Draw the print map: state boundaries, heat surface, zones, segments by risk class, shelters.
 
@@ -106,6 +107,9 @@ def static_map(
         Inches.
     heat_max : float, optional
         Top of the fixed heat colour scale; default the 99th percentile of the surface's non-empty cells.
+    sites : mapping, optional
+        Layers of a shelter-siting result (:func:`routerisk.siting.sites_layers`): proposed sites (numbered
+        squares), the route stretches they cover and the protection gaps.
 
     Returns
     -------
@@ -232,6 +236,8 @@ def static_map(
                 handles.append(Line2D([], [], marker=marker, color="none", markerfacecolor=color,
                                       markeredgecolor="white", markersize=7, label=kind.replace("_", " ")))
 
+    _draw_sites(ax, sites, handles)
+
     loc = localities
     if len(loc):
         import geopandas as gpd
@@ -273,6 +279,36 @@ def static_map(
     line += "Boundaries: INEGI states via libpysal; localities: GeoNames. Projection: EPSG:6372. Made with routerisk."
     fig.text(0.02, 0.02, line, fontsize=7, color="#333333", wrap=True)
     return fig
+
+
+def _draw_sites(ax: Any, sites: Mapping[str, Any] | None, handles: list[Any]) -> None:
+    """Coverage stretches, protection gaps and numbered proposed sites, with their legend keys."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.lines import Line2D
+
+    from ._legend import COVERAGE_COLOR, GAP_COLOR, SITE_COLOR
+
+    if not sites:
+        return
+    cov, gaps, pts = sites.get("coverage"), sites.get("gaps"), sites.get("sites")
+    if cov is not None and len(cov):
+        # halos under the risk-coloured segments: covered stretches and gaps never overlap
+        ax.add_collection(LineCollection(_lines(cov.to_crs(_PLOT_CRS).geometry), colors=COVERAGE_COLOR,
+                                         linewidths=10, alpha=0.55, zorder=4, capstyle="round"))
+        handles.append(Line2D([], [], color=COVERAGE_COLOR, lw=6, alpha=0.6, label="covered by a proposed site"))
+    if gaps is not None and len(gaps):
+        ax.add_collection(LineCollection(_lines(gaps.to_crs(_PLOT_CRS).geometry), colors=GAP_COLOR,
+                                         linewidths=9, alpha=0.35, zorder=4, capstyle="round", joinstyle="round"))
+        handles.append(Line2D([], [], color=GAP_COLOR, lw=6, alpha=0.45, label="protection gap (no shelter in reach)"))
+    if pts is not None and len(pts):
+        p = pts.to_crs(_PLOT_CRS)
+        ax.scatter(p.geometry.x, p.geometry.y, s=90, marker="s", c=SITE_COLOR, edgecolors="white",
+                   linewidths=0.8, zorder=14)
+        ranks = p["rank"] if "rank" in p else range(1, len(p) + 1)
+        for x, y, r in zip(p.geometry.x, p.geometry.y, ranks, strict=True):
+            ax.text(x, y, str(r), color="white", fontsize=6, fontweight="bold", ha="center", va="center", zorder=15)
+        handles.append(Line2D([], [], marker="s", color="none", markerfacecolor=SITE_COLOR, markeredgecolor="white",
+                              markersize=8, label="proposed site (rank)"))
 
 
 def save_static(fig: Any, path: str | os.PathLike[str], *, dpi: int = 300, fmt: str | None = None) -> Path:

@@ -238,6 +238,44 @@ def _finite(doc: dict[str, Any]) -> dict[str, Any]:
     return {k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in doc.items()}
 
 
+def write_site_files(result: SitingResult, folder: str | os.PathLike[str]) -> list[Path]:
+    """Write the siting tables, layers and curve into an existing folder (no manifest; not atomic by itself).
+
+    :func:`write_sites` wraps it in an atomic folder with a manifest; :func:`routerisk.pipeline.run` calls it
+    inside a run's temporary folder. Files: ``sites.gpkg`` (layers ``sites``, ``coverage``, ``gaps``),
+    ``sites.csv``, ``coverage_curve.csv``, ``coverage_curve.png``, ``gaps.csv``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+    """
+    tmp = Path(folder)
+    gpkg = tmp / "sites.gpkg"
+    _write_layer(result.sites, gpkg, "sites", "Point")
+    _write_layer(result.coverage, gpkg, "coverage", "MultiLineString")
+    _write_layer(result.gaps, gpkg, "gaps", "MultiLineString")
+    result.sites.drop(columns="geometry").to_csv(tmp / "sites.csv", index=False)
+    result.curve.to_csv(tmp / "coverage_curve.csv", index=False)
+    result.gaps.drop(columns="geometry").to_csv(tmp / "gaps.csv", index=False)
+    par = result.params
+    title = f"{result.model.upper()}, radius {par.get('radius_km', 0):g} km ({par.get('measure')})"
+    _plot_curve(result.curve, tmp / "coverage_curve.png", title)
+    names = ("sites.gpkg", "sites.csv", "coverage_curve.csv", "coverage_curve.png", "gaps.csv")
+    return [tmp / n for n in names]
+
+
+def result_summary(result: SitingResult) -> dict[str, Any]:
+    """JSON-ready facts of a siting result (for a manifest)."""
+    return _finite({
+        "model": result.model, "solver": result.solver, "optimal": result.optimal,
+        "objective": result.objective, "bound": result.bound, "gap": result.gap,
+        "bound_method": result.bound_method, "total_risk": result.total_risk,
+        "existing_share": result.existing_share, "share_covered": result.share_covered,
+        "n_sites": len(result.sites), "n_gaps": len(result.gaps), "notes": result.notes,
+    })  # fmt: skip
+
+
 def write_sites(
     result: SitingResult,
     out_dir: str | os.PathLike[str],
@@ -287,26 +325,11 @@ def write_sites(
     for name, p in (inputs or {}).items():
         recorded[name] = {"path": str(p), "sha256": sha256_file(p)} if p and Path(p).is_file() else {"path": str(p)}
     with atomic_dir(out_dir, overwrite=overwrite) as tmp:
-        gpkg = tmp / "sites.gpkg"
-        _write_layer(result.sites, gpkg, "sites", "Point")
-        _write_layer(result.coverage, gpkg, "coverage", "MultiLineString")
-        _write_layer(result.gaps, gpkg, "gaps", "MultiLineString")
-        result.sites.drop(columns="geometry").to_csv(tmp / "sites.csv", index=False)
-        result.curve.to_csv(tmp / "coverage_curve.csv", index=False)
-        result.gaps.drop(columns="geometry").to_csv(tmp / "gaps.csv", index=False)
-        par = result.params
-        title = f"{result.model.upper()}, radius {par.get('radius_km', 0):g} km ({par.get('measure')})"
-        _plot_curve(result.curve, tmp / "coverage_curve.png", title)
+        write_site_files(result, tmp)
         write_manifest(tmp, {
             "command": command or "routerisk.siting.write_sites",
             "inputs": recorded,
             "parameters": result.params,
-            "result": _finite({
-                "model": result.model, "solver": result.solver, "optimal": result.optimal,
-                "objective": result.objective, "bound": result.bound, "gap": result.gap,
-                "bound_method": result.bound_method, "total_risk": result.total_risk,
-                "existing_share": result.existing_share, "share_covered": result.share_covered,
-                "n_sites": len(result.sites), "n_gaps": len(result.gaps), "notes": result.notes,
-            }),
+            "result": result_summary(result),
         })
     return Path(out_dir).absolute()
