@@ -120,9 +120,12 @@ def parse_dates(
             elif kind == "slash":
                 a = pd.to_numeric(parts["a"]).to_numpy()
                 b = pd.to_numeric(parts["b"]).to_numpy()
-                month_first = bool((b > 12).any() and not (a > 12).any())
+                # the order is decided for the whole column: a chunked reader passes what the whole file holds
+                rows.slash_seen[column] = (bool((a > 12).any()), bool((b > 12).any()))
+                day_over_12, month_over_12 = rows.slash_order.get(column, rows.slash_seen[column])
+                month_first = month_over_12 and not day_over_12
                 d, m = (parts["b"], parts["a"]) if month_first else (parts["a"], parts["b"])
-                if not month_first and not (a > 12).any():
+                if not month_first and not day_over_12:
                     amb = np.zeros(n, dtype=bool)
                     amb[pos[(a <= 12) & (b <= 12) & (a != b)]] = True
                     rows.note(amb, column, "day/month order ambiguous; read as day/month", s, "assumed")

@@ -1,20 +1,24 @@
 """Incident tables: the generic adapter and the final checks shared by every incident format.
 
 An adapter turns a table (strings from a CSV, or the attributes of a vector file) into *parts*: a dict with one
-array per canonical column, plus ``lon``/``lat``. :func:`finish_incidents` then checks ids and victims, derives
-severity and builds the GeoDataFrame of kept rows.
+array per canonical column, plus ``lon``/``lat``. :func:`prepare_chunk` checks victims and fills
+ids per chunk of rows, and :func:`combine_chunks` rejects repeated ids over the whole file, derives severity and
+builds the GeoDataFrame of kept rows (:func:`finish_incidents` does both for a table read at once).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pandas.api.types import union_categoricals
 
 from .._errors import InputError
+from .._validate import ValidationReport
 from ..schema import (
     CATEGORIES,
     DATE_PRECISIONS,
@@ -161,8 +165,26 @@ def generic_parts(rows: _Rows, df: pd.DataFrame, file: str, *, lonlat: tuple | N
     return parts
 
 
-def finish_incidents(rows: _Rows, parts: Parts, *, file: str, stem: str) -> gpd.GeoDataFrame:
-    """Check ids and victims, derive severity and build the canonical incidents layer of the kept rows."""
+#: Incident columns held as categoricals (few distinct values); the free-text columns are pandas strings.
+LABEL_COLUMNS = ("date_precision", "category", "perpetrator", "location_precision")
+TEXT_COLUMNS = ("source", "source_url", "notes")
+
+
+@dataclass
+class IncidentChunk:
+    """The rows of one chunk of an incident table after the per-row checks, in compact columns.
+
+    Every row of the chunk is held (a later chunk can still reject one as a duplicate); :func:`combine_chunks`
+    keeps the good ones.
+    """
+
+    rows: _Rows
+    id_column: str | None
+    columns: dict[str, Any]
+
+
+def prepare_chunk(rows: _Rows, parts: Parts, *, stem: str) -> IncidentChunk:
+    """Check victims and fill blank ids of one chunk; hold its columns compactly (categoricals, strings, floats)."""
     # victims: missing -> 1 (noted); 0 -> 1 (noted); negative, fractional or absurd -> rejected
     vcol = parts.get("victims_column", "victims")
     v = np.asarray(parts["victims"], dtype="float64")
@@ -176,43 +198,86 @@ def finish_incidents(rows: _Rows, parts: Parts, *, file: str, stem: str) -> gpd.
     rows.note(missing, vcol, "victims missing; counted as 1", None, "defaulted")
     rows.note(zero, vcol, "0 victims read as 1 (an incident has at least one victim)", v, "defaulted")
     v = np.where(np.isnan(v) | (v <= 0) | (v > MAX_VICTIMS) | ~np.isfinite(v), 1, v)
-    victims = np.floor(v).astype("int64")
-    # ids: generated "<stem>-<row>" when blank; later duplicates rejected (among rows otherwise kept)
+    # ids: generated "<stem>-<row>" when blank (duplicates are found over the whole file by combine_chunks)
     ids, blank = fill_ids(rows, parts["incident_id"], stem)
     id_col = parts.get("id_column")
     if id_col is not None:
         rows.note(blank, id_col, "id missing; generated as '<file stem>-<row>'", ids, "generated")
-    reject_duplicates(rows, ids, id_col or "incident_id")
+    columns: dict[str, Any] = {
+        "incident_id": ids.array,
+        "id_hash": id_hashes(ids),
+        "lon": np.asarray(parts["lon"], dtype="float64"),
+        "lat": np.asarray(parts["lat"], dtype="float64"),
+        "date": pd.Series(parts["date"]).to_numpy(dtype="datetime64[ns]"),
+        "victims": np.floor(v).astype("int64"),
+        "synthetic": np.asarray(parts["synthetic"], dtype=bool),
+    }
+    for c in LABEL_COLUMNS:
+        columns[c] = pd.Categorical(as_str(parts[c]))
+    for c in TEXT_COLUMNS:
+        columns[c] = as_str(parts[c])
+    return IncidentChunk(rows=rows, id_column=id_col, columns=columns)
+
+
+def _concat(values: list) -> Any:
+    if isinstance(values[0], pd.Categorical):
+        return union_categoricals(values, sort_categories=True)
+    if isinstance(values[0], np.ndarray):
+        return np.concatenate(values)
+    return pd.concat([pd.Series(v) for v in values], ignore_index=True).array
+
+
+def combine_chunks(chunks: list[IncidentChunk], *, file: str, report: ValidationReport) -> gpd.GeoDataFrame:
+    """Reject repeated ids over all chunks, write the notes of kept rows and build the incidents layer.
+
+    The result is the same whatever the chunks: ids are compared over the whole file (the first row wins),
+    categoricals hold the sorted labels of the kept rows.
+    """
+    rows = _Rows(file, report, np.concatenate([c.rows.rows for c in chunks]))
+    rows.bad = np.concatenate([c.rows.bad for c in chunks])
+    offset = 0
+    for c in chunks:
+        rows._notes.extend((idx + offset, *rest) for idx, *rest in c.rows._notes)
+        c.rows._notes.clear()
+        offset += len(c.rows)
+    id_col = chunks[0].id_column
+    names = list(chunks[0].columns)
+    cols: dict[str, Any] = {}
+    for name in names:  # one column at a time, dropping the chunks' copy as it goes
+        cols[name] = _concat([c.columns.pop(name) for c in chunks])
+    reject_duplicates(rows, cols["incident_id"], id_col or "incident_id", hashes=cols.pop("id_hash"))
     keep = rows.finish()
     if not keep.any():
         raise no_rows_error(rows, file)
     idx = np.flatnonzero(keep)
-    category = np.asarray(parts["category"], dtype=object)[idx]
-    data = {
-        "incident_id": as_str(ids, idx),
-        "date": pd.Series(parts["date"]).to_numpy(dtype="datetime64[ns]")[idx],
-        "date_precision": as_str(parts["date_precision"], idx),
-        "category": as_str(category),
-        "perpetrator": as_str(parts["perpetrator"], idx),
-        "victims": victims[idx],
-        "severity": severity(category, victims[idx]),
-        "location_precision": as_str(parts["location_precision"], idx),
-        "source": as_str(parts["source"], idx),
-        "source_url": as_str(parts["source_url"], idx),
-        "notes": as_str(parts["notes"], idx),
-        "synthetic": np.asarray(parts["synthetic"], dtype=bool)[idx],
-    }
-    geom = shapely.points(np.asarray(parts["lon"])[idx], np.asarray(parts["lat"])[idx])
-    df = pd.DataFrame({c: data[c] for c in INCIDENT_COLUMNS})
+    everything = bool(keep.all())
+    pick = (lambda a: a) if everything else (lambda a: a.take(idx) if not isinstance(a, np.ndarray) else a[idx])
+    data: dict[str, Any] = {}
+    for name in names:
+        if name in ("lon", "lat", "id_hash"):
+            continue
+        col = pick(cols[name])
+        if isinstance(col, pd.Categorical):
+            col = col.remove_unused_categories()
+        data[name] = col
+    category = data["category"]
+    data["severity"] = severity_codes(category, data["victims"])
+    geom = shapely.points(pick(cols.pop("lon")), pick(cols.pop("lat")))
+    cols.clear()
+    df = pd.DataFrame({c: data.pop(c) for c in INCIDENT_COLUMNS})
     return gpd.GeoDataFrame(df, geometry=geom, crs=WGS84)
 
 
-def severity(category: np.ndarray, victims: np.ndarray) -> np.ndarray:
+def finish_incidents(rows: _Rows, parts: Parts, *, file: str, stem: str) -> gpd.GeoDataFrame:
+    """Check ids and victims, derive severity and build the canonical incidents layer of the kept rows."""
+    return combine_chunks([prepare_chunk(rows, parts, stem=stem)], file=file, report=rows.report)
+
+
+def severity_codes(category: pd.Categorical, victims: np.ndarray) -> np.ndarray:
     """:func:`routerisk.schema.compute_severity` with default weights, the category weight looked up once per
-    distinct category (``w * victims_factor``, the same arithmetic)."""
-    codes, uniques = pd.factorize(category)
-    weight = compute_severity(np.asarray(uniques, dtype=object), np.ones(len(uniques)))
-    return (weight[codes] * victims_factor(victims)).astype("float64")
+    category of the categorical (``w * victims_factor``, the same arithmetic)."""
+    weight = compute_severity(np.asarray(category.categories, dtype=object), np.ones(len(category.categories)))
+    return (weight[np.asarray(category.codes)] * victims_factor(victims)).astype("float64")
 
 
 def as_str(values, idx: np.ndarray | None = None) -> pd.api.extensions.ExtensionArray:
@@ -240,19 +305,47 @@ def fill_ids(rows: _Rows, ids, stem: str) -> tuple[pd.Series, np.ndarray]:
     return s, blank
 
 
-def reject_duplicates(rows: _Rows, ids: pd.Series, column: str) -> None:
-    """Reject later rows whose id repeats one of an earlier kept row (the first one wins)."""
+def id_hashes(ids) -> np.ndarray:
+    """64-bit hashes of ids (pandas' :func:`~pandas.util.hash_pandas_object`), used to find candidate repeats
+    without holding a hash table of every id."""
+    return pd.util.hash_pandas_object(pd.Series(ids), index=False).to_numpy()
+
+
+def reject_duplicates(rows: _Rows, ids, column: str, hashes: np.ndarray | None = None) -> None:
+    """Reject later rows whose id repeats one of an earlier kept row (the first one wins).
+
+    Vectorised over the whole table with little memory: rows are sorted by a 64-bit hash of their id
+    (``hashes``, computed here when not given); only rows whose hash repeats are compared by their text.
+    """
     ok = np.flatnonzero(~rows.bad)
-    s = pd.Series(ids).iloc[ok].reset_index(drop=True)
-    dup = s.duplicated(keep="first").to_numpy()
-    if not dup.any():
+    if len(ok) < 2:
         return
-    first = pd.Series(rows.rows[ok]).groupby(s.to_numpy(dtype=object)).transform("first").to_numpy()[dup]
-    vals = np.char.add(np.char.add(s[dup].to_numpy(dtype=str), " (first at row "), first.astype(str))
+    h = (id_hashes(ids) if hashes is None else hashes)[ok]
+    order = np.argsort(h, kind="stable")
+    hs = h[order]
+    same = hs[1:] == hs[:-1]
+    del h, hs
+    if not same.any():
+        return
+    cand_sorted = np.zeros(len(order), dtype=bool)
+    cand_sorted[1:] |= same
+    cand_sorted[:-1] |= same
+    cand = np.sort(order[cand_sorted])  # positions (among kept rows) whose hash repeats, in file order
+    del order, cand_sorted, same
+    s = pd.Series(ids).take(ok[cand]).reset_index(drop=True)
+    codes, _ = pd.factorize(s, use_na_sentinel=False)  # codes 0, 1, 2, ... in order of first appearance
+    first = np.ones(len(codes), dtype=bool)
+    first[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
+    if first.all():
+        return
+    first_pos = np.flatnonzero(first)
+    dup = np.flatnonzero(~first)
+    first_row = rows.rows[ok[cand[first_pos[codes[dup]]]]]
+    vals = np.char.add(np.char.add(s.iloc[dup].to_numpy(dtype=str), " (first at row "), first_row.astype(str))
     mask = np.zeros(len(rows), dtype=bool)
-    mask[ok[dup]] = True
+    mask[ok[cand[dup]]] = True
     full_vals = np.empty(len(rows), dtype=object)
-    full_vals[ok[dup]] = np.char.add(vals, ")")
+    full_vals[ok[cand[dup]]] = np.char.add(vals, ")")
     rows.reject(mask, column, "duplicate id (an earlier row has the same id)", full_vals)
 
 

@@ -11,7 +11,6 @@ Row 0 in a report means "the file as a whole" (for example the encoding it was r
 from __future__ import annotations
 
 import csv
-import io
 import re
 import unicodedata
 import warnings
@@ -76,6 +75,10 @@ class _Rows:
         self.bad = np.zeros(self.rows.size, dtype=bool)
         self.n_skipped = 0  # malformed lines rejected before they became rows
         self._notes: list[tuple[np.ndarray, str, str, np.ndarray | None, str]] = []  # (row positions, ...)
+        # slash dates (``05/06/2019``): per date column, whether a first / second number above 12 was seen, and
+        # the pair to use instead (set by a chunked reader to what the whole file holds)
+        self.slash_seen: dict[str, tuple[bool, bool]] = {}
+        self.slash_order: dict[str, tuple[bool, bool]] = {}
 
     def __len__(self) -> int:
         return int(self.rows.size)
@@ -128,10 +131,43 @@ def _take(values: Iterable[object] | None, idx: np.ndarray) -> np.ndarray | None
 
 # --------------------------------------------------------------------------------------------------- reading
 
+_HEAD_BYTES = 65536
+_BLOCK_BYTES = 1 << 24  # the encoding check reads the file in blocks of 16 MiB
+#: Automatic chunks hold about this many bytes of CSV text (a few tens of MB of strings in memory).
+CHUNK_TARGET_BYTES = 24 * 2**20
+#: Bounds of the automatic chunk size, in rows.
+CHUNK_ROWS_MIN, CHUNK_ROWS_MAX = 50_000, 1_000_000
+_PARSE_ERRORS = (pd.errors.ParserError, UnicodeDecodeError, ValueError, OverflowError, MemoryError)
 
-def _decode_check(data: bytes, name: str) -> str:
-    """Return the encoding to read ``data`` with; raise InputError for binary content."""
-    head = data[:65536]
+
+def _open_error(exc: OSError, file: str) -> InputError:
+    if isinstance(exc, FileNotFoundError):
+        return InputError(f"input file {file!r} does not exist", path=file)
+    if isinstance(exc, IsADirectoryError):
+        return InputError(f"input {file!r} is a folder, expected a file", path=file)
+    return InputError(f"cannot read {file!r}: {exc.strerror}", path=file)
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    """Whether the whole file decodes with ``encoding``, read block by block (memory independent of its size)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        with path.open("rb") as fh:
+            while block := fh.read(_BLOCK_BYTES):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decode_check(path: Path, head: bytes, name: str) -> str:
+    """Return the encoding to read the file with; raise InputError for binary content.
+
+    ``head`` is the start of the file; the UTF-8 and Windows-1252 checks stream the whole file.
+    """
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"
     if head.startswith(b"PK\x03\x04"):
@@ -140,15 +176,20 @@ def _decode_check(data: bytes, name: str) -> str:
     if b"\x00" in head:
         msg = f"{name!r} is not a text file (it contains binary data); expected a CSV"
         raise InputError(msg, path=name)
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        try:
-            data.decode("cp1252")
-        except UnicodeDecodeError:
-            return "latin-1"
-        return "cp1252"
-    return "utf-8-sig"
+    if _decodes(path, "utf-8"):
+        return "utf-8-sig"
+    return "cp1252" if _decodes(path, "cp1252") else "latin-1"
+
+
+def _is_blank_file(path: Path, head: bytes) -> bool:
+    """Empty or whitespace only (streamed; stops at the first block with other content)."""
+    if not head or not head.isspace():
+        return not head
+    with path.open("rb") as fh:
+        while block := fh.read(_BLOCK_BYTES):
+            if not block.isspace():
+                return False
+    return True
 
 
 def _sniff_delimiter(first_line: str) -> str:
@@ -157,38 +198,70 @@ def _sniff_delimiter(first_line: str) -> str:
     return best if counts[best] else ","
 
 
-def read_text_table(path: Path, report: ValidationReport, file: str) -> tuple[pd.DataFrame, _Rows]:
-    """Read a delimited text file into string columns, with spreadsheet row numbers.
+def auto_chunksize(path: Path, head: bytes) -> int:
+    """Rows per chunk for a file: about :data:`CHUNK_TARGET_BYTES` of text, from the mean line length of its start,
+    bounded by :data:`CHUNK_ROWS_MIN` and :data:`CHUNK_ROWS_MAX`."""
+    lines = max(head.count(b"\n"), 1)
+    mean = max(len(head) / lines, 1.0)
+    return int(min(max(CHUNK_TARGET_BYTES / mean, CHUNK_ROWS_MIN), CHUNK_ROWS_MAX))
+
+
+class TextChunks:
+    """A delimited text file read in chunks of rows, each as string columns with spreadsheet row numbers.
+
+    Iterating yields ``(df, rows)`` for each chunk that holds at least one non-blank row: ``df`` has string
+    columns and a fresh ``RangeIndex``; ``rows`` is a :class:`_Rows` tracker writing to ``report``. Rows keep
+    the numbers they would have if the file were read at once (header = 1; lines pandas skipped as malformed
+    keep their numbers), so every entry of the report is the same whatever the chunk size. After the loop,
+    :meth:`finish` writes the file-level notes and raises when the file had no usable row.
 
     Tries UTF-8 (with or without BOM), then Windows-1252, then Latin-1, and notes which was used when it was
     not UTF-8. Lines with more fields than the header are rejected (reported with their line number); blank
     lines are skipped. A file that cannot be used at all raises :class:`InputError`.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+    report : ValidationReport
+    file : str
+        The name used in the report and in messages.
+    chunksize : int or None, default None
+        Rows per chunk; ``None`` reads the whole file as one chunk; ``"auto"`` uses :func:`auto_chunksize`.
     """
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        msg = f"input file {file!r} does not exist"
-        raise InputError(msg, path=file) from None
-    except IsADirectoryError:
-        msg = f"input {file!r} is a folder, expected a file"
-        raise InputError(msg, path=file) from None
-    except OSError as exc:
-        msg = f"cannot read {file!r}: {exc.strerror}"
-        raise InputError(msg, path=file) from None
-    if not data or data.isspace():
-        msg = f"input file {file!r} is empty"
-        raise InputError(msg, path=file)
-    encoding = _decode_check(data, file)
-    text_head = data[:65536].decode(encoding, errors="replace").lstrip("\ufeff")
-    first_line = text_head.splitlines()[0] if text_head.splitlines() else ""
-    delimiter = _sniff_delimiter(first_line)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+
+    def __init__(self, path: Path, report: ValidationReport, file: str, chunksize: int | str | None = None) -> None:
+        self.path, self.report, self.file = path, report, file
         try:
-            df = pd.read_csv(
-                io.BytesIO(data),
-                encoding=encoding,
-                sep=delimiter,
+            with path.open("rb") as fh:
+                head = fh.read(_HEAD_BYTES)
+        except OSError as exc:
+            raise _open_error(exc, file) from None
+        if _is_blank_file(path, head):
+            msg = f"input file {file!r} is empty"
+            raise InputError(msg, path=file)
+        self.encoding = _decode_check(path, head, file)
+        text_head = head.decode(self.encoding, errors="replace").lstrip("\ufeff")
+        first_line = text_head.splitlines()[0] if text_head.splitlines() else ""
+        self.delimiter = _sniff_delimiter(first_line)
+        self.chunksize = auto_chunksize(path, head) if chunksize == "auto" else chunksize
+        self.n_rows = 0  # rows pandas returned (blank ones included)
+        self.n_data = 0  # rows with data
+        self.n_blank = 0
+        self.n_skipped = 0  # malformed lines rejected before they became rows
+        self._skipped = np.empty(0, dtype="int64")  # their line numbers
+        self._next_line = 2
+        self.columns: list[str] | None = None
+
+    def _parse_error(self, exc: BaseException) -> InputError:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return InputError(f"cannot parse {self.file!r} as CSV: {detail}", path=self.file)
+
+    def _reader(self):
+        try:
+            return pd.read_csv(
+                self.path,
+                encoding=self.encoding,
+                sep=self.delimiter,
                 dtype=str,
                 keep_default_na=False,
                 na_filter=False,
@@ -196,48 +269,109 @@ def read_text_table(path: Path, report: ValidationReport, file: str) -> tuple[pd
                 on_bad_lines="warn",
                 engine="c",
                 quoting=csv.QUOTE_MINIMAL,
+                chunksize=self.chunksize,
             )
         except pd.errors.EmptyDataError:
-            msg = f"input file {file!r} is empty"
-            raise InputError(msg, path=file) from None
-        except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OverflowError, MemoryError) as exc:
-            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            msg = f"cannot parse {file!r} as CSV: {detail}"
-            raise InputError(msg, path=file) from None
-    skipped = []
-    for w in caught:
-        skipped.extend((int(m.group(1)), int(m.group(2)), int(m.group(3))) for m in _SKIP_RE.finditer(str(w.message)))
-    df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
-    n = len(df)
-    # records are numbered from 2 (header = 1); lines pandas skipped as malformed keep their numbers
-    lines = np.arange(2, n + len(skipped) + 2, dtype="int64")
-    rows = lines[~np.isin(lines, [sk[0] for sk in skipped])][:n]
-    tracker = _Rows(file, report, rows)
-    tracker.n_skipped = len(skipped)
-    if encoding not in ("utf-8-sig", "utf-16"):
-        label = {"cp1252": "Windows-1252 (Latin-1)", "latin-1": "Latin-1"}[encoding]
-        tracker.note_file(f"not valid UTF-8; read as {label}", action="encoding")
-    for line, expected, saw in skipped:
-        report.reject(file, [line], "", f"line has {saw} fields but the header has {expected}")
-    if n == 0 and not skipped:
-        msg = f"input file {file!r} has a header but no rows"
-        raise InputError(msg, path=file)
-    # blank lines: every field empty
-    if n:
-        blank = np.ones(n, dtype=bool)
-        for c in df.columns:
-            blank &= (df[c].fillna("").str.strip() == "").to_numpy(dtype=bool)
-            if not blank.any():
-                break
-        if blank.any():
-            df = df.loc[~blank].reset_index(drop=True)
-            tracker = _Rows(file, report, rows[~blank])
-            tracker.n_skipped = len(skipped)
-            tracker.note_file(f"{int(blank.sum())} blank lines skipped", action="skipped")
-    if len(df) == 0:
-        msg = f"input file {file!r} has no rows with data (only a header, blank lines or malformed lines)"
-        raise InputError(msg, path=file)
-    return df, tracker
+            msg = f"input file {self.file!r} is empty"
+            raise InputError(msg, path=self.file) from None
+        except OSError as exc:
+            raise _open_error(exc, self.file) from None
+        except _PARSE_ERRORS as exc:
+            raise self._parse_error(exc) from None
+
+    def _chunks(self):
+        """Raw chunks with the malformed lines pandas skipped while reading each."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            reader = self._reader()
+        if self.chunksize is None:
+            yield reader, caught
+            return
+        with reader:
+            while True:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    try:
+                        df = reader.get_chunk()
+                    except StopIteration:
+                        df = None
+                    except _PARSE_ERRORS as exc:
+                        raise self._parse_error(exc) from None
+                if df is None:
+                    if caught:
+                        yield pd.DataFrame(columns=self.columns or []), caught
+                    return
+                yield df, caught
+
+    def __iter__(self):
+        report, file = self.report, self.file
+        if self.encoding not in ("utf-8-sig", "utf-16"):
+            label = {"cp1252": "Windows-1252 (Latin-1)", "latin-1": "Latin-1"}[self.encoding]
+            report.note(file, [0], "(file)", f"not valid UTF-8; read as {label}", action="encoding")
+        for df, caught in self._chunks():
+            skipped = []
+            for w in caught:
+                msg = str(w.message)
+                skipped.extend((int(m.group(1)), int(m.group(2)), int(m.group(3))) for m in _SKIP_RE.finditer(msg))
+            if self.columns is None:
+                self.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
+            df.columns = self.columns
+            df = df.reset_index(drop=True)
+            n = len(df)
+            # records are numbered from 2 (header = 1); lines pandas skipped as malformed keep their numbers
+            if skipped:
+                self._skipped = np.union1d(self._skipped, [sk[0] for sk in skipped])
+            pending = self._skipped[self._skipped >= self._next_line]
+            lines = np.arange(self._next_line, self._next_line + n + len(pending), dtype="int64")
+            rows = lines[~np.isin(lines, pending)][:n]
+            if n:
+                self._next_line = int(rows[-1]) + 1
+            self.n_rows += n
+            self.n_skipped += len(skipped)
+            for line, expected, saw in skipped:
+                report.reject(file, [line], "", f"line has {saw} fields but the header has {expected}")
+            if n == 0:
+                continue
+            # blank lines: every field empty
+            blank = np.ones(n, dtype=bool)
+            for c in df.columns:
+                blank &= (df[c].fillna("").str.strip() == "").to_numpy(dtype=bool)
+                if not blank.any():
+                    break
+            if blank.any():
+                self.n_blank += int(blank.sum())
+                df, rows = df.loc[~blank].reset_index(drop=True), rows[~blank]
+            if len(df) == 0:
+                continue
+            self.n_data += len(df)
+            yield df, _Rows(file, report, rows)
+
+    def finish(self) -> None:
+        """Write the file-level note on blank lines; raise when the file had no row with data."""
+        file = self.file
+        if self.n_rows == 0 and not self.n_skipped:
+            msg = f"input file {file!r} has a header but no rows"
+            raise InputError(msg, path=file)
+        if self.n_blank:
+            self.report.note(file, [0], "(file)", f"{self.n_blank} blank lines skipped", action="skipped")
+        if self.n_data == 0:
+            msg = f"input file {file!r} has no rows with data (only a header, blank lines or malformed lines)"
+            raise InputError(msg, path=file)
+
+
+
+def read_text_table(path: Path, report: ValidationReport, file: str) -> tuple[pd.DataFrame, _Rows]:
+    """Read a delimited text file at once into string columns, with spreadsheet row numbers.
+
+    See :class:`TextChunks` for the encodings, malformed and blank lines. A file that cannot be used at all
+    raises :class:`InputError`.
+    """
+    chunks = TextChunks(path, report, file)
+    got = list(chunks)
+    chunks.finish()
+    df, rows = got[0]
+    rows.n_skipped = chunks.n_skipped
+    return df, rows
 
 
 def find_column(columns: Iterable[str], aliases: Iterable[str]) -> str | None:

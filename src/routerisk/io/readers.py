@@ -13,7 +13,7 @@ import shapely
 from .._errors import InputError
 from .._validate import ValidationReport
 from ._adapters import acled_parts, detect_format, iom_parts
-from ._incidents import finish_incidents, generic_parts
+from ._incidents import combine_chunks, finish_incidents, generic_parts, prepare_chunk
 from ._layers import (
     build_routes,
     build_shelters,
@@ -22,7 +22,7 @@ from ._layers import (
     require_geometry_source,
     routes_from_vertices,
 )
-from ._tables import read_text_table, validate_lonlat
+from ._tables import TextChunks, read_text_table, validate_lonlat
 from ._vector import attributes, is_vector, read_vector, type_names
 
 __all__ = ["read_incidents", "read_routes", "read_shelters", "read_zones"]
@@ -53,6 +53,7 @@ def read_incidents(
     format: str = "auto",
     report: ValidationReport | None = None,
     layer: str | int | None = None,
+    chunksize: int | str | None = "auto",
 ) -> gpd.GeoDataFrame:
     """Read incident records into the canonical incidents layer.
 
@@ -70,11 +71,19 @@ def read_incidents(
         rows were rejected.
     layer : str or int, optional
         Layer of a multi-layer vector file.
+    chunksize : int, "auto" or None, default "auto"
+        Rows of a CSV parsed at a time, so that memory does not grow with the size of the text: each chunk is
+        validated on its own (rows keep their spreadsheet numbers) and held in compact columns; repeated ids
+        are then found over the whole file. ``"auto"`` takes about 24 MB of text per chunk (between 50,000 and
+        1,000,000 rows; a file smaller than that is one chunk); ``None`` parses the whole file at once. The
+        result and the report are the same for every chunk size. Vector files are read at once.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        Columns of :data:`routerisk.schema.INCIDENT_COLUMNS` and Point geometry, EPSG:4326.
+        Columns of :data:`routerisk.schema.INCIDENT_COLUMNS` and Point geometry, EPSG:4326. ``category``,
+        ``perpetrator``, ``date_precision`` and ``location_precision`` are categoricals (their categories are
+        the labels present, sorted); the other text columns are pandas strings.
 
     Raises
     ------
@@ -90,6 +99,7 @@ def read_incidents(
     [{'incident_id': '1', 'category': 'kidnapping', 'victims': 1}]
     """
     p, file, rep, own = _start(path, format, INCIDENT_FORMATS, report)
+    _check_chunksize(chunksize)
     if _use_vector(p, format):
         gdf, rows = read_vector(p, rep, file, layer=layer, kind="incidents")
         geoms = gdf.geometry.values
@@ -104,17 +114,82 @@ def read_incidents(
         x[pt], y[pt] = shapely.get_x(geoms[pt]), shapely.get_y(geoms[pt])
         lon, lat = validate_lonlat(rows, x, y, "geometry", "geometry")
         parts = generic_parts(rows, attributes(gdf), file, lonlat=(lon, lat))
+        try:
+            out = finish_incidents(rows, parts, file=file, stem=p.stem)
+        finally:
+            rep.count(file, read=len(rows) + rows.n_skipped, kept=int((~rows.bad).sum()))
     else:
-        df, rows = read_text_table(p, rep, file)
-        fmt = detect_format(list(df.columns)) if format == "auto" else format
-        adapter = {"iom": iom_parts, "acled": acled_parts, "csv": generic_parts}[fmt]
-        parts = adapter(rows, df, file)
-    try:
-        out = finish_incidents(rows, parts, file=file, stem=p.stem)
-    finally:
-        rep.count(file, read=len(rows) + rows.n_skipped, kept=int((~rows.bad).sum()))
+        out = _read_incidents_csv(p, file, rep, format, chunksize)
     if own:
         rep.warn_if_rejected(file)
+    return out
+
+
+def _check_chunksize(chunksize) -> None:
+    ok = chunksize is None or chunksize == "auto"
+    ok = ok or (isinstance(chunksize, (int, np.integer)) and not isinstance(chunksize, bool) and chunksize > 0)
+    if not ok:
+        msg = f"`chunksize` must be a positive number of rows, 'auto' or None, got {chunksize!r}"
+        raise ValueError(msg)
+
+
+def _slash_effect(day_over_12: bool, month_over_12: bool) -> tuple[bool, bool]:
+    """How a date column's ``a/b/yyyy`` values are read: (month first, ambiguous ones noted)."""
+    month_first = month_over_12 and not day_over_12
+    return month_first, not month_first and not day_over_12
+
+
+def _csv_chunks(p: Path, file: str, report: ValidationReport, fmt: str, chunksize, slash_order: dict):
+    """Read a CSV chunk by chunk through its format adapter. Returns the chunks, the reader and the slash-date
+    evidence seen in each chunk."""
+    table = TextChunks(p, report, file, chunksize)
+    chunks, seen = [], []
+    for df, rows in table:
+        rows.slash_order = slash_order
+        if fmt == "auto":
+            fmt = detect_format(list(df.columns))
+        parts = {"iom": iom_parts, "acled": acled_parts, "csv": generic_parts}[fmt](rows, df, file)
+        del df
+        seen.append(dict(rows.slash_seen))
+        chunks.append(prepare_chunk(rows, parts, stem=p.stem))
+        del parts
+    table.finish()
+    return chunks, table, seen
+
+
+def _read_incidents_csv(p: Path, file: str, rep: ValidationReport, fmt: str, chunksize) -> gpd.GeoDataFrame:
+    """The CSV branch of :func:`read_incidents`: chunked reading, then the checks over the whole file.
+
+    Entries go to a scratch report merged into ``rep`` at the end. The only decision that needs the whole
+    file before any row is parsed is the day/month order of ``a/b/yyyy`` dates; when the chunks disagree
+    with the whole file, the file is read a second time with the order fixed (rare: it needs both readings
+    to occur in the file and some chunk to hold only one of them).
+    """
+    slash_order: dict[str, tuple[bool, bool]] = {}
+    for _attempt in range(2):
+        scratch = ValidationReport()
+        try:
+            chunks, table, seen = _csv_chunks(p, file, scratch, fmt, chunksize, slash_order)
+        except BaseException:
+            rep.extend(scratch)
+            raise
+        whole: dict[str, tuple[bool, bool]] = {}
+        for s in seen:
+            for col, (a, b) in s.items():
+                wa, wb = whole.get(col, (False, False))
+                whole[col] = (wa or a, wb or b)
+        differs = any(_slash_effect(*v) != _slash_effect(*whole[c]) for s in seen for c, v in s.items())
+        if slash_order or not differs:
+            break
+        slash_order = whole
+        chunks = None  # free the first reading before the second
+    read, kept = table.n_data + table.n_skipped, 0
+    try:
+        out = combine_chunks(chunks, file=file, report=scratch)
+        kept = len(out)
+    finally:
+        rep.extend(scratch)
+        rep.count(file, read=read, kept=kept)
     return out
 
 
