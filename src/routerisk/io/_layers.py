@@ -41,7 +41,8 @@ def geometry_from_table(rows: _Rows, df: pd.DataFrame, file: str) -> np.ndarray:
         lon, lat, _ = coords_from_table(rows, df, file)
         return shapely.points(lon, lat)
     text = text_col(df, wkt_col)
-    geoms = shapely.from_wkt(text.to_numpy(dtype=object), on_invalid="ignore")
+    with np.errstate(all="ignore"):  # e.g. "1e400" overflows: not WKT, rejected below
+        geoms = shapely.from_wkt(text.to_numpy(dtype=object), on_invalid="ignore")
     bad = shapely.is_missing(geoms) & (text != "").to_numpy()
     rows.reject(bad, wkt_col, "not valid WKT geometry", text)
     return geoms
