@@ -242,9 +242,8 @@ def test_build_route_no_path_and_off_network(test_data):
         build_route([(-92.0, 15.0), (-99.1, 19.4)], network=osm)
     with pytest.raises(InputError, match="does not exist"):
         build_route([(-92.0, 15.0), (-91.9, 15.0)], network=test_data / "osm" / "missing.osm")
-    with pytest.raises(InputError, match=r"\.osm\.pbf"):
-        pbf = test_data / "osm" / "detour.osm"  # any existing file, renamed below
-        build_route([(-92.0, 15.0), (-91.9, 15.0)], network=_copy_as_pbf(pbf))
+    with pytest.raises(InputError, match="could not be read as OSM PBF"):
+        build_route([(-92.0, 15.0), (-91.9, 15.0)], network=_copy_as_pbf(osm))  # XML bytes under a .pbf name
 
 
 def _copy_as_pbf(path):
@@ -255,3 +254,16 @@ def _copy_as_pbf(path):
     out = Path(tempfile.mkdtemp()) / "x.osm.pbf"
     shutil.copy(path, out)
     return out
+
+
+def test_build_route_along_an_osm_pbf(test_data, tmp_path):
+    osmium = pytest.importorskip("osmium")  # the [osm] extra; part of the dev install
+    pbf = tmp_path / "detour.osm.pbf"
+    with osmium.SimpleWriter(str(pbf)) as writer:
+        for obj in osmium.FileProcessor(str(test_data / "osm" / "detour.osm")):
+            writer.add(obj)
+    a, b = (-92.0005, 15.0), (-91.9695, 15.0)
+    from_pbf = build_route([a, b], network=pbf, route_id="net")
+    from_xml = build_route([a, b], network=test_data / "osm" / "detour.osm", route_id="net")
+    assert from_pbf.geometry.iloc[0].equals(from_xml.geometry.iloc[0])
+    assert list(tmp_path.iterdir()) == [pbf]  # the temporary XML is gone

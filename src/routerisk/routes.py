@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -106,20 +107,41 @@ def _load_network(network: Any) -> Any:
             msg = f"`network` file {str(path)!r} does not exist"
             raise InputError(msg, path=str(path))
         if path.name.lower().endswith(".pbf"):
-            msg = (
-                f"`network` {str(path)!r} is an .osm.pbf file, which osmnx cannot read; convert it to OSM XML "
-                "first (e.g. `osmium cat in.osm.pbf -o out.osm`)"
-            )
-            raise InputError(msg, path=str(path))
-        import osmnx as ox
-
-        try:
-            return ox.graph_from_xml(path, bidirectional=True, simplify=True, retain_all=True)
-        except Exception as exc:  # osmnx/xml raise many types on bad files
-            msg = f"`network` file {str(path)!r} could not be read as OSM XML: {exc}"
-            raise InputError(msg, path=str(path)) from None
-    msg = f"`network` must be an osmnx graph or a path to an .osm file, got {type(network).__name__}"
+            with tempfile.TemporaryDirectory(prefix="routerisk-osm-") as tmp:
+                return _read_osm_xml(_pbf_to_xml(path, Path(tmp) / "network.osm"), shown=path)
+        return _read_osm_xml(path, shown=path)
+    msg = f"`network` must be an osmnx graph or a path to an .osm or .osm.pbf file, got {type(network).__name__}"
     raise TypeError(msg)
+
+
+def _pbf_to_xml(pbf: Path, xml: Path) -> Path:
+    """Stream an ``.osm.pbf`` into OSM XML with pyosmium (osmnx reads only XML)."""
+    try:
+        import osmium
+    except ImportError:
+        msg = (
+            f"`network` {str(pbf)!r} is an .osm.pbf file; reading it needs pyosmium: "
+            'pip install "routerisk[osm]" (or convert it to OSM XML with `osmium cat in.osm.pbf -o out.osm`)'
+        )
+        raise InputError(msg, path=str(pbf)) from None
+    try:
+        with osmium.SimpleWriter(str(xml)) as writer:
+            for obj in osmium.FileProcessor(str(pbf)):
+                writer.add(obj)
+    except Exception as exc:  # libosmium raises RuntimeError and others on damaged files
+        msg = f"`network` file {str(pbf)!r} could not be read as OSM PBF: {exc}"
+        raise InputError(msg, path=str(pbf)) from None
+    return xml
+
+
+def _read_osm_xml(path: Path, *, shown: Path) -> Any:
+    import osmnx as ox
+
+    try:
+        return ox.graph_from_xml(path, bidirectional=True, simplify=True, retain_all=True)
+    except Exception as exc:  # osmnx/xml raise many types on bad files
+        msg = f"`network` file {str(shown)!r} could not be read as OSM data: {exc}"
+        raise InputError(msg, path=str(shown)) from None
 
 
 def _network_line(graph: Any, xy: np.ndarray, labels: list[str]) -> shapely.LineString:
@@ -211,7 +233,8 @@ def build_route(
         Human-readable name; defaults to ``"<first waypoint> - <last waypoint>"``.
     mode : {"road", "rail", "foot", "river", "mixed"}, default "road"
     network : networkx graph or path, optional
-        An osmnx graph, or the path of an OSM XML file (``.osm``) read with ``osmnx.graph_from_xml``. The
+        An osmnx graph, or the path of an OSM XML file (``.osm``) read with ``osmnx.graph_from_xml``, or of an
+        ``.osm.pbf`` file (streamed to XML with pyosmium first: ``pip install "routerisk[osm]"``). The
         route then follows shortest paths by length between the network nodes nearest to consecutive
         waypoints (travel direction is ignored: people on foot or on freight trains go both ways).
         Without it, consecutive waypoints are joined by geodesics.
