@@ -34,7 +34,7 @@ def test_score_writes_every_output_with_provenance(demo_run):
     assert names == ["incidents.gpkg", "manifest.json", "segments.gpkg", "segments.parquet", "segments_ranked.csv"]
     manifest = json.loads((demo_run / "manifest.json").read_text())
     assert manifest["model"]["bootstrap"] == 20
-    assert manifest["privacy"] == {"mode": "internal", "min_count": 5}
+    assert manifest["privacy"] == {"mode": "internal", "min_count": 5, "geomask_m": None}
     assert manifest["data"]["synthetic_incidents"] is True
     for rec in manifest["inputs"]:
         assert len(rec["sha256"]) == 64
@@ -114,7 +114,8 @@ def test_public_mode_suppresses_and_publishes_no_incidents(tmp_path):
     assert low.any()
     assert seg.loc[low, "risk"].isna().all()
     assert seg.loc[~low, "n_incidents"].min() >= 8
-    assert json.loads((out / "manifest.json").read_text())["privacy"] == {"mode": "public", "min_count": 8}
+    privacy = json.loads((out / "manifest.json").read_text())["privacy"]
+    assert privacy == {"mode": "public", "min_count": 8, "geomask_m": None}
 
 
 def test_existing_output_is_kept_without_overwrite(demo_run):

@@ -87,3 +87,55 @@ def test_read_manifest_errors(tmp_path):
     (tmp_path / "manifest.json").write_text("[1]")
     with pytest.raises(routerisk.InputError, match="not a routerisk manifest"):
         read_manifest(tmp_path)
+
+
+def test_donut_mask_moves_every_point_within_the_annulus():
+    from routerisk.privacy import donut_mask
+
+    # points 50 km apart: each masked point can be matched to its source unambiguously
+    lon = -99.0 + 0.5 * np.arange(12)
+    inc = gpd.GeoDataFrame(
+        {"category": "robbery", "date": pd.to_datetime(["2020-05-17"] * 12), "notes": "secret", "victims": 1,
+         "incident_id": [f"i{i}" for i in range(12)]},
+        geometry=gpd.points_from_xy(lon, np.full(12, 19.0)), crs=4326,
+    )  # fmt: skip
+    out = donut_mask(inc, min_m=500, max_m=2000, seed=3)
+    assert set(out.columns) == {"category", "victims", "month", "geometry"}
+    assert (out["month"] == "2020-05").all()
+    a = inc.to_crs("EPSG:6372").geometry
+    b = out.to_crs("EPSG:6372").geometry
+    d = np.array([b.distance(p).min() for p in a])  # 12 x 12, hand-sized
+    assert ((d >= 500 - 1e-6) & (d <= 2000 + 1e-6)).all()
+    again = donut_mask(inc, min_m=500, max_m=2000, seed=3)
+    assert again.geometry.equals(out.geometry)  # seeded
+
+
+def test_donut_mask_rejects_bad_radii():
+    from routerisk.privacy import donut_mask
+
+    inc = gpd.GeoDataFrame(geometry=gpd.points_from_xy([-99.0], [19.0]), crs=4326)
+    with pytest.raises(routerisk.ConfigError, match="min_m <= max_m"):
+        donut_mask(inc, min_m=2000, max_m=500)
+    with pytest.raises(routerisk.ConfigError, match="min_m <= max_m"):
+        donut_mask(inc, min_m=0, max_m=500)
+
+
+def test_score_writes_geomasked_points(tmp_path):
+    from click.testing import CliRunner
+
+    from routerisk.cli import cli
+
+    out = tmp_path / "run"
+    args = ["score", "--privacy", "public", "--geomask", "800,1500", "--param", "bootstrap=0", "--param",
+            "permutations=0", "--out", str(out)]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    masked = gpd.read_file(out / "incidents_geomasked.gpkg")
+    truth = routerisk.load_incidents()
+    assert len(masked) == len(truth)
+    assert "notes" not in masked.columns and "incident_id" not in masked.columns
+    assert json.loads((out / "manifest.json").read_text())["privacy"]["geomask_m"] == [800.0, 1500.0]
+    bad = CliRunner().invoke(cli, ["score", "--geomask", "1500", "--out", str(tmp_path / "x")])
+    assert bad.exit_code == 3
+    assert "MIN_M,MAX_M" in bad.output
+    assert not (tmp_path / "x").exists()

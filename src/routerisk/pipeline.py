@@ -156,6 +156,7 @@ def run(
     map_name: str = "map",
     sites: int = 0,
     sites_radius_km: float = 30.0,
+    geomask: tuple[float, float] | None = None,
     command: str | None = None,
 ) -> RunResult:
     """Read, validate, segment and score, then write the run folder atomically.
@@ -191,6 +192,10 @@ def run(
         the coverage curve, and draws the sites and protection gaps on the maps. 0 skips siting.
     sites_radius_km : float, default 30
         Coverage radius of a shelter, measured along the route.
+    geomask : (min_m, max_m), optional
+        Also write ``incidents_geomasked.gpkg``: the incidents donut-masked between these radii, without text,
+        ids or exact dates (:func:`routerisk.privacy.donut_mask`, seeded by the model's seed) — for outputs
+        that must show points, in either privacy mode.
     command : str, optional
         The command line to record; the current one by default.
 
@@ -231,6 +236,12 @@ def run(
             from .maps import publishable_shelters
 
             publishable_shelters(shl, privacy).to_file(tmp / "shelters.gpkg", layer="shelters", driver="GPKG")
+        if geomask is not None:
+            from .privacy import donut_mask
+
+            lo, hi = (float(v) for v in geomask)
+            masked = donut_mask(inc, min_m=lo, max_m=hi, seed=model.seed, crs=model.crs)
+            masked.to_file(tmp / "incidents_geomasked.gpkg", layer="incidents_geomasked", driver="GPKG")
         if privacy == "internal":
             # through Arrow: a few hundred MB for millions of points instead of WKB + object copies of every column
             inc.to_file(tmp / "incidents.gpkg", layer="incidents", driver="GPKG", use_arrow=True)
@@ -265,7 +276,8 @@ def run(
             "inputs": inputs,
             "model": model.to_dict(),
             "score": score_details,
-            "privacy": {"mode": privacy, "min_count": int(min_count)},
+            "privacy": {"mode": privacy, "min_count": int(min_count),
+                        "geomask_m": None if geomask is None else [float(v) for v in geomask]},
             "options": {"maps": bool(maps), "map_name": map_name, "sites": int(sites),
                         "sites_radius_km": float(sites_radius_km)},
             "sites": site_facts,
@@ -352,6 +364,7 @@ def rerun(manifest: str | os.PathLike[str], out: str | os.PathLike[str], *, over
         if role == "zones":
             kwargs["zones_format"] = rec.get("format", "auto")
     options = doc.get("options", {})
+    geomask = doc["privacy"].get("geomask_m")
     return run(
         out,
         model=RiskModel.from_dict(doc["model"]),
@@ -362,5 +375,6 @@ def rerun(manifest: str | os.PathLike[str], out: str | os.PathLike[str], *, over
         map_name=options.get("map_name", "map"),
         sites=options.get("sites", 0),
         sites_radius_km=options.get("sites_radius_km", 30.0),
+        geomask=tuple(geomask) if geomask else None,
         **kwargs,
     )

@@ -135,6 +135,24 @@ def build_model(config: str | None, params: tuple[str, ...]) -> Any:
     return RiskModel.from_dict({**base.to_dict(), **overrides})
 
 
+def parse_geomask(text: str | None) -> tuple[float, float] | None:
+    """``"500,2000"`` -> ``(500.0, 2000.0)``; None stays None."""
+    from .._errors import ConfigError
+
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        lo, hi = (float(p) for p in parts)
+    except ValueError:
+        msg = f"--geomask {text!r} must be two distances in metres, MIN_M,MAX_M (e.g. 500,2000)"
+        raise ConfigError(msg) from None
+    if not 0 < lo <= hi:
+        msg = f"--geomask {text!r} must satisfy 0 < MIN_M <= MAX_M"
+        raise ConfigError(msg)
+    return lo, hi
+
+
 def report_run(result: Any) -> None:
     """Print where the outputs went and what was rejected; exit 1 when rows were rejected."""
     data = result.manifest.get("data", {})

@@ -33,14 +33,27 @@ __all__ = ["score"]
 @model_options
 @privacy_options
 @click.option(
+    "--geomask",
+    metavar="MIN_M,MAX_M",
+    help="Also write incidents_geomasked.gpkg: points donut-masked between these radii in metres "
+    "(e.g. 500,2000), no text, ids or exact dates.",
+)
+@click.option(
+    "--sites",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Propose this many new shelter sites (maximal covering, 30 km along the routes; see `routerisk sites`).",
+)
+@click.option(
     "--maps/--no-maps", default=False, show_default=True, help="Also write map.html/.png/.pdf and risk_surface.tif."
 )
 @out_option
 @overwrite_option
 @handle_errors
 def score(
-    incidents, incidents_format, routes, zones, zones_format, shelters, config, params, privacy, min_count, maps, out,
-    overwrite,
+    incidents, incidents_format, routes, zones, zones_format, shelters, config, params, privacy, min_count, geomask,
+    sites, maps, out, overwrite,
 ):
     """Score every route segment by risk and write OUT: segments.gpkg, segments.parquet, segments_ranked.csv,
     rejected_rows.csv (when rows were rejected) and manifest.json.
@@ -48,7 +61,7 @@ def score(
     Exit code 1 means the run finished but some input rows were rejected (listed in rejected_rows.csv).
     """
     from ..pipeline import run
-    from .options import build_model
+    from .options import build_model, parse_geomask
 
     result = run(
         out,
@@ -63,5 +76,7 @@ def score(
         min_count=min_count,
         overwrite=overwrite,
         maps=maps,
+        sites=sites,
+        geomask=parse_geomask(geomask),
     )
     report_run(result)
