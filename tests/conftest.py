@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -23,3 +24,12 @@ def shared_data() -> Path:
 def test_data() -> Path:
     """Folder of the hand-made test files (``tests/data``)."""
     return TEST_DATA
+
+
+# Hypothesis: random exploration while developing; a fixed, reproducible sequence in CI (`CI=true`), so a
+# submission's result does not depend on the draw. New failures are found locally and fixed before landing.
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+_hypothesis_settings.register_profile("dev", print_blob=True)
+_hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
