@@ -190,7 +190,15 @@ def _read_incidents_csv(p: Path, file: str, rep: ValidationReport, fmt: str, chu
     finally:
         rep.extend(scratch)
         rep.count(file, read=read, kept=kept)
+        _release_arrow_memory()
     return out
+
+
+def _release_arrow_memory() -> None:
+    """Return the memory Arrow kept from the chunks' text to the system (~0.13 GB after 5M rows)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 def _read_layer(
