@@ -213,3 +213,20 @@ def small_bad_csv(tmp_path_factory):
 @given(chunksize=st.integers(min_value=1, max_value=450))
 def test_any_chunk_size_gives_the_same_result(small_bad_csv, chunksize):
     assert_same(small_bad_csv, chunksize)
+
+
+@pytest.mark.parametrize(("encoding", "sep"), [("utf-16", ","), ("utf-8-sig", ","), ("utf-8", ";")])
+def test_encodings_and_delimiters_chunked(tmp_path, encoding, sep):
+    body = [f"{i % 150},2020-01-0{1 + i % 9},16.1{i:03d},-92.1{i:03d},extorsión,1" for i in range(200)]
+    p = tmp_path / "enc.csv"
+    p.write_bytes((HEADER + "\n" + "\n".join(body) + "\n").replace(",", sep).encode(encoding))
+    _, rep = assert_same(p, 17)
+    assert rep.counts[str(p)] == {"read": 200, "kept": 150, "rejected": 50}
+
+
+def test_quoted_newlines_chunked(tmp_path):
+    body = [f'{i},2020-01-01,16.1{i:03d},-92.1{i:03d},robo,1,"two\nlines {i}"' for i in range(100)]
+    p = tmp_path / "multiline.csv"
+    p.write_text(HEADER + ",notes\n" + "\n".join(body) + "\n")
+    gdf, _ = assert_same(p, 7)
+    assert gdf["notes"].iloc[99] == "two\nlines 99"
