@@ -177,9 +177,21 @@ def test_debug_shows_the_traceback(tmp_path):
 
 
 # -- interruption ----------------------------------------------------------------------------------------------
-def _start_run(out: Path) -> subprocess.Popen:
+@pytest.fixture(scope="module")
+def big_incidents(tmp_path_factory):
+    """300,000 synthetic incidents: a run that takes seconds, so a signal lands while it works."""
+    from routerisk import synthetic_incidents
+
+    inc = synthetic_incidents(300_000, seed=11)
+    path = tmp_path_factory.mktemp("big") / "incidents.csv"
+    inc.drop(columns="geometry").assign(lon=inc.geometry.x, lat=inc.geometry.y).to_csv(path, index=False)
+    return path
+
+
+def _start_run(out: Path, incidents: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [*ROUTERISK, "score", "--out", str(out), "--overwrite", "--param", "bootstrap=200"],
+        [*ROUTERISK, "score", "--incidents", str(incidents), "--out", str(out), "--overwrite",
+         "--param", "bootstrap=500", "--param", "segment_length_m=1000"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
 
@@ -189,7 +201,7 @@ def _wait_for_tmp(parent: Path, proc: subprocess.Popen, timeout: float = 120.0) 
     while not any(p.name.startswith(".routerisk-tmp-") for p in parent.iterdir()):
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() - t0 < timeout
-        time.sleep(0.05)
+        time.sleep(0.02)
 
 
 @pytest.fixture(scope="module")
@@ -200,11 +212,12 @@ def previous_run(tmp_path_factory):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
-def test_interrupted_run_leaves_previous_outputs_intact(previous_run, sig):
+def test_interrupted_run_leaves_previous_outputs_intact(previous_run, big_incidents, sig):
     before = {p.name: p.read_bytes() for p in previous_run.iterdir()}
-    proc = _start_run(previous_run)
+    proc = _start_run(previous_run, big_incidents)
     _wait_for_tmp(previous_run.parent, proc)
-    time.sleep(0.5)
+    time.sleep(0.3)  # inside the run: reading 300,000 rows alone takes longer
+    assert proc.poll() is None
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode != 0

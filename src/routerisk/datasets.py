@@ -8,8 +8,9 @@ the parsed file in-process (each call returns a fresh copy, so callers may modif
 from __future__ import annotations
 
 import functools
+import importlib.util
 import unicodedata
-from importlib.resources import files
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -139,7 +140,10 @@ def state_key(name: str) -> str:
 
 @functools.cache
 def _states() -> gpd.GeoDataFrame:
-    shp = files("libpysal") / "examples" / "mexico" / "mexicojoin.shp"
+    # find the file without importing libpysal (its import pulls in scikit-learn: ~1 s for every command)
+    spec = importlib.util.find_spec("libpysal")
+    root = Path(next(iter(spec.submodule_search_locations))) if spec and spec.submodule_search_locations else None
+    shp = (root or Path("libpysal-not-installed")) / "examples" / "mexico" / "mexicojoin.shp"
     if not shp.is_file():  # pragma: no cover - broken libpysal install
         msg = f"libpysal's Mexico example {str(shp)!r} is missing; reinstall libpysal"
         raise InputError(msg)
