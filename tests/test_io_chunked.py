@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from routerisk import InputError
 from routerisk._validate import ValidationReport
 from routerisk.io import read_incidents
-from routerisk.io._tables import CHUNK_ROWS_MAX, CHUNK_ROWS_MIN, auto_chunksize
+from routerisk.io._tables import CHUNK_ROWS_MAX, CHUNK_ROWS_MIN, CHUNKS_RELIABLE, TextChunks, auto_chunksize
 
 HEADER = "id,date,lat,lon,category,victims"
 
@@ -102,6 +102,17 @@ def test_tiny_chunks_identical_to_one_read(bad_csv):
     dup = rep.rejected[rep.rejected["reason"].str.startswith("duplicate id")]
     assert len(dup) > 20
     assert 0 < len(gdf) < 3000
+
+
+def test_file_is_really_read_in_chunks(bad_csv):
+    chunks = TextChunks(bad_csv, ValidationReport(), str(bad_csv), 97)
+    sizes = [len(df) for df, _ in chunks]
+    chunks.finish()
+    assert sum(sizes) == sum(1 for i in range(3000) if i % 23 not in (5, 6))  # malformed, blank lines: no data
+    if CHUNKS_RELIABLE:  # pandas >= 3
+        assert len(sizes) > 25 and max(sizes) <= 97
+    else:
+        assert len(sizes) == 1
 
 
 def test_compact_dtypes(bad_csv):

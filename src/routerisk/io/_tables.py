@@ -138,6 +138,9 @@ CHUNK_TARGET_BYTES = 24 * 2**20
 #: Bounds of the automatic chunk size, in rows.
 CHUNK_ROWS_MIN, CHUNK_ROWS_MAX = 50_000, 1_000_000
 _PARSE_ERRORS = (pd.errors.ParserError, UnicodeDecodeError, ValueError, OverflowError, MemoryError)
+#: pandas before 3.0 does not reliably skip lines with too many fields once past the first chunk (it reads them
+#: with the extra fields dropped, without a warning), so with it every file is parsed at once.
+CHUNKS_RELIABLE = int(pd.__version__.split(".")[0]) >= 3
 
 
 def _open_error(exc: OSError, file: str) -> InputError:
@@ -227,6 +230,7 @@ class TextChunks:
         The name used in the report and in messages.
     chunksize : int or None, default None
         Rows per chunk; ``None`` reads the whole file as one chunk; ``"auto"`` uses :func:`auto_chunksize`.
+        Ignored (one chunk) with pandas before 3.0, see :data:`CHUNKS_RELIABLE`.
     """
 
     def __init__(self, path: Path, report: ValidationReport, file: str, chunksize: int | str | None = None) -> None:
@@ -244,6 +248,8 @@ class TextChunks:
         first_line = text_head.splitlines()[0] if text_head.splitlines() else ""
         self.delimiter = _sniff_delimiter(first_line)
         self.chunksize = auto_chunksize(path, head) if chunksize == "auto" else chunksize
+        if not CHUNKS_RELIABLE:
+            self.chunksize = None
         self.n_rows = 0  # rows pandas returned (blank ones included)
         self.n_data = 0  # rows with data
         self.n_blank = 0

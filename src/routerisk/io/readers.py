@@ -76,7 +76,8 @@ def read_incidents(
         validated on its own (rows keep their spreadsheet numbers) and held in compact columns; repeated ids
         are then found over the whole file. ``"auto"`` takes about 24 MB of text per chunk (between 50,000 and
         1,000,000 rows; a file smaller than that is one chunk); ``None`` parses the whole file at once. The
-        result and the report are the same for every chunk size. Vector files are read at once.
+        result and the report are the same for every chunk size. Vector files are read at once, and so is
+        every CSV with pandas before 3.0 (its chunked parser does not reliably reject lines with too many fields).
 
     Returns
     -------
