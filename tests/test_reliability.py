@@ -189,10 +189,13 @@ def big_incidents(tmp_path_factory):
 
 
 def _start_run(out: Path, incidents: Path) -> subprocess.Popen:
+    # a background job (CI) may inherit SIGINT as ignored, and Python then keeps ignoring it: restore the default
+    # so the child installs its KeyboardInterrupt handler as in a terminal
     return subprocess.Popen(
         [*ROUTERISK, "score", "--incidents", str(incidents), "--out", str(out), "--overwrite",
          "--param", "bootstrap=500", "--param", "segment_length_m=1000"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
 
 
