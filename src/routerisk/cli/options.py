@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +27,29 @@ class CLIState:
     debug: bool = False
 
 
+_INTERRUPTED = threading.Event()
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    _INTERRUPTED.set()
+    raise KeyboardInterrupt
+
+
+def _watch_sigint() -> None:
+    """Remember Ctrl-C: a library may turn the KeyboardInterrupt into its own error (pandas' C parser reports
+    "Calling read(nbytes) on source failed"), which must still end as an interrupt, not blame the input."""
+    _INTERRUPTED.clear()
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is (
+        signal.default_int_handler
+    ):
+        signal.signal(signal.SIGINT, _on_sigint)
+
+
+def _interrupted() -> None:
+    click.echo("Interrupted; previous outputs were left as they were.", err=True)
+    sys.exit(130)
+
+
 def handle_errors(func: F) -> F:
     """Run a subcommand, turning errors into one line on stderr and a documented exit code.
 
@@ -35,24 +60,29 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         ctx = click.get_current_context()
         debug = bool(getattr(ctx.find_object(CLIState), "debug", False))
+        _watch_sigint()
         try:
             return func(*args, **kwargs)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except KeyboardInterrupt:
+            _interrupted()
         except RouteRiskError as exc:
+            if _INTERRUPTED.is_set():
+                _interrupted()
             if debug:
                 raise
             click.echo(f"Error: {exc}", err=True)
             sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            click.echo("Interrupted; previous outputs were left as they were.", err=True)
-            sys.exit(130)
         except MemoryError:
             if debug:
                 raise
-            click.echo("Error: out of memory; try a smaller input or a larger --segment-length", err=True)
+            msg = "Error: out of memory; try a smaller input or longer segments (--param segment_length_m=...)"
+            click.echo(msg, err=True)
             sys.exit(2)
         except Exception as exc:
+            if _INTERRUPTED.is_set():
+                _interrupted()
             if debug:
                 raise
             last = traceback.extract_tb(exc.__traceback__)[-1]

@@ -259,13 +259,6 @@ class TextChunks:
         self.columns: list[str] | None = None
 
     def _parse_error(self, exc: BaseException) -> InputError:
-        # pandas turns an interrupt during its read() into "Calling read(nbytes) on source failed": keep it an
-        # interrupt (exit 130, outputs untouched), not a parse error that blames the file
-        cause: BaseException | None = exc
-        while cause is not None:
-            if isinstance(cause, KeyboardInterrupt):
-                raise KeyboardInterrupt from exc
-            cause = cause.__cause__ or cause.__context__
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return InputError(f"cannot parse {self.file!r} as CSV: {detail}", path=self.file)
 
