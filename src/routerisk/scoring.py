@@ -44,7 +44,7 @@ from tqdm import tqdm  # plain bars: tqdm.auto warns in Jupyter without ipywidge
 from .crs import analysis_crs, check_same_crs
 from .engine import exposure, kernel_matrix, segment_pieces
 from .model import RiskModel
-from .schema import LOCATION_SIGMA_M, WGS84, compute_severity
+from .schema import DEFAULT_CATEGORY_WEIGHTS, LOCATION_SIGMA_M, WGS84, compute_severity, victims_factor
 from .stats import classify, hotspots, poisson1_counts
 
 __all__ = [
@@ -127,9 +127,18 @@ def incident_weights(incidents: pd.DataFrame, model: RiskModel | None = None, re
     """
     model = model or RiskModel()
     n = len(incidents)
-    category = incidents["category"].to_numpy() if "category" in incidents else np.full(n, "other", dtype=object)
     victims = incidents["victims"].fillna(1).to_numpy() if "victims" in incidents else np.ones(n)
-    w = compute_severity(category, victims, category_weights=dict(model.category_weights), how=model.victims_factor)
+    if "category" in incidents:
+        weights = {**DEFAULT_CATEGORY_WEIGHTS, **dict(model.category_weights)}
+        # one weight per distinct category (as compute_severity: unknown or missing counts as "other")
+        cw = _lookup(incidents["category"], weights, weights["other"])
+        cw = np.where(np.isnan(cw), weights["other"], cw)
+        w = cw * victims_factor(victims, model.victims_factor)
+    else:
+        w = compute_severity(
+            np.full(n, "other", dtype=object), victims, category_weights=dict(model.category_weights),
+            how=model.victims_factor,
+        )
     if "date" not in incidents:
         if model.window_start is not None or model.window_end is not None:
             w[:] = 0.0
@@ -179,10 +188,25 @@ def incident_bandwidths(incidents: pd.DataFrame, model: RiskModel | None = None)
     if "location_precision" not in incidents:
         return np.full(n, model.bandwidth_m)
     sigma_map = {k: (np.nan if v is None else float(v)) for k, v in LOCATION_SIGMA_M.items()}
-    prec = pd.Series(incidents["location_precision"].to_numpy(), dtype=object)
-    prec = prec.where(prec.isin(list(sigma_map)), "unknown")
-    sigma = prec.map(sigma_map).to_numpy(dtype=np.float64)
+    sigma = _lookup(incidents["location_precision"], sigma_map, sigma_map["unknown"])  # one sigma per distinct value
     return np.sqrt(model.bandwidth_m**2 + sigma**2)
+
+
+def _lookup(values, table: dict, default: float) -> np.ndarray:
+    """``table[v]`` (``default`` for a value not in ``table`` or missing) for each value, one lookup per distinct value.
+
+    Equivalent to ``pd.Series(values, dtype=object).map(table)`` with ``default`` for the misses, without a
+    Python object per row: categoricals use their codes, anything else is factorized first.
+    """
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes, uniques = s.cat.codes.to_numpy(), s.cat.categories
+    else:
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    found = pd.Series(np.asarray(uniques, dtype=object), dtype=object).map(table).to_numpy(dtype=np.float64)
+    known = pd.Series(np.asarray(uniques, dtype=object), dtype=object).isin(list(table)).to_numpy()
+    lut = np.append(np.where(known, found, default), default)  # code -1 (missing) reads the last entry
+    return lut[codes]
 
 
 def _active_zones(zones: pd.DataFrame, model: RiskModel) -> np.ndarray:
@@ -335,10 +359,16 @@ def score_segments(
 
     w = incident_weights(incidents, model)
     h = incident_bandwidths(incidents, model)
-    inc_geoms = np.asarray(incidents.geometry.to_crs(crs).values, dtype=object) if len(incidents) else np.empty(0)
-    valid_pt = ~shapely.is_missing(inc_geoms) & ~shapely.is_empty(inc_geoms) if len(inc_geoms) else np.empty(0, bool)
-    placed = valid_pt & np.isfinite(h) & (w > 0)
-    pts = _point_xy(inc_geoms[placed])
+    xy = _projected_point_xy(incidents, crs)
+    if xy is not None:  # points: project their coordinates, not the geometries (no second set of Points)
+        x, y, valid_pt = xy
+        placed = valid_pt & np.isfinite(h) & (w > 0)
+        pts = np.column_stack([x[placed], y[placed]])
+    else:
+        inc_geoms = np.asarray(incidents.geometry.to_crs(crs).values, dtype=object)
+        valid_pt = ~shapely.is_missing(inc_geoms) & ~shapely.is_empty(inc_geoms)
+        placed = valid_pt & np.isfinite(h) & (w > 0)
+        pts = _point_xy(inc_geoms[placed])
     wp, hp = w[placed], h[placed]
 
     xy0, xy1, ps = segment_pieces(seg_geoms)
@@ -410,6 +440,36 @@ def _project(zones, crs):
     if zones is None or len(zones) == 0:
         return zones
     return zones.to_crs(crs)
+
+
+def _projected_point_xy(incidents: gpd.GeoDataFrame, crs) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(x, y, valid)`` of point incidents in ``crs``, or None when some geometry is not a Point.
+
+    The coordinates are projected with a pyproj Transformer (the values ``GeoSeries.to_crs`` gives, bit for bit)
+    instead of building a projected copy of every Point; missing and empty points get NaN and ``valid = False``.
+    """
+    from pyproj import CRS, Transformer
+
+    geoms = np.asarray(incidents.geometry.values, dtype=object)
+    if len(geoms) == 0:
+        return np.empty(0), np.empty(0), np.empty(0, dtype=bool)
+    type_id = shapely.get_type_id(geoms)
+    if not np.all((type_id == shapely.GeometryType.POINT) | (type_id == shapely.GeometryType.MISSING)):
+        return None
+    valid = (type_id == shapely.GeometryType.POINT) & ~shapely.is_empty(geoms)
+    x, y = np.full(len(geoms), np.nan), np.full(len(geoms), np.nan)
+    if valid.all():
+        x[:], y[:] = shapely.get_x(geoms), shapely.get_y(geoms)
+    else:
+        ok = geoms[valid]
+        x[valid], y[valid] = shapely.get_x(ok), shapely.get_y(ok)
+    src, dst = incidents.crs, CRS.from_user_input(crs)
+    if src is not None and not src.is_exact_same(dst):
+        x, y = Transformer.from_crs(src, dst, always_xy=True).transform(x, y)
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        if not valid.all():
+            x, y = np.where(valid, x, np.nan), np.where(valid, y, np.nan)
+    return x, y, valid
 
 
 def _point_xy(geoms: np.ndarray) -> np.ndarray:

@@ -184,7 +184,11 @@ def risk_surface(
             bounds = incidents.total_bounds if len(incidents) else None
             crs = analysis_crs(bounds)
     crs = CRS.from_user_input(crs)
-    pts = incidents.geometry.to_crs(crs) if incidents.crs != crs else incidents.geometry
+    from .scoring import _projected_point_xy
+
+    # points: project the coordinates, not the geometries (a second set of Points would double the memory)
+    xy = _projected_point_xy(incidents, incidents.crs if incidents.crs == crs else crs)
+    pts = None if xy is not None else incidents.geometry.to_crs(crs) if incidents.crs != crs else incidents.geometry
 
     if weights is None or bandwidths_m is None:
         w0, h0 = _weights_bandwidths(incidents, model)
@@ -195,8 +199,11 @@ def risk_surface(
     if len(w) != len(incidents) or len(h) != len(incidents):
         msg = f"`weights` and `bandwidths_m` must have one value per incident ({len(incidents)})"
         raise InputError(msg)
-    x = pts.x.to_numpy() if len(pts) else np.empty(0)
-    y = pts.y.to_numpy() if len(pts) else np.empty(0)
+    if xy is not None:
+        x, y = xy[0], xy[1]
+    else:
+        x = pts.x.to_numpy() if len(pts) else np.empty(0)
+        y = pts.y.to_numpy() if len(pts) else np.empty(0)
     placed = np.isfinite(x) & np.isfinite(y) & np.isfinite(h) & (h > 0) & np.isfinite(w)
     x, y, w, h = x[placed], y[placed], w[placed], h[placed]
 
