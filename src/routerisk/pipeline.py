@@ -127,7 +127,8 @@ def _load(role: str, path: str | os.PathLike[str] | None, fmt: str, report: Vali
         return layer, key
     path = str(path)
     if role == "incidents":
-        layer = io.read_incidents(path, format=fmt, report=report)
+        # lon/lat columns, not 5M shapely Points: scoring projects coordinates; Points are built where written
+        layer = io.read_incidents(path, format=fmt, report=report, geometry=False)
     elif role == "zones":
         layer = io.read_deployments(path, report=report) if fmt == "deployments" else io.read_zones(path, report=report)
     elif role == "routes":
@@ -135,6 +136,70 @@ def _load(role: str, path: str | os.PathLike[str] | None, fmt: str, report: Vali
     else:
         layer = io.read_shelters(path, report=report)
     return layer, path
+
+
+#: Incidents written to ``incidents.gpkg`` at a time (Points are built per batch, not for the whole layer).
+_GPKG_BATCH = 500_000
+
+
+def _with_geometry(inc: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The incidents as a GeoDataFrame: a lon/lat table (``read_incidents(..., geometry=False)``) gets Points."""
+    if isinstance(inc, gpd.GeoDataFrame):
+        return inc
+    import shapely
+
+    from .schema import WGS84
+
+    geom = shapely.points(inc["lon"].to_numpy(dtype="float64"), inc["lat"].to_numpy(dtype="float64"))
+    return gpd.GeoDataFrame(inc.drop(columns=["lon", "lat"]), geometry=geom, crs=WGS84)
+
+
+def _write_incidents(inc: pd.DataFrame, path: Path) -> None:
+    """Write ``incidents.gpkg`` through Arrow; a lon/lat table as a stream of :data:`_GPKG_BATCH`-row batches.
+
+    A GeoDataFrame goes through ``to_file``. For a lon/lat table, each batch gets its Points (as WKB) and is
+    converted as ``pyogrio.write_dataframe(..., use_arrow=True)`` converts a whole frame, then the batches are
+    written in one go (one layer creation and one spatial index, as ``to_file``): the same features, with only
+    one batch of Points and WKB in memory at a time.
+    """
+    if isinstance(inc, gpd.GeoDataFrame):
+        # through Arrow: a few hundred MB for millions of points instead of WKB + object copies of every column
+        inc.to_file(path, layer="incidents", driver="GPKG", use_arrow=True)
+        return
+    import pyarrow as pa
+    import shapely
+    from pyogrio.raw import write_arrow
+
+    lon = inc["lon"].to_numpy(dtype="float64")
+    lat = inc["lat"].to_numpy(dtype="float64")
+    attrs = inc.drop(columns=["lon", "lat"])
+
+    def arrow_batch(start: int) -> pa.Table:
+        part = attrs.iloc[start : start + _GPKG_BATCH]
+        table = pa.Table.from_pandas(part, preserve_index=False)
+        for i, fld in enumerate(table.schema):  # as pyogrio: all-null columns and labels are written as text
+            if pa.types.is_null(fld.type):
+                table = table.set_column(i, fld.with_type(pa.string()), table[i].cast(pa.string()))
+            elif pa.types.is_dictionary(fld.type) and pa.types.is_null(fld.type.value_type):
+                typ = pa.dictionary(fld.type.index_type, pa.string())
+                table = table.set_column(i, fld.with_type(typ), table[i].cast(typ))
+        end = start + len(part)
+        wkb = shapely.to_wkb(shapely.points(lon[start:end], lat[start:end]))
+        return table.append_column("geometry", pa.array(wkb, type=pa.binary()))
+
+    first = arrow_batch(0)
+    schema = first.schema
+
+    def batches():
+        yield from first.cast(schema).to_batches()
+        for start in range(_GPKG_BATCH, len(inc), _GPKG_BATCH):
+            yield from arrow_batch(start).cast(schema).to_batches()
+
+    stream = pa.RecordBatchReader.from_batches(schema, batches())
+    write_arrow(
+        stream, str(path), layer="incidents", driver="GPKG", geometry_name="geometry", geometry_type="Point",
+        crs="EPSG:4326",
+    )
 
 
 def run(
@@ -240,11 +305,10 @@ def run(
             from .privacy import donut_mask
 
             lo, hi = (float(v) for v in geomask)
-            masked = donut_mask(inc, min_m=lo, max_m=hi, seed=model.seed, crs=model.crs)
+            masked = donut_mask(_with_geometry(inc), min_m=lo, max_m=hi, seed=model.seed, crs=model.crs)
             masked.to_file(tmp / "incidents_geomasked.gpkg", layer="incidents_geomasked", driver="GPKG")
         if privacy == "internal":
-            # through Arrow: a few hundred MB for millions of points instead of WKB + object copies of every column
-            inc.to_file(tmp / "incidents.gpkg", layer="incidents", driver="GPKG", use_arrow=True)
+            _write_incidents(inc, tmp / "incidents.gpkg")
         rejected = report.rejected
         if len(rejected):
             (public_report(rejected) if privacy == "public" else rejected).to_csv(
@@ -260,8 +324,8 @@ def run(
             from .maps import write_run_maps
 
             write_run_maps(
-                tmp, segments=published, incidents=inc, zones=zns, shelters=shl, model=model, privacy=privacy,
-                min_count=min_count, name=map_name, sites=site_layers,
+                tmp, segments=published, incidents=_with_geometry(inc), zones=zns, shelters=shl, model=model,
+                privacy=privacy, min_count=min_count, name=map_name, sites=site_layers,
             )
 
         inputs = [_input_record("incidents", incidents, incidents_format, report, inc_key)]

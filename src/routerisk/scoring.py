@@ -300,7 +300,7 @@ def _evidence(n: np.ndarray) -> np.ndarray:
 
 def score_segments(
     segments: gpd.GeoDataFrame,
-    incidents: gpd.GeoDataFrame,
+    incidents: gpd.GeoDataFrame | pd.DataFrame,
     *,
     zones: gpd.GeoDataFrame | None = None,
     model: RiskModel | None = None,
@@ -315,10 +315,12 @@ def score_segments(
     ----------
     segments : geopandas.GeoDataFrame
         Segment LineStrings (any CRS, typically EPSG:4326).
-    incidents : geopandas.GeoDataFrame
-        Canonical incident points, same CRS as ``segments``.
+    incidents : geopandas.GeoDataFrame or pandas.DataFrame
+        Canonical incident points, same CRS as ``segments``; or a table of incidents with float ``lon`` and
+        ``lat`` columns in EPSG:4326 instead of a geometry (``read_incidents(..., geometry=False)``), which
+        scores the same without holding a shapely Point per incident.
     zones : geopandas.GeoDataFrame, optional
-        Canonical enforcement zones, same CRS.
+        Canonical enforcement zones, same CRS as ``segments``.
     model : RiskModel, optional
         Parameters; default ``RiskModel()``.
     backend : {"auto", "numba", "numpy"}
@@ -347,7 +349,9 @@ def score_segments(
     [[1.0, 80.0, 'low'], [0.13, 10.46, 'low']]
     """
     model = model or RiskModel()
-    layers = [("segments", segments), ("incidents", incidents)]
+    layers = [("segments", segments)]
+    if not _is_lonlat_table(incidents):  # a lon/lat table is EPSG:4326 by definition
+        layers.append(("incidents", incidents))
     if zones is not None:
         layers.append(("zones", zones))
     check_same_crs(*layers)
@@ -442,7 +446,46 @@ def _project(zones, crs):
     return zones.to_crs(crs)
 
 
-def _projected_point_xy(incidents: gpd.GeoDataFrame, crs) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def _incident_lonlat(incidents) -> tuple[np.ndarray, np.ndarray, object] | None:
+    """``(x, y, crs)`` of the incidents: a lon/lat table's columns (EPSG:4326) or the coordinates of Points.
+
+    ``incidents`` is a GeoDataFrame of points or a table with float ``lon`` / ``lat`` columns (as from
+    ``read_incidents(..., geometry=False)``). Missing and empty points give NaN. None when some geometry is not
+    a Point (the caller then works on the geometries).
+    """
+    if not _is_lonlat_table(incidents):
+        geoms = np.asarray(incidents.geometry.values, dtype=object)
+        x, y = np.full(len(geoms), np.nan), np.full(len(geoms), np.nan)
+        if len(geoms) == 0:
+            return x, y, incidents.crs
+        type_id = shapely.get_type_id(geoms)
+        if not np.all((type_id == shapely.GeometryType.POINT) | (type_id == shapely.GeometryType.MISSING)):
+            return None
+        valid = (type_id == shapely.GeometryType.POINT) & ~shapely.is_empty(geoms)
+        if valid.all():
+            x[:], y[:] = shapely.get_x(geoms), shapely.get_y(geoms)
+        else:
+            ok = geoms[valid]
+            x[valid], y[valid] = shapely.get_x(ok), shapely.get_y(ok)
+        return x, y, incidents.crs
+    from pyproj import CRS
+
+    x = pd.to_numeric(incidents["lon"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    y = pd.to_numeric(incidents["lat"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    missing = np.isnan(x) | np.isnan(y)
+    if missing.any():
+        x, y = np.where(missing, np.nan, x), np.where(missing, np.nan, y)
+    return x, y, CRS.from_user_input(WGS84)
+
+
+def _is_lonlat_table(incidents) -> bool:
+    """True for a table of incidents with ``lon`` / ``lat`` columns and no active geometry."""
+    if isinstance(incidents, gpd.GeoDataFrame) and incidents._geometry_column_name in incidents.columns:
+        return False
+    return "lon" in incidents and "lat" in incidents
+
+
+def _projected_point_xy(incidents, crs) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """``(x, y, valid)`` of point incidents in ``crs``, or None when some geometry is not a Point.
 
     The coordinates are projected with a pyproj Transformer (the values ``GeoSeries.to_crs`` gives, bit for bit)
@@ -450,21 +493,13 @@ def _projected_point_xy(incidents: gpd.GeoDataFrame, crs) -> tuple[np.ndarray, n
     """
     from pyproj import CRS, Transformer
 
-    geoms = np.asarray(incidents.geometry.values, dtype=object)
-    if len(geoms) == 0:
-        return np.empty(0), np.empty(0), np.empty(0, dtype=bool)
-    type_id = shapely.get_type_id(geoms)
-    if not np.all((type_id == shapely.GeometryType.POINT) | (type_id == shapely.GeometryType.MISSING)):
+    lonlat = _incident_lonlat(incidents)
+    if lonlat is None:
         return None
-    valid = (type_id == shapely.GeometryType.POINT) & ~shapely.is_empty(geoms)
-    x, y = np.full(len(geoms), np.nan), np.full(len(geoms), np.nan)
-    if valid.all():
-        x[:], y[:] = shapely.get_x(geoms), shapely.get_y(geoms)
-    else:
-        ok = geoms[valid]
-        x[valid], y[valid] = shapely.get_x(ok), shapely.get_y(ok)
-    src, dst = incidents.crs, CRS.from_user_input(crs)
-    if src is not None and not src.is_exact_same(dst):
+    x, y, src = lonlat
+    valid = ~np.isnan(x)
+    dst = CRS.from_user_input(crs)
+    if len(x) and src is not None and not CRS.from_user_input(src).is_exact_same(dst):
         x, y = Transformer.from_crs(src, dst, always_xy=True).transform(x, y)
         x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
         if not valid.all():

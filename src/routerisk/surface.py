@@ -27,6 +27,7 @@ import numpy as np
 from pyproj import CRS
 
 from ._errors import ConfigError, InputError
+from .schema import WGS84
 
 __all__ = ["KERNELS", "kernel_2d", "risk_surface", "write_geotiff"]
 
@@ -125,8 +126,9 @@ def risk_surface(
 
     Parameters
     ----------
-    incidents : GeoDataFrame
-        Canonical incidents (Point geometries, any CRS).
+    incidents : GeoDataFrame or DataFrame
+        Canonical incidents (Point geometries, any CRS), or a table of them with float ``lon`` / ``lat`` columns
+        in EPSG:4326 instead of a geometry (``read_incidents(..., geometry=False)``).
     model : RiskModel, optional
         Supplies the bandwidth, kernel, severity weights and time decay (through
         :func:`routerisk.scoring.incident_weights` and :func:`routerisk.scoring.incident_bandwidths`);
@@ -169,26 +171,33 @@ def risk_surface(
         msg = f"`cell_m` was {cell_m!r} but must be a positive number of metres"
         raise ConfigError(msg)
     cell_m = float(cell_m)
-    if "geometry" not in getattr(incidents, "columns", ()) or incidents.crs is None:
-        msg = "`incidents` must be a GeoDataFrame of points with a CRS"
+    from .scoring import _incident_lonlat, _is_lonlat_table, _projected_point_xy
+
+    table = _is_lonlat_table(incidents)
+    if not table and ("geometry" not in getattr(incidents, "columns", ()) or incidents.crs is None):
+        msg = "`incidents` must be a GeoDataFrame of points with a CRS, or a table with `lon` / `lat` columns"
         raise InputError(msg)
+    inc_crs = CRS.from_user_input(WGS84) if table else incidents.crs
     _, kernel = _model_params(model)
     if kernel not in KERNELS:
         msg = f"`kernel` was {kernel!r} but must be one of {KERNELS}"
         raise ConfigError(msg)
 
     if crs is None:
-        if incidents.crs.is_projected:
-            crs = incidents.crs
+        if inc_crs.is_projected:
+            crs = inc_crs
+        elif table:
+            x0, y0, _ = _incident_lonlat(incidents)
+            ok = ~np.isnan(x0)
+            bounds = (x0[ok].min(), y0[ok].min(), x0[ok].max(), y0[ok].max()) if ok.any() else None
+            crs = analysis_crs(bounds)
         else:
             bounds = incidents.total_bounds if len(incidents) else None
             crs = analysis_crs(bounds)
     crs = CRS.from_user_input(crs)
-    from .scoring import _projected_point_xy
-
     # points: project the coordinates, not the geometries (a second set of Points would double the memory)
-    xy = _projected_point_xy(incidents, incidents.crs if incidents.crs == crs else crs)
-    pts = None if xy is not None else incidents.geometry.to_crs(crs) if incidents.crs != crs else incidents.geometry
+    xy = _projected_point_xy(incidents, inc_crs if inc_crs == crs else crs)
+    pts = None if xy is not None else incidents.geometry.to_crs(crs) if inc_crs != crs else incidents.geometry
 
     if weights is None or bandwidths_m is None:
         w0, h0 = _weights_bandwidths(incidents, model)

@@ -227,11 +227,14 @@ def _concat(values: list) -> Any:
     return pd.concat([pd.Series(v) for v in values], ignore_index=True).array
 
 
-def combine_chunks(chunks: list[IncidentChunk], *, file: str, report: ValidationReport) -> gpd.GeoDataFrame:
+def combine_chunks(
+    chunks: list[IncidentChunk], *, file: str, report: ValidationReport, geometry: bool = True
+) -> pd.DataFrame:
     """Reject repeated ids over all chunks, write the notes of kept rows and build the incidents layer.
 
     The result is the same whatever the chunks: ids are compared over the whole file (the first row wins),
-    categoricals hold the sorted labels of the kept rows.
+    categoricals hold the sorted labels of the kept rows. With ``geometry=False`` it is a DataFrame with
+    float ``lon`` / ``lat`` columns (EPSG:4326) instead of a GeoDataFrame of Points.
     """
     rows = _Rows(file, report, np.concatenate([c.rows.rows for c in chunks]))
     rows.bad = np.concatenate([c.rows.bad for c in chunks])
@@ -262,15 +265,19 @@ def combine_chunks(chunks: list[IncidentChunk], *, file: str, report: Validation
         data[name] = col
     category = data["category"]
     data["severity"] = severity_codes(category, data["victims"])
-    geom = shapely.points(pick(cols.pop("lon")), pick(cols.pop("lat")))
+    lon, lat = pick(cols.pop("lon")), pick(cols.pop("lat"))
     cols.clear()
     df = pd.DataFrame({c: data.pop(c) for c in INCIDENT_COLUMNS})
-    return gpd.GeoDataFrame(df, geometry=geom, crs=WGS84)
+    if not geometry:
+        df["lon"] = np.asarray(lon, dtype=np.float64)
+        df["lat"] = np.asarray(lat, dtype=np.float64)
+        return df
+    return gpd.GeoDataFrame(df, geometry=shapely.points(lon, lat), crs=WGS84)
 
 
-def finish_incidents(rows: _Rows, parts: Parts, *, file: str, stem: str) -> gpd.GeoDataFrame:
+def finish_incidents(rows: _Rows, parts: Parts, *, file: str, stem: str, geometry: bool = True) -> pd.DataFrame:
     """Check ids and victims, derive severity and build the canonical incidents layer of the kept rows."""
-    return combine_chunks([prepare_chunk(rows, parts, stem=stem)], file=file, report=rows.report)
+    return combine_chunks([prepare_chunk(rows, parts, stem=stem)], file=file, report=rows.report, geometry=geometry)
 
 
 def severity_codes(category: pd.Categorical, victims: np.ndarray) -> np.ndarray:
