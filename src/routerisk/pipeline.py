@@ -7,6 +7,7 @@ outputs atomically. The CLI's ``score``, ``demo`` and ``rerun`` commands call it
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import sys
@@ -301,11 +302,13 @@ def run(
             from .maps import publishable_shelters
 
             publishable_shelters(shl, privacy).to_file(tmp / "shelters.gpkg", layer="shelters", driver="GPKG")
+        # Points of every incident only where something draws or masks them (a lon/lat table otherwise)
+        inc_points = _with_geometry(inc) if geomask is not None or maps else None
         if geomask is not None:
             from .privacy import donut_mask
 
             lo, hi = (float(v) for v in geomask)
-            masked = donut_mask(_with_geometry(inc), min_m=lo, max_m=hi, seed=model.seed, crs=model.crs)
+            masked = donut_mask(inc_points, min_m=lo, max_m=hi, seed=model.seed, crs=model.crs)
             masked.to_file(tmp / "incidents_geomasked.gpkg", layer="incidents_geomasked", driver="GPKG")
         if privacy == "internal":
             _write_incidents(inc, tmp / "incidents.gpkg")
@@ -324,7 +327,7 @@ def run(
             from .maps import write_run_maps
 
             write_run_maps(
-                tmp, segments=published, incidents=_with_geometry(inc), zones=zns, shelters=shl, model=model,
+                tmp, segments=published, incidents=inc_points, zones=zns, shelters=shl, model=model,
                 privacy=privacy, min_count=min_count, name=map_name, sites=site_layers,
             )
 
@@ -357,8 +360,6 @@ def run(
             },
         }
         manifest = write_manifest(tmp, manifest_content)
-        import json
-
         manifest_doc = json.loads(manifest.read_text())
     return RunResult(out=out, segments=published, report=report, manifest=manifest_doc)
 
