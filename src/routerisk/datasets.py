@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import unicodedata
 from pathlib import Path
 
 import geopandas as gpd
@@ -19,6 +18,7 @@ import shapely
 
 from ._data import data_path
 from ._errors import InputError
+from ._text import fold
 from .gazetteer import load_localities
 from .schema import ROUTE_COLUMNS, SHELTER_COLUMNS, WGS84, ZONE_COLUMNS
 from .synthetic import synthetic_incidents
@@ -121,12 +121,6 @@ _SHAPEFILE_NAMES: dict[str, str] = {
 }
 
 
-def _fold(text: str) -> str:
-    """Lower case without accents: ``"Ciudad de México"`` -> ``"ciudad de mexico"``."""
-    decomposed = unicodedata.normalize("NFKD", str(text))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower().strip()
-
-
 def state_key(name: str) -> str:
     """Snake-case key of a state name, as in the state-month deployment tables.
 
@@ -135,7 +129,7 @@ def state_key(name: str) -> str:
     >>> state_key("Veracruz de Ignacio de la Llave")
     'veracruz_de_ignacio_de_la_llave'
     """
-    return "_".join(_fold(name).replace("-", " ").split())
+    return "_".join(fold(name).replace("-", " ").split())
 
 
 @functools.cache

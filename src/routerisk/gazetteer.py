@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +19,7 @@ import pandas as pd
 
 from ._data import data_path
 from ._errors import InputError
+from ._text import fold
 from .schema import WGS84
 
 __all__ = ["load_localities", "resolve_localities", "resolve_locality", "resolve_state"]
@@ -51,9 +51,8 @@ _STATE_ALIASES = {
 
 
 def _fold(text: object) -> str:
-    decomposed = unicodedata.normalize("NFKD", str(text))
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-    return " ".join(re.sub(r"[-_/]", " ", plain).split())
+    """:func:`routerisk._text.fold`, with hyphens, underscores and slashes read as spaces."""
+    return fold(re.sub(r"[-_/]", " ", str(text)))
 
 
 @functools.cache

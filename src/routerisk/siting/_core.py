@@ -11,9 +11,10 @@ import pandas as pd
 import shapely
 
 from .._errors import ConfigError, InputError, SolverError
+from .._text import fold
 from ..crs import analysis_crs
 from . import _solvers as sv
-from ._geometry import SAME_SITE_KM, build_demand, coverage_matrix, distance_matrix, fold, standardise_sites
+from ._geometry import SAME_SITE_KM, build_demand, coverage_matrix, distance_matrix, standardise_sites
 from ._inputs import _check_choice, _exclusions, _gazetteer_candidates, _positive, _segments
 from ._result import SitingResult
 

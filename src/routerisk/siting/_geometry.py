@@ -13,7 +13,6 @@ between two consecutive segments counts with its straight-line length.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -26,12 +25,6 @@ from .._errors import InputError
 
 #: A candidate closer than this (km, straight line) to an existing shelter is the same site and is not proposed.
 SAME_SITE_KM = 2.0
-
-
-def fold(text: object) -> str:
-    """Lower case without accents, for matching town names."""
-    decomposed = unicodedata.normalize("NFKD", str(text))
-    return " ".join("".join(c for c in decomposed if not unicodedata.combining(c)).lower().split())
 
 
 @dataclass
