@@ -84,7 +84,19 @@ def package_versions(names: Iterable[str] = _PACKAGES) -> dict[str, str]:
 
 
 def peak_memory_mb() -> float:
-    """Peak resident memory of this process so far, in MiB (Linux ``ru_maxrss`` is in KiB)."""
+    """Peak resident memory of this process so far, in MiB.
+
+    On Linux this is ``VmHWM`` of ``/proc/self/status``, which belongs to this program alone. ``ru_maxrss`` is
+    the fallback elsewhere; on Linux it is not used because it survives ``exec``: a command started by a large
+    process (a notebook kernel, a benchmark driver) would report its parent's peak.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(rss / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
