@@ -2,7 +2,8 @@
 
 Run: ``.venv/bin/python benchmarks/bench_io.py [--rows 5000000] [--csv PATH] [--out benchmarks/results_io.md]``.
 
-Each measurement runs in its own process, so its peak resident memory (``ru_maxrss``, which includes the
+Each measurement runs in its own process, so its peak resident memory (``VmHWM`` via
+``routerisk.manifest.peak_memory_mb``, which includes the
 ~0.3 GB of imported libraries) is its own. Measured:
 
 - ``read_incidents`` of a 1,000,000-row CSV at once (``chunksize=None``) and chunked (``"auto"``);
@@ -29,13 +30,14 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGET_RUN_MB = 1536
 
 _READ = """
-import resource, sys, time
+import sys, time
 from routerisk._validate import ValidationReport
+from routerisk.manifest import peak_memory_mb
 from routerisk.io import read_incidents
 size = None if sys.argv[2] == "none" else sys.argv[2] if sys.argv[2] == "auto" else int(sys.argv[2])
 t = time.perf_counter()
 g = read_incidents(sys.argv[1], report=ValidationReport(), chunksize=size, geometry=sys.argv[3] == "points")
-print(len(g), time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(len(g), time.perf_counter() - t, peak_memory_mb())
 """
 
 
@@ -117,7 +119,7 @@ def main() -> int:
         "# Incident reader benchmark",
         "",
         f"`benchmarks/bench_io.py`, {time.strftime('%Y-%m-%d')}, {platform.machine()}, Python "
-        f"{platform.python_version()}. Each line is a fresh process; peak = peak resident memory (`ru_maxrss`, "
+        f"{platform.python_version()}. Each line is a fresh process; peak = peak resident memory (`VmHWM`, "
         "including ~0.3 GB of imported libraries). The CSV is the issue's test file (resampled synthetic incidents, "
         "columns id,date,lat,lon,category,victims, ~50 bytes a row). `score` runs without bootstrap and "
         "permutations and writes every output, including `incidents.gpkg`.",
