@@ -369,11 +369,10 @@ def _propose_sites(
 ) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, Any]]:
     """Solve the maximal covering problem on the scored segments and write its files into ``folder``."""
     from .siting import ShelterSiting, sites_layers
+    from .siting._inputs import shelters_only
     from .siting._outputs import result_summary, write_site_files
 
-    existing = None
-    if shelters is not None and len(shelters):
-        existing = shelters[shelters["kind"].astype(str) == "shelter"] if "kind" in shelters else shelters
+    existing = shelters_only(shelters) if shelters is not None and len(shelters) else None
     siting = ShelterSiting.from_segments(segments, existing=existing, exclude=zones, radius_km=radius_km)
     result = siting.solve("mclp", k=k)
     write_site_files(result, folder)

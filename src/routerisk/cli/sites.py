@@ -61,6 +61,8 @@ def _read_points(path: Path, what: str):
 def _existing(value: str | None, run: Path):
     """Existing shelters: a file (read by :func:`routerisk.io.read_shelters`), ``shipped``, or by default the run's
     ``shelters.gpkg`` when there is one; asylum offices are dropped."""
+    from ..siting._inputs import shelters_only
+
     if value is None and (run / "shelters.gpkg").is_file():
         path = run / "shelters.gpkg"
         table = _read_layer(path, "shelters", "shelters")
@@ -79,8 +81,7 @@ def _existing(value: str | None, run: Path):
         table = read_shelters(path, report=report)
         if report.n_rejected:
             click.echo(f"{report.n_rejected} shelter rows were rejected: {report.summary()}", err=True)
-    if "kind" in table.columns:
-        table = table[table["kind"].astype(str) == "shelter"]
+    table = shelters_only(table)
     if value is None:
         click.echo(f"Existing shelters: {len(table)} from the run's shelters.gpkg (--existing none to ignore).")
     return table, path

@@ -12,6 +12,14 @@ from .._errors import ConfigError, InputError, SolverError
 from ..crs import analysis_crs
 
 
+def shelters_only(table: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame | None:
+    """The rows of a shelters layer that cover demand: ``kind == "shelter"`` (asylum offices are not shelters);
+    a layer without ``kind`` is kept whole."""
+    if table is None or "kind" not in table.columns:
+        return table
+    return table[table["kind"].astype(str) == "shelter"]
+
+
 def _check_choice(name: str, value: object, allowed: Sequence[str]) -> str:
     if value not in allowed:
         msg = f"`{name}` was {value!r} but must be one of {tuple(allowed)}"
