@@ -27,8 +27,9 @@ import sys
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+import shapely
 from scipy.spatial import cKDTree
-from scipy.stats import false_discovery_control
+from scipy.stats import binom, false_discovery_control
 from tqdm import tqdm  # plain bars: tqdm.auto warns in Jupyter without ipywidgets
 
 try:
@@ -40,19 +41,30 @@ except ImportError:  # pragma: no cover
 
 __all__ = [
     "CLASS_SCHEMES",
+    "DEFAULT_NEIGHBOUR_STEPS",
+    "DEFAULT_SNAP_M",
     "HOTSPOT_LEVELS",
+    "attribute_incidents",
+    "binom_two_sided_p",
     "classify",
     "distance_band_neighbours",
     "fdr_hotspot_labels",
     "fisher_jenks_bins",
     "gi_star",
     "hotspots",
+    "network_neighbourhood",
     "poisson1_counts",
     "quantile_bins",
+    "segment_adjacency",
+    "segment_hotspots",
 ]
 
 #: (adjusted p-value threshold, confidence label), strictest first.
 HOTSPOT_LEVELS = ((0.01, "99%"), (0.05, "95%"), (0.10, "90%"))
+#: Default number of adjacency steps in a segment's network neighbourhood (1: the segment and those touching it).
+DEFAULT_NEIGHBOUR_STEPS = 1
+#: Default distance (metres) within which two segments' geometries count as touching (adjacent).
+DEFAULT_SNAP_M = 50.0
 
 
 def distance_band_neighbours(xy, distance_m: float) -> sp.csr_matrix:
@@ -242,6 +254,297 @@ def hotspots(values, xy, *, distance_m: float, permutations: int = 999, seed: in
     z, p = gi_star(values, A, permutations=permutations, seed=seed)
     labels, q = fdr_hotspot_labels(z, p)
     return pd.DataFrame({"gi_z": z, "p_sim": p, "p_value": q, "hotspot": labels})
+
+
+# -- network hot spots: exact binomial test of attributed incident counts -------------------------------------------
+def segment_adjacency(seg_geoms, *, snap_m: float = DEFAULT_SNAP_M) -> sp.csr_matrix:
+    """Binary, symmetric adjacency of segments whose geometries come within ``snap_m`` of each other.
+
+    Consecutive segments of a route share an endpoint (distance 0), and routes that cross or meet at a junction
+    touch, so all of them are adjacent; segments further apart than ``snap_m`` are not. Found with
+    ``shapely.STRtree.query(predicate="dwithin")``; no self loops.
+
+    Parameters
+    ----------
+    seg_geoms : array-like of shapely geometries, shape (n,)
+        Projected LineStrings (metres). None and empty geometries have no neighbours.
+    snap_m : float
+        Tolerance in metres (>= 0), for junctions digitised a little apart.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix of shape (n, n), float64 ones
+
+    Examples
+    --------
+    >>> from shapely import LineString
+    >>> segs = [LineString([(0, 0), (10, 0)]), LineString([(10, 0), (20, 0)]), LineString([(5, -5), (5, 5)]),
+    ...         LineString([(100, 0), (110, 0)])]
+    >>> segment_adjacency(segs, snap_m=1.0).toarray().astype(int).tolist()
+    [[0, 1, 1, 0], [1, 0, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]]
+    """
+    snap = float(snap_m)
+    if not np.isfinite(snap) or snap < 0:
+        msg = f"`snap_m` was {snap_m!r} but must be a finite number >= 0"
+        raise ValueError(msg)
+    geoms = np.asarray(seg_geoms, dtype=object).reshape(-1)
+    n = len(geoms)
+    if n == 0:
+        return sp.csr_matrix((0, 0))
+    tree = shapely.STRtree(geoms)
+    i, j = tree.query(geoms, predicate="dwithin", distance=snap)
+    keep = i < j  # dwithin is symmetric: keep each pair once, drop self pairs
+    i, j = i[keep], j[keep]
+    data = np.ones(2 * len(i))
+    A = sp.csr_matrix((data, (np.r_[i, j], np.r_[j, i])), shape=(n, n))
+    A.sum_duplicates()
+    A.data[:] = 1.0
+    return A
+
+
+def network_neighbourhood(adjacency, steps: int = DEFAULT_NEIGHBOUR_STEPS) -> sp.csr_matrix:
+    """Binary k-step neighbourhood ``(A + I)^steps > 0``: each segment, plus those within ``steps`` adjacency steps.
+
+    Parameters
+    ----------
+    adjacency : scipy.sparse matrix of shape (n, n)
+        Binary adjacency without self loops (see :func:`segment_adjacency`); non-zero entries count as edges.
+    steps : int
+        Number of steps, >= 0 (0: each segment alone).
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix of shape (n, n), float64 ones, diagonal included
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> A = sp.diags([1.0, 1.0], [-1, 1], shape=(5, 5))  # a chain 0-1-2-3-4
+    >>> network_neighbourhood(A, 2).toarray().astype(int)[0].tolist()
+    [1, 1, 1, 0, 0]
+    """
+    k = int(steps)
+    if k != steps or k < 0:
+        msg = f"`steps` was {steps!r} but must be an integer >= 0"
+        raise ValueError(msg)
+    A = sp.csr_matrix(adjacency, dtype=np.float64)
+    if A.shape[0] != A.shape[1]:
+        msg = f"`adjacency` must be square, got shape {A.shape}"
+        raise ValueError(msg)
+    B = (A != 0).astype(np.float64) + sp.identity(A.shape[0], format="csr")
+    B.data[:] = 1.0
+    H = sp.identity(A.shape[0], format="csr", dtype=np.float64)
+    for _ in range(k):
+        H = H @ B
+        H.data[:] = 1.0  # keep it binary (and the numbers small)
+    H = sp.csr_matrix(H)
+    H.eliminate_zeros()
+    H.sort_indices()
+    return H
+
+
+def attribute_incidents(seg_geoms, xy, max_distance_m) -> np.ndarray:
+    """Index of the nearest segment of each incident, or -1 when none lies within the incident's reach.
+
+    Distances are exact point-to-line distances (``shapely.STRtree.query_nearest``). When several segments are
+    equally near (e.g. an incident at the shared endpoint of two consecutive segments), the lowest segment index
+    wins, so the result does not depend on the tree's internal order.
+
+    Parameters
+    ----------
+    seg_geoms : array-like of shapely geometries, shape (m,)
+        Projected segments (metres); None and empty geometries are never chosen.
+    xy : array-like of shape (n, 2)
+        Incident coordinates in the same CRS; rows with NaN get -1.
+    max_distance_m : float or array-like of shape (n,)
+        Reach (inclusive): a scalar or one per incident (e.g. the kernel support of its bandwidth); ``inf`` means
+        no limit, NaN or a negative value means the incident is never attributed.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (n,)
+
+    Examples
+    --------
+    >>> from shapely import LineString
+    >>> segs = [LineString([(0, 0), (10, 0)]), LineString([(10, 0), (20, 0)])]
+    >>> attribute_incidents(segs, [[3, 1], [10, 0], [15, -2], [50, 0]], 5.0).tolist()
+    [0, 0, 1, -1]
+    """
+    geoms = np.asarray(seg_geoms, dtype=object).reshape(-1)
+    pts_xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    n = len(pts_xy)
+    reach = np.broadcast_to(np.asarray(max_distance_m, dtype=np.float64), (n,))
+    out = np.full(n, -1, dtype=np.int64)
+    ok = np.all(np.isfinite(pts_xy), axis=1) & (reach >= 0)  # NaN reach compares False
+    has_geom = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) if len(geoms) else np.zeros(0, bool)
+    if not ok.any() or not has_geom.any():
+        return out
+    idx = np.flatnonzero(ok)
+    pts = shapely.points(pts_xy[idx])
+    tree = shapely.STRtree(geoms)
+    limit = float(reach[idx].max())
+    kwargs = {} if not np.isfinite(limit) else {"max_distance": max(limit, 1e-9)}
+    (qi, ti), dist = tree.query_nearest(pts, return_distance=True, all_matches=True, **kwargs)
+    within = dist <= reach[idx][qi]
+    qi, ti = qi[within], ti[within]
+    if len(qi) == 0:
+        return out
+    order = np.lexsort((ti, qi))  # by point, then lowest segment index first
+    qi, ti = qi[order], ti[order]
+    first = np.r_[True, qi[1:] != qi[:-1]]
+    out[idx[qi[first]]] = ti[first]
+    return out
+
+
+_RERR = 1 + 1e-7  # scipy.stats.binomtest's relative tolerance for "as likely as the observation"
+
+
+def binom_two_sided_p(k, n, p) -> np.ndarray:
+    """Exact two-sided binomial p-values, vectorised: the probability of outcomes no more likely than ``k``.
+
+    The "minlike" definition of ``scipy.stats.binomtest(k, n, p).pvalue`` (alternative "two-sided"): the sum of
+    ``P(X = j)`` over all ``j`` with ``P(X = j) <= P(X = k) * (1 + 1e-7)``, ``X ~ Binomial(n, p)``. Because the
+    pmf is unimodal, the other tail starts at a point found by a vectorised binary search (about ``log2 n``
+    evaluations of the pmf for all tests at once). Equal to 1 when ``k == n p``.
+
+    Parameters
+    ----------
+    k, n : array-like of int
+        Observed counts and numbers of trials (broadcast together), ``0 <= k <= n``.
+    p : array-like of float
+        Success probabilities in [0, 1].
+
+    Returns
+    -------
+    numpy.ndarray of float64, in [0, 1]
+
+    Examples
+    --------
+    >>> from scipy.stats import binomtest
+    >>> bool(binom_two_sided_p(3, 20, 0.4) == binomtest(3, 20, 0.4).pvalue)
+    True
+    """
+    k, n, p = np.broadcast_arrays(
+        np.asarray(k, dtype=np.int64), np.asarray(n, dtype=np.int64), np.asarray(p, dtype=np.float64)
+    )
+    shape = k.shape
+    k, n, p = k.ravel(), n.ravel(), p.ravel()
+    d = binom.pmf(k, n, p) * _RERR
+    mean = n * p
+    low = k < mean
+    high = k > mean
+    # below the mean: first j in [ceil(np), n + 1) with pmf(j) <= d (pmf non-increasing there); n + 1 = none
+    lo = np.where(low, np.ceil(mean), 0).astype(np.int64)
+    hi = np.where(low, n + 1, 0).astype(np.int64)
+    # above the mean: the last j in [0, floor(np)] with pmf(j) <= d (pmf non-decreasing there) is one before the
+    # first j in [0, floor(np) + 1) with pmf(j) > d
+    lo = np.where(high, 0, lo)
+    hi = np.where(high, np.floor(mean).astype(np.int64) + 1, hi)
+    while True:
+        active = lo < hi
+        if not active.any():
+            break
+        mid = (lo + hi) // 2
+        pm = binom.pmf(mid, n, p)
+        # low side: predicate "pmf(mid) <= d" is False...True; high side: "pmf(mid) > d" is False...True
+        pred = np.where(low, pm <= d, pm > d)
+        hi = np.where(active & pred, mid, hi)
+        lo = np.where(active & ~pred, mid + 1, lo)
+    pval = np.ones(len(k))
+    # low: P(X <= k) + P(X >= j*);  high: P(X <= j* - 1) + P(X >= k)
+    pval = np.where(low, binom.cdf(k, n, p) + binom.sf(lo - 1, n, p), pval)
+    pval = np.where(high, binom.cdf(lo - 1, n, p) + binom.sf(k - 1, n, p), pval)
+    return np.clip(pval, 0.0, 1.0).reshape(shape)
+
+
+def segment_hotspots(counts, share, neighbourhood) -> pd.DataFrame:
+    """Hot and cold spots of attributed incident counts: exact binomial test per network neighbourhood, then BH.
+
+    Null hypothesis: given the ``N = sum(counts)`` attributed incidents, each fell on segment ``j`` with
+    probability ``share[j]`` (e.g. its length over the total length), independently of the others. The count in
+    the neighbourhood ``N_k(s)`` of segment ``s`` is then exactly ``Binomial(N, P_s)``, ``P_s`` the sum of the
+    shares over ``N_k(s)``. ``p_raw`` is the exact two-sided "minlike" p-value (:func:`binom_two_sided_p`, as
+    ``scipy.stats.binomtest``), so no tail is picked after looking at the data and no permutations are drawn.
+    Segments are tested when ``0 < P_s < 1`` and ``N > 0``; Benjamini-Hochberg adjusts over the tested ones and
+    ``hotspot`` is "hot 99%" (adjusted p <= 0.01, more incidents than expected), then 95% (<= 0.05) and 90%
+    (<= 0.10), "cold ..." for fewer than expected, else "not significant" or "not tested".
+
+    ``gi_z`` is the Getis-Ord Gi* z-score of the raw counts with the same neighbourhood as binary weights (self
+    included; equal to ``esda.G_Local(star=True)``), a descriptive statistic only: unlike ``p_raw`` it ignores
+    ``share`` (it compares with the mean count, as if all segments were equally long). NaN where not tested.
+
+    Parameters
+    ----------
+    counts : array-like of int, shape (n,)
+        Incidents attributed to each segment (see :func:`attribute_incidents`), >= 0.
+    share : array-like of float, shape (n,)
+        Null probability of each segment, >= 0 (normalised here to sum to 1), e.g. segment lengths.
+    neighbourhood : scipy.sparse matrix of shape (n, n)
+        Binary neighbourhoods (see :func:`network_neighbourhood`); the diagonal is always included.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``observed`` (count in the neighbourhood), ``expected`` (``N P_s``), ``gi_z``, ``p_raw`` (two-sided exact),
+        ``p_value`` (BH-adjusted), ``hotspot``; NaN p-values for untested segments.
+
+    Raises
+    ------
+    ValueError
+        For mismatched shapes, negative or non-integer counts, or negative / non-finite / all-zero shares.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> counts = np.full(60, 4)
+    >>> counts[30] = 25
+    >>> H = network_neighbourhood(sp.diags([1.0, 1.0], [-1, 1], shape=(60, 60)), 1)
+    >>> out = segment_hotspots(counts, np.ones(60), H)
+    >>> out["hotspot"].iloc[29:32].tolist(), out["hotspot"].iloc[0]
+    (['hot 99%', 'hot 99%', 'hot 99%'], 'not significant')
+    """
+    c = np.asarray(counts)
+    w = np.asarray(share, dtype=np.float64).reshape(-1)
+    n = len(w)
+    if c.ndim != 1 or len(c) != n:
+        msg = f"`counts` has shape {c.shape} but `share` has {n} values"
+        raise ValueError(msg)
+    cf = c.astype(np.float64)
+    if n and (not np.all(np.isfinite(cf)) or (cf < 0).any() or (cf != np.round(cf)).any()):
+        msg = "`counts` must be non-negative integers"
+        raise ValueError(msg)
+    if n and (not np.all(np.isfinite(w)) or (w < 0).any() or w.sum() <= 0):
+        msg = "`share` must be finite, >= 0 and not all zero"
+        raise ValueError(msg)
+    H = sp.csr_matrix(neighbourhood, dtype=np.float64)
+    if H.shape != (n, n):
+        msg = f"`neighbourhood` has shape {H.shape} but there are {n} segments"
+        raise ValueError(msg)
+    H = (H != 0).astype(np.float64) + sp.identity(n, format="csr")
+    H.data[:] = 1.0
+    counts_i = cf.astype(np.int64)
+    total = int(counts_i.sum())
+    share_n = w / w.sum() if n else w
+    observed = np.asarray(H @ counts_i.astype(np.float64)).round().astype(np.int64)
+    P = np.clip(H @ share_n, 0.0, 1.0)
+    positive = share_n > 0
+    covers_all = np.asarray(H @ positive.astype(np.float64)).round() == positive.sum()  # exact: P_s = 1
+    P[covers_all] = 1.0
+    expected = total * P
+    tested = (P > 0) & ~covers_all & (total > 0)
+    p_raw = np.full(n, np.nan)
+    if tested.any():
+        p_raw[tested] = binom_two_sided_p(observed[tested], total, P[tested])
+    A = H - sp.identity(n, format="csr")
+    A.eliminate_zeros()
+    gi_z, _ = gi_star(cf, A, permutations=0)
+    gi_z[~tested] = np.nan
+    direction = np.where(tested, observed - expected, np.nan)
+    labels, q = fdr_hotspot_labels(direction, p_raw)
+    return pd.DataFrame(
+        {"observed": observed, "expected": expected, "gi_z": gi_z, "p_raw": p_raw, "p_value": q, "hotspot": labels}
+    )
 
 
 # -- classification ---------------------------------------------------------------------------------------------------

@@ -1,0 +1,199 @@
+"""Network hot spots: adjacency, neighbourhoods, attribution, the exact binomial test, calibration and power."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.stats import binomtest
+from shapely import LineString
+
+from routerisk.stats import (
+    DEFAULT_NEIGHBOUR_STEPS,
+    DEFAULT_SNAP_M,
+    attribute_incidents,
+    binom_two_sided_p,
+    network_neighbourhood,
+    segment_adjacency,
+    segment_hotspots,
+)
+
+
+def dense(A):
+    return A.toarray().astype(int)
+
+
+def test_adjacency_t_junction_crossing_consecutive_and_gap():
+    segs = np.array(
+        [
+            LineString([(0, 0), (1000, 0)]),  # 0: route A, first segment
+            LineString([(1000, 0), (2000, 0)]),  # 1: route A, consecutive (shares an endpoint)
+            LineString([(500, 0), (500, 1000)]),  # 2: T junction on segment 0's interior
+            LineString([(1500, -500), (1500, 500)]),  # 3: crosses segment 1
+            LineString([(2000, 0), (3000, 0)]),  # 4: route B starts where route A ends
+            LineString([(3060, 0), (4000, 0)]),  # 5: 60 m gap after segment 4 (> 50 m snap)
+            LineString([(4030, 0), (5000, 0)]),  # 6: 30 m gap after segment 5 (< 50 m snap)
+            None,  # 7: missing geometry
+            LineString(),  # 8: empty geometry
+        ],
+        dtype=object,
+    )
+    A = segment_adjacency(segs)
+    expected = np.zeros((9, 9), dtype=int)
+    for i, j in [(0, 1), (0, 2), (1, 3), (1, 4), (5, 6)]:
+        expected[i, j] = expected[j, i] = 1
+    np.testing.assert_array_equal(dense(A), expected)
+    # a larger snap bridges the 60 m gap; snap 0 keeps only exact contact
+    assert dense(segment_adjacency(segs, snap_m=100.0))[4, 5] == 1
+    assert dense(segment_adjacency(segs, snap_m=0.0))[5, 6] == 0
+    assert DEFAULT_SNAP_M == 50.0 and DEFAULT_NEIGHBOUR_STEPS == 1
+    with pytest.raises(ValueError, match="snap_m"):
+        segment_adjacency(segs, snap_m=-1.0)
+    assert segment_adjacency(np.array([], dtype=object)).shape == (0, 0)
+
+
+def test_k_step_neighbourhoods_on_a_chain_with_a_branch():
+    # chain 0-1-2-3-4-5, branch 2-6, island 7
+    edges = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (2, 6)]
+    i, j = np.array(edges).T
+    A = sp.csr_matrix((np.ones(12), (np.r_[i, j], np.r_[j, i])), shape=(8, 8))
+    np.testing.assert_array_equal(dense(network_neighbourhood(A, 0)), np.eye(8, dtype=int))
+    H1 = dense(network_neighbourhood(A, 1))
+    assert np.flatnonzero(H1[2]).tolist() == [1, 2, 3, 6]
+    assert np.flatnonzero(H1[7]).tolist() == [7]
+    H2 = dense(network_neighbourhood(A, 2))
+    assert np.flatnonzero(H2[0]).tolist() == [0, 1, 2]
+    assert np.flatnonzero(H2[6]).tolist() == [1, 2, 3, 6]
+    assert np.flatnonzero(H2[4]).tolist() == [2, 3, 4, 5]
+    H3 = network_neighbourhood(A, 3)
+    assert H3.data.max() == 1.0 and (dense(H3) == dense(H3).T).all()
+    # matches boolean matrix powers computed densely
+    B = (A.toarray() + np.eye(8)) > 0
+    P = np.eye(8, dtype=bool)
+    for _ in range(3):
+        P = (P.astype(int) @ B.astype(int)) > 0
+    np.testing.assert_array_equal(dense(H3), P.astype(int))
+    with pytest.raises(ValueError, match="steps"):
+        network_neighbourhood(A, -1)
+
+
+def test_attribution_nearest_segment_ties_and_reach():
+    segs = np.array(
+        [
+            LineString([(0, 0), (1000, 0)]),
+            LineString([(1000, 0), (2000, 0)]),
+            None,
+            LineString([(0, 500), (2000, 500)]),
+        ],
+        dtype=object,
+    )
+    xy = np.array(
+        [
+            [300, 100],  # 100 m from seg 0, 400 m from seg 3 -> 0
+            [1000, 0],  # shared endpoint of 0 and 1 -> tie, lowest index 0
+            [1500, 300],  # 300 m from seg 1, 200 m from seg 3 -> 3
+            [1500, 250],  # 250 m from both 1 and 3 -> tie, lowest index 1
+            [5000, 0],  # 3000 m from seg 1: beyond a 1000 m reach -> -1
+            [np.nan, 0],  # no coordinates -> -1
+            [2500, 0],  # 500 m from seg 1 (its endpoint)
+        ]
+    )
+    assert attribute_incidents(segs, xy, 1000.0).tolist() == [0, 0, 3, 1, -1, -1, 1]
+    # per-point reach: the last point (500 m away) drops out with 499 m, stays with exactly 500 m; NaN reach -> -1
+    reach = np.array([150.0, 1.0, 250.0, 250.0, np.inf, 10.0, 499.0])
+    assert attribute_incidents(segs, xy, reach).tolist() == [0, 0, 3, 1, 1, -1, -1]
+    reach[-1] = 500.0
+    reach[0] = np.nan
+    assert attribute_incidents(segs, xy, reach).tolist() == [-1, 0, 3, 1, 1, -1, 1]
+    assert attribute_incidents(segs, np.empty((0, 2)), 10.0).tolist() == []
+    assert attribute_incidents(np.array([None], dtype=object), xy[:2], 10.0).tolist() == [-1, -1]
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "p"),
+    [(0, 10, 0.3), (3, 20, 0.4), (10, 20, 0.5), (17, 20, 0.4), (49, 1625, 3 / 200), (12, 1600, 3 / 200),
+     (24, 1600, 3 / 200), (5, 5, 0.99), (0, 100_000, 1e-4), (40, 100_000, 1e-4), (1, 1, 0.5)],
+)
+def test_exact_two_sided_p_equals_binomtest(k, n, p):
+    assert binom_two_sided_p(k, n, p) == pytest.approx(binomtest(k, n, p).pvalue, rel=1e-9, abs=1e-300)
+
+
+def test_exact_two_sided_p_vectorised_over_random_cases():
+    rng = np.random.default_rng(11)
+    n = rng.integers(1, 400, 300)
+    p = rng.uniform(0.001, 0.999, 300)
+    k = np.clip(np.round(rng.normal(n * p, 3 * np.sqrt(n * p * (1 - p)) + 1)), 0, n).astype(np.int64)
+    got = binom_two_sided_p(k, n, p)
+    want = np.array([binomtest(int(a), int(b), float(c)).pvalue for a, b, c in zip(k, n, p, strict=True)])
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-300)
+
+
+def chain(n):
+    i = np.arange(n - 1)
+    return sp.csr_matrix((np.ones(2 * (n - 1)), (np.r_[i, i + 1], np.r_[i + 1, i])), shape=(n, n))
+
+
+def test_segment_hotspots_by_hand():
+    # 6 segments on a chain, lengths 1,1,2,1,1,4 (shares /10); neighbourhood: self and the touching ones
+    counts = np.array([0, 1, 9, 2, 0, 3])
+    share = np.array([1, 1, 2, 1, 1, 4], dtype=float)
+    H = network_neighbourhood(chain(6), 1)
+    out = segment_hotspots(counts, share, H)
+    N = 15
+    obs = [1, 10, 12, 11, 5, 3]
+    P = np.array([2, 4, 4, 4, 6, 5]) / 10
+    np.testing.assert_array_equal(out["observed"], obs)
+    np.testing.assert_allclose(out["expected"], N * P)
+    want = [binomtest(o, N, q).pvalue for o, q in zip(obs, P, strict=True)]
+    np.testing.assert_allclose(out["p_raw"], want, rtol=1e-9)
+    from scipy.stats import false_discovery_control
+
+    np.testing.assert_allclose(out["p_value"], false_discovery_control(want, method="bh"), rtol=1e-12)
+    assert list(out.columns) == ["observed", "expected", "gi_z", "p_raw", "p_value", "hotspot"]
+
+
+def test_labels_direction_and_levels():
+    counts = np.full(100, 5)
+    counts[50] = 40  # far more than 3 x 5 expected around 50
+    counts[10:13] = 0  # an empty stretch
+    counts[20] = 12
+    out = segment_hotspots(counts, np.ones(100), network_neighbourhood(chain(100), 1))
+    assert out["hotspot"].iloc[49:52].tolist() == ["hot 99%"] * 3
+    assert out["hotspot"].iloc[11].startswith("cold")
+    hot = out["hotspot"].str.startswith("hot")
+    assert (out.loc[hot, "observed"] > out.loc[hot, "expected"]).all()
+    cold = out["hotspot"].str.startswith("cold")
+    assert (out.loc[cold, "observed"] < out.loc[cold, "expected"]).all()
+    assert out["hotspot"].iloc[80] == "not significant"
+    # labels follow the BH-adjusted p-value thresholds and the sign of observed - expected
+    q = out["p_value"].to_numpy()
+    side = np.where(out["observed"] > out["expected"], "hot", "cold")
+    want = np.where(q <= 0.01, side + " 99%", np.where(q <= 0.05, side + " 95%", side + " 90%"))
+    want = np.where(q <= 0.10, want, "not significant")
+    assert out["hotspot"].tolist() == want.tolist()
+    assert {"hot 99%", "cold 99%", "not significant"} <= set(want)
+
+
+def test_untested_segments_and_bad_input():
+    H = network_neighbourhood(chain(4), 1)
+    out = segment_hotspots([0, 0, 0, 0], [1, 1, 1, 1], H)  # N = 0
+    assert (out["hotspot"] == "not tested").all() and out["p_raw"].isna().all()
+    # share 0 on an island: P = 0, not tested; a neighbourhood covering every positive share: P = 1, not tested
+    A = sp.csr_matrix(np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]], dtype=float))
+    out = segment_hotspots([3, 1, 0], [0.5, 0.5, 0.0], network_neighbourhood(A, 1))
+    assert out["hotspot"].tolist() == ["not tested"] * 3
+    assert out["expected"].tolist() == [4.0, 4.0, 0.0]
+    out = segment_hotspots([30, 1, 0, 1], [0.7, 0.1, 0.1, 0.1], sp.csr_matrix((4, 4)))  # neighbourhood = self
+    assert out["hotspot"].iloc[0] != "not tested" and np.isfinite(out["p_raw"]).all()
+    with pytest.raises(ValueError, match="share"):
+        segment_hotspots([1, 2], [0.0, 0.0], sp.identity(2))
+    with pytest.raises(ValueError, match="share"):
+        segment_hotspots([1, 2], [-1.0, 2.0], sp.identity(2))
+    with pytest.raises(ValueError, match="counts"):
+        segment_hotspots([1, -2], [1.0, 1.0], sp.identity(2))
+    with pytest.raises(ValueError, match="counts"):
+        segment_hotspots([1.5, 2], [1.0, 1.0], sp.identity(2))
+    with pytest.raises(ValueError, match="counts"):
+        segment_hotspots([1, 2, 3], [1.0, 1.0], sp.identity(2))
+    with pytest.raises(ValueError, match="neighbourhood"):
+        segment_hotspots([1, 2], [1.0, 1.0], sp.identity(3))
