@@ -48,7 +48,9 @@ def test_js_json_cannot_close_a_script():
 def test_html_is_self_contained(internal_html):
     doc = internal_html
     assert not re.search(r"<script[^>]*\ssrc=", doc)
-    markup = re.sub(r"<script>.*?</script>", "", doc, flags=re.DOTALL)
+    # inline scripts and the layers' JSON data blocks
+    blocks = r"<script(?: type=\"application/json\" id=\"[a-z0-9_]+-data\")?>.*?</script>"
+    markup = re.sub(blocks, "", doc, flags=re.DOTALL)
     assert not re.search(r"<link\b", markup) and not re.search(r"\ssrc=", markup)
     assert "cdn." not in doc and "cdnjs" not in doc and "bootstrap" not in doc.lower()
     assert "<script" not in markup  # every script block ends where it should

@@ -2,7 +2,15 @@
 
 Every script, stylesheet and image is inlined from installed packages (see :mod:`routerisk.maps._assets`); every
 user-derived string passes through :func:`routerisk.maps.escape_text`. The legend, time slider, fullscreen button,
-title and footer are plain HTML/CSS/JS written here, so nothing is fetched from a CDN.
+layer control, title and footer are plain HTML/CSS/JS written here, so nothing is fetched from a CDN.
+
+No user text is ever template source. branca renders the output of every folium element a second time as a Jinja2
+template, so a route named ``{{ 7*7 }}`` would show as ``49`` (and a crafted name could run code). The map's own
+elements therefore bypass Jinja2 entirely: each layer's data (escaped text included) is written as a
+``<script type="application/json">`` block and read by fixed JavaScript with ``JSON.parse``; the ``<title>``,
+assets and styles are plain strings; the layer control is built by that JavaScript from the data, not by
+``folium.LayerControl``. The only folium templates left (the map itself and the optional web tile layer) hold
+constants.
 """
 
 from __future__ import annotations
@@ -31,40 +39,73 @@ HEAT_UNITS_SURFACE = (
 )
 
 
-def _js_layer_class():
-    from branca.element import MacroElement
+def _element_classes():
+    """Elements that never go through a template engine: user text in them is data, never template source.
+
+    branca renders every element's output a second time as a Jinja2 template (``Element(script(...))``), so any
+    text inside a folium/branca template would be evaluated. These elements write plain strings instead: the layer
+    data as ``<script type="application/json">`` blocks (escaped JSON) read by the page's script, and fixed
+    JavaScript written here.
+    """
+    from branca.element import Element, MacroElement
     from folium.map import Layer
-    from jinja2 import Template
+
+    class Raw(Element):
+        """A string placed in the document as it is (never compiled or rendered as a template)."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self._name = "rr_raw"
+            self.text = text
+
+        def render(self, **kwargs: Any) -> str:
+            return self.text
+
+    def add_script(element: Any, data: Any, code: str, assign: bool) -> None:
+        figure = element.get_root()
+        name, parent = element.get_name(), element._parent.get_name()
+        figure.header.add_child(Raw(_data_block(name, data)), name=name + "_data")
+        call = f"(function (map, D) {{\n{code}\n}})({parent}, {_read_data(name)});\n"
+        figure.script.add_child(Raw(f"var {name} = {call}" if assign else call), name=name)
 
     class JSLayer(Layer):
         """A Leaflet layer built by a small function ``(map, D) -> layer`` over escaped JSON data."""
 
-        _template = Template(
-            "{% macro script(this, kwargs) %}\nvar {{ this.get_name() }} = (function (map, D) {\n"
-            "{{ this.code }}\n})({{ this._parent.get_name() }}, {{ this.data_json }});\n{% endmacro %}"
-        )
-
         def __init__(self, name: str, data: Any, code: str, *, show: bool = True) -> None:
-            super().__init__(name=escape_text(name), overlay=True, control=True, show=show)
+            super().__init__(name=name, overlay=True, control=False, show=show)
             self._name = "rr_layer"
-            self.data_json = js_json(data)
+            self.data = data
             self.code = code
+
+        def render(self, **kwargs: Any) -> None:
+            add_script(self, self.data, self.code, assign=True)
+            if self.show:
+                self.get_root().script.add_child(
+                    Raw(f"{self.get_name()}.addTo({self._parent.get_name()});\n"), name=self.get_name() + "_add"
+                )
 
     class JSBlock(MacroElement):
         """Script run once, with the map and escaped JSON data."""
 
-        _template = Template(
-            "{% macro script(this, kwargs) %}\n(function (map, D) {\n{{ this.code }}\n"
-            "})({{ this._parent.get_name() }}, {{ this.data_json }});\n{% endmacro %}"
-        )
-
         def __init__(self, data: Any, code: str) -> None:
             super().__init__()
             self._name = "rr_block"
-            self.data_json = js_json(data)
+            self.data = data
             self.code = code
 
-    return JSLayer, JSBlock
+        def render(self, **kwargs: Any) -> None:
+            add_script(self, self.data, self.code, assign=False)
+
+    return Raw, JSLayer, JSBlock
+
+
+def _data_block(name: str, data: Any) -> str:
+    """``<script type="application/json">`` holding ``data``: never executed, never a template."""
+    return f'<script type="application/json" id="{name}-data">{js_json(data)}</script>'
+
+
+def _read_data(name: str) -> str:
+    return f"JSON.parse(document.getElementById('{name}-data').textContent)"
 
 
 _PANES = """
@@ -111,7 +152,9 @@ _CONTROLS = """
     document.addEventListener('fullscreenchange', function () { map.invalidateSize(); });
     return d; }});
   new FS().addTo(map);
-  var layers = {};
+  var layers = {}, overlays = {};
+  D.control.forEach(function (c) { overlays[c[0]] = window[c[1]]; });
+  L.control.layers({}, overlays, {collapsed: false, position: 'topright'}).addTo(map);
   Object.keys(D.layers).forEach(function (k) { layers[k] = window[D.layers[k]]; });
   window.routerisk = {map: map, heat: heat, layers: layers, periods: D.labels, setPeriod: setPeriod};
   document.documentElement.setAttribute('data-routerisk-ready', '1');
@@ -306,7 +349,7 @@ def heatmap(
         from .run import publishable_shelters
 
         shelters = publishable_shelters(shelters, "public")  # sensitive ones at locality level only
-    JSLayer, JSBlock = _js_layer_class()
+    Raw, JSLayer, JSBlock = _element_classes()
 
     m = folium.Map(
         tiles=None, control_scale=True, prefer_canvas=False, zoom_start=5, location=[23.0, -102.0]
@@ -317,17 +360,21 @@ def heatmap(
 
     show_cluster = not public and incidents is not None and 0 < len(incidents) <= point_limit
     root = m.get_root()
-    root.header.add_child(folium.Element(asset_tags(markercluster=show_cluster)), name="rr_assets")
-    root.header.add_child(folium.Element(f"<style>{CSS}</style>"), name="rr_css")
-    root.header.add_child(folium.Element(f"<title>{escape_text(title)} ({privacy} map)</title>"), name="rr_title")
+    # nothing below is a template: plain strings, user text escaped (see _element_classes)
+    root.header.add_child(Raw(asset_tags(markercluster=show_cluster)), name="rr_assets")
+    root.header.add_child(Raw(f"<style>{CSS}</style>"), name="rr_css")
+    root.header.add_child(Raw(f"<title>{escape_text(title)} ({escape_text(privacy)} map)</title>"), name="rr_title")
     m.add_child(JSBlock({}, _PANES), name="rr_panes")
 
     states, localities = basemap_layers()
     if public:
         localities = localities.assign(lon=localities["lon"].round(2), lat=localities["lat"].round(2))
     m.add_child(JSLayer("Offline basemap: states and major localities", *basemap_layer(states, localities)))
+    tiles = None
     if web_tiles:
-        folium.TileLayer("OpenStreetMap", name="Web tiles (online, OpenStreetMap)", overlay=True, show=False).add_to(m)
+        tiles = folium.TileLayer("OpenStreetMap", name="Web tiles (online, OpenStreetMap)", overlay=True, show=False,
+                                 control=False)
+        tiles.add_to(m)
 
     heat = _heat(
         incidents, surface, model=model, privacy=privacy, min_count=min_count, point_limit=point_limit,
@@ -355,14 +402,18 @@ def heatmap(
     if show_cluster:
         placed = incidents[~incidents.geometry.is_empty & incidents.geometry.notna()].to_crs(4326)
         m.add_child(JSLayer("Incidents (individual records)", *cluster_layer(placed), show=False))
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
 
     b = segments.to_crs(4326).total_bounds
     bounds = [[float(b[1]), float(b[0])], [float(b[3]), float(b[2])]] if np.isfinite(b).all() else None
     syn = _is_synthetic(incidents, zones, shelters, provenance) if synthetic is None else bool(synthetic)
     public_segments = public or ("suppressed" in segments and segments["suppressed"].fillna(False).astype(bool).any())
+    ours = [c for c in m._children.values() if isinstance(c, JSLayer)]
+    control = [(c.layer_name, c.get_name()) for c in ours[:1]]
+    control += [(tiles.layer_name, tiles.get_name())] if tiles is not None else []
+    control += [(c.layer_name, c.get_name()) for c in ours[1:]]
     controls = {
-        "layers": {c.layer_name: c.get_name() for c in m._children.values() if isinstance(c, JSLayer)},
+        "layers": {c.layer_name: c.get_name() for c in ours},
+        "control": [[escape_text(label), var] for label, var in control],
         "bounds": bounds,
         "heat": heat_name,
         "labels": [escape_text(x) for x in labels],
