@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.sparse as sp
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from scipy.stats import binomtest
 from shapely import LineString
 
@@ -197,3 +200,160 @@ def test_untested_segments_and_bad_input():
         segment_hotspots([1, 2, 3], [1.0, 1.0], sp.identity(2))
     with pytest.raises(ValueError, match="neighbourhood"):
         segment_hotspots([1, 2], [1.0, 1.0], sp.identity(3))
+
+
+# -- calibration and power on a straight 1,000 km route cut into 200 x 5 km segments ----------------------------------
+LINE_SEGS = np.array([LineString([(i * 5000.0, 0), ((i + 1) * 5000.0, 0)]) for i in range(200)], dtype=object)
+LINE_H = network_neighbourhood(segment_adjacency(LINE_SEGS), DEFAULT_NEIGHBOUR_STEPS)
+CLUSTER_CENTRE = 502_500.0  # the middle of segment 100
+NEAR_CLUSTER = slice(98, 103)  # segments whose neighbourhood holds a segment within 3 km of the centre
+
+
+def line_incidents(seed, cluster=0):
+    """About 8 incidents per 5 km segment, uniform along the route with 300 m perpendicular jitter, plus
+    ``cluster`` incidents around ``CLUSTER_CENTRE`` (1 km standard deviation along the route)."""
+    rng = np.random.default_rng(seed)
+    m = rng.poisson(1600)
+    xy = np.c_[rng.uniform(0, 1_000_000, m), rng.normal(0, 300, m)]
+    c = np.c_[rng.normal(CLUSTER_CENTRE, 1000, cluster), rng.normal(0, 300, cluster)]
+    return np.r_[xy, c]
+
+
+def line_hotspots(seed, cluster=0):
+    seg = attribute_incidents(LINE_SEGS, line_incidents(seed, cluster), 15_000.0)
+    counts = np.bincount(seg[seg >= 0], minlength=len(LINE_SEGS))
+    return segment_hotspots(counts, np.full(len(LINE_SEGS), 5000.0), LINE_H)
+
+
+def test_calibrated_under_the_null():
+    # benchmark (200 seeds): any hot/cold label in 5% of runs at q = 0.10; here 50 seeds with slack
+    runs = [line_hotspots(seed) for seed in range(50)]
+    flagged = np.mean([out["hotspot"].str.startswith(("hot", "cold")).any() for out in runs])
+    assert flagged <= 0.20
+    # the unadjusted exact p-values are valid and not trivially conservative: P(p <= 0.05) close to 0.05
+    p = np.concatenate([out["p_raw"].to_numpy() for out in runs])
+    assert np.isfinite(p).all() and 0.03 <= np.mean(p <= 0.05) <= 0.07
+    assert 0.06 <= np.mean(p <= 0.10) <= 0.13
+
+
+def test_planted_cluster_of_25_is_found():
+    # benchmark (200 seeds): found in 99% of runs; here 30 seeds
+    found = [line_hotspots(1000 + seed, cluster=25)["hotspot"].iloc[NEAR_CLUSTER].str.startswith("hot").any()
+             for seed in range(30)]
+    assert np.mean(found) >= 0.85
+    out = line_hotspots(7, cluster=25)
+    far = np.r_[0:90, 111:200]
+    assert not out["hotspot"].iloc[far].str.startswith("hot").any()
+
+
+# -- gi_z against esda ------------------------------------------------------------------------------------------------
+ESDA_SCRIPT = """
+import sys, warnings
+sys.modules["numba"] = None  # esda then uses its pure-Python fallback instead of compiling for ~20 s
+import numpy as np
+import esda, libpysal
+import scipy.sparse as sp
+H = sp.load_npz(sys.argv[1])  # binary neighbourhood, self included
+x = np.load(sys.argv[2])
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    w = libpysal.weights.WSP(H).to_W(silence_warnings=True)
+    g = esda.G_Local(x, w, transform="B", star=True, permutations=9, n_jobs=1, keep_simulations=False, seed=1)
+np.save(sys.argv[3], g.Zs)
+"""
+
+
+def grid_network(n_routes=8, n_seg=12, step=5000.0):
+    """``n_routes`` east-west and ``n_routes`` north-south routes crossing each other, cut into segments."""
+    segs = []
+    for r in range(n_routes):
+        c = (r + 0.5) * n_seg * step / n_routes
+        segs += [LineString([(i * step, c), ((i + 1) * step, c)]) for i in range(n_seg)]
+        segs += [LineString([(c, i * step), (c, (i + 1) * step)]) for i in range(n_seg)]
+    return np.array(segs, dtype=object)
+
+
+@pytest.mark.slow
+def test_gi_z_equals_esda_g_local_star(tmp_path):
+    pytest.importorskip("esda")
+    import subprocess
+    import sys
+
+    segs = grid_network()
+    H = network_neighbourhood(segment_adjacency(segs), 2)
+    rng = np.random.default_rng(5)
+    counts = rng.poisson(rng.gamma(2.0, 2.0, len(segs)))
+    out = segment_hotspots(counts, np.ones(len(segs)), H)
+    assert out["gi_z"].notna().all()
+    sp.save_npz(tmp_path / "H.npz", sp.csr_matrix(H))
+    np.save(tmp_path / "x.npy", counts.astype(float))
+    files = [str(tmp_path / name) for name in ("H.npz", "x.npy", "z.npy")]
+    subprocess.run([sys.executable, "-c", ESDA_SCRIPT, *files], check=True, capture_output=True, timeout=300)
+    np.testing.assert_allclose(out["gi_z"], np.load(tmp_path / "z.npy"), rtol=1e-8, atol=1e-8)
+
+
+# -- properties -------------------------------------------------------------------------------------------------------
+@st.composite
+def networks(draw, max_n=30):
+    """Random counts, shares (some zero) and a random symmetric adjacency, as a neighbourhood of 0-2 steps."""
+    n = draw(st.integers(1, max_n))
+    counts = np.array(draw(st.lists(st.integers(0, 40), min_size=n, max_size=n)))
+    share = np.array(draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.0, 7.5]), min_size=n, max_size=n)))
+    assume(share.sum() > 0)
+    pairs = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=3 * n))
+    A = sp.lil_matrix((n, n))
+    for i, j in pairs:
+        if i != j:
+            A[i, j] = A[j, i] = 1.0
+    H = network_neighbourhood(A.tocsr(), draw(st.integers(0, 2)))
+    return counts, share, H
+
+
+@settings(max_examples=60, deadline=None)
+@given(networks())
+def test_p_values_are_probabilities_and_untested_is_consistent(net):
+    counts, share, H = net
+    out = segment_hotspots(counts, share, H)
+    tested = out["p_raw"].notna()
+    p, q = out["p_raw"][tested], out["p_value"][tested]
+    assert ((p >= 0) & (p <= 1)).all() and ((q >= p - 1e-12) & (q <= 1)).all()
+    assert (out.loc[~tested, "hotspot"] == "not tested").all() and (out.loc[tested, "hotspot"] != "not tested").all()
+    np.testing.assert_allclose(out["expected"], counts.sum() * (H @ (share / share.sum())), rtol=1e-9, atol=1e-12)
+    assert (out["observed"] >= counts).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(networks(), st.randoms(use_true_random=False))
+def test_permuting_segments_permutes_results(net, rnd):
+    counts, share, H = net
+    perm = np.array(rnd.sample(range(len(counts)), len(counts)))
+    a = segment_hotspots(counts, share, H)
+    b = segment_hotspots(counts[perm], share[perm], H[perm][:, perm])
+    pd.testing.assert_frame_equal(a.iloc[perm].reset_index(drop=True), b, check_exact=False, rtol=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(networks(), st.integers(1, 5), st.sampled_from([0.0, 1.0, 5.0]))
+def test_far_away_empty_segments_act_only_through_the_shares(net, extra, extra_share):
+    """Adding ``extra`` disconnected segments without incidents leaves N and every observed count alone. With
+    share 0 they are not tested and nothing else changes; with a positive share they take that share from the
+    others: every other P_s shrinks by the factor old total / new total (more "hot", fewer "cold"), and they join
+    the Benjamini-Hochberg family. ``gi_z`` (descriptive, against the mean count over all segments) changes too."""
+    counts, share, H = net
+    n = len(counts)
+    base = segment_hotspots(counts, share, H)
+    H2 = sp.block_diag([H, sp.identity(extra)], format="csr")
+    more = segment_hotspots(np.r_[counts, np.zeros(extra, int)], np.r_[share, np.full(extra, extra_share)], H2)
+    old = more.iloc[:n].reset_index(drop=True)
+    np.testing.assert_array_equal(old["observed"], base["observed"])
+    if extra_share == 0.0:
+        pd.testing.assert_frame_equal(old.drop(columns="gi_z"), base.drop(columns="gi_z"))
+        assert (more["hotspot"].iloc[n:] == "not tested").all()
+        return
+    factor = share.sum() / (share.sum() + extra * extra_share)
+    covers = np.isclose(base["expected"], counts.sum()) & (counts.sum() > 0)  # P_s was 1: now tested
+    np.testing.assert_allclose(old["expected"][~covers], base["expected"][~covers] * factor, rtol=1e-12)
+    tested = base["p_raw"].notna().to_numpy()
+    P = (old["expected"] / max(counts.sum(), 1)).to_numpy()
+    want = binom_two_sided_p(old["observed"][tested], counts.sum(), P[tested])
+    np.testing.assert_allclose(old["p_raw"][tested], want, rtol=1e-12)
