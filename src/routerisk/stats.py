@@ -1,4 +1,16 @@
-"""Local spatial statistics of segment scores: distance-band neighbours, Getis-Ord Gi*, FDR-controlled hot spots.
+"""Hot spots on the route network (exact binomial test of attributed incident counts), Gi*, classes, bootstrap draws.
+
+Hot spots (:func:`segment_hotspots`, see docs/hotspots.md): each placed incident is attributed to its nearest
+segment within its reach (:func:`attribute_incidents`); segments are adjacent when their geometries come within
+``snap_m`` of each other (:func:`segment_adjacency`) and a segment's neighbourhood is itself plus the segments
+within ``steps`` adjacency steps (:func:`network_neighbourhood`). Under the null hypothesis "each of the ``N``
+attributed incidents fell on segment ``j`` with probability ``share_j`` (length, or a given flow), independently",
+the count in a neighbourhood is exactly Binomial(``N``, sum of its shares): the two-sided p-values are exact
+(:func:`binom_two_sided_p`, no permutations) and Benjamini-Hochberg controls the false discovery rate.
+
+The older test on a smoothed score (:func:`hotspots`: distance-band neighbours between midpoints, Gi* with
+conditional permutations) is kept for compatibility and described below; its null hypothesis does not hold for
+kernel-smoothed scores (neighbours share incidents), so it over-reports hot spots.
 
 Gi* is computed here rather than with ``esda.G_Local`` (which recompiles with numba in every process, 15-20 s);
 the tests check the z-scores against esda. With binary weights ``w_ij`` (1 for neighbours and for ``j = i``),
