@@ -49,6 +49,11 @@ def test_check_privacy_rejects_bad_values():
         check_privacy("secret")
     with pytest.raises(routerisk.ConfigError, match="min_count"):
         check_privacy("public", 0)
+    for k in (1, 2):
+        with pytest.raises(routerisk.ConfigError, match="at least 3"):
+            check_privacy("public", k)
+    check_privacy("public", 3)
+    check_privacy("internal", 1)  # internal outputs are not published: no floor
 
 
 def test_public_report_keeps_counts_only():
@@ -99,15 +104,23 @@ def test_donut_mask_moves_every_point_within_the_annulus():
          "incident_id": [f"i{i}" for i in range(12)]},
         geometry=gpd.points_from_xy(lon, np.full(12, 19.0)), crs=4326,
     )  # fmt: skip
-    out = donut_mask(inc, min_m=500, max_m=2000, seed=3)
+    key = b"0123456789abcdef-test"
+    out = donut_mask(inc, min_m=500, max_m=2000, key=key)
     assert set(out.columns) == {"category", "victims", "month", "geometry"}
     assert (out["month"] == "2020-05").all()
     a = inc.to_crs("EPSG:6372").geometry
     b = out.to_crs("EPSG:6372").geometry
     d = np.array([b.distance(p).min() for p in a])  # 12 x 12, hand-sized
     assert ((d >= 500 - 1e-6) & (d <= 2000 + 1e-6)).all()
-    again = donut_mask(inc, min_m=500, max_m=2000, seed=3)
-    assert again.geometry.equals(out.geometry)  # seeded
+    again = donut_mask(inc, min_m=500, max_m=2000, key=key)
+    assert again.geometry.equals(out.geometry)  # keyed: reproducible by the key holder
+    other = donut_mask(inc, min_m=500, max_m=2000, key=key + b"x").to_crs("EPSG:6372").geometry
+    assert min(other.distance(p).min() for p in b) > 0  # another key, other points
+    fresh = [donut_mask(inc, min_m=500, max_m=2000).to_crs("EPSG:6372").geometry for _ in range(2)]
+    assert not fresh[0].geom_equals_exact(fresh[1], 1.0).all()  # OS entropy: a new draw each call
+    wider = donut_mask(inc, min_m=600, max_m=2000, key=key).to_crs("EPSG:6372")
+    # other radii, other random numbers: two releases do not put the point on one ray from the record
+    assert not np.allclose(np.sort(wider.geometry.x - 0), np.sort(b.x - 0))
 
 
 def test_donut_mask_rejects_bad_radii():
@@ -126,8 +139,7 @@ def test_score_writes_geomasked_points(tmp_path):
     from routerisk.cli import cli
 
     out = tmp_path / "run"
-    args = ["score", "--privacy", "public", "--geomask", "800,1500", "--param", "bootstrap=0", "--param",
-            "permutations=0", "--out", str(out)]  # fmt: skip
+    args = ["score", "--privacy", "public", "--geomask", "800,1500", "--out", str(out)]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     masked = gpd.read_file(out / "incidents_geomasked.gpkg")
@@ -139,3 +151,65 @@ def test_score_writes_geomasked_points(tmp_path):
     assert bad.exit_code == 3
     assert "MIN_M,MAX_M" in bad.output
     assert not (tmp_path / "x").exists()
+
+
+def test_mask_points_keeps_columns_and_rows_and_reads_tables():
+    from routerisk.privacy import is_masked, mask_points
+
+    t = pd.DataFrame({"lon": [-99.0, np.nan, -98.0], "lat": [19.0, 19.5, 19.2], "notes": ["a", "b", "c"]})
+    m = mask_points(t, min_m=1000, max_m=1000, key=b"k" * 16)
+    assert is_masked(m) and not is_masked(t)
+    assert m["notes"].tolist() == ["a", "b", "c"] and np.isnan(m["lon"].iloc[1])
+    a = gpd.GeoSeries(gpd.points_from_xy(t["lon"], t["lat"]), crs=4326).to_crs("EPSG:6372")
+    b = gpd.GeoSeries(gpd.points_from_xy(m["lon"], m["lat"]), crs=4326).to_crs("EPSG:6372")
+    d = a.distance(b).to_numpy()
+    assert np.allclose(d[[0, 2]], 1000.0, atol=0.5)  # min_m = max_m: exactly 1 km
+    assert m.attrs["routerisk_geomasked"]["source"] == "key-file"
+
+
+def test_read_geomask_key_errors(tmp_path):
+    from routerisk.privacy import read_geomask_key
+
+    with pytest.raises(routerisk.InputError, match="cannot read"):
+        read_geomask_key(tmp_path / "none")
+    (tmp_path / "short").write_bytes(b"123")
+    with pytest.raises(routerisk.ConfigError, match="at least 16"):
+        read_geomask_key(tmp_path / "short")
+
+
+def _stack(n_by_month, lon=-94.0, lat=17.0):
+    dates = [d for d, n in n_by_month.items() for _ in range(n)]
+    return gpd.GeoDataFrame(
+        {"category": "homicide", "location_precision": "exact", "date": pd.to_datetime(dates)},
+        geometry=gpd.points_from_xy([lon] * len(dates), [lat] * len(dates)), crs=4326,
+    )
+
+
+def test_public_frames_withdraw_periods_whose_complement_is_small():
+    """5 + 5 + 1 incidents at one place: each month alone passes min_count 5 and so does all minus either one,
+    but all minus both isolates the single incident; the rule withdraws one of them wherever that one reaches."""
+    from routerisk.maps._frames import public_frames
+    from routerisk.privacy import mask_points
+
+    inc = mask_points(_stack({"2024-01-10": 5, "2024-02-10": 5, "2024-03-10": 1}), min_m=1, max_m=1, key=b"k" * 16)
+    frames, labels, _, _ = public_frames(inc, min_count=5)
+    assert labels == ["all", "2024-01", "2024-02", "2024-03"]
+    published = np.isfinite(frames[0])
+    assert published.any()
+    assert not np.isfinite(frames[3]).any()  # a single incident is never published
+    both = np.isfinite(frames[1]) & np.isfinite(frames[2])
+    assert not both.any()  # where both months showed, all minus both would be the single March incident
+    # wherever a month is published, all minus it is reached by >= 5 incidents (values differ by >= 5 kernels)
+    one = np.isfinite(frames[1]) | np.isfinite(frames[2])
+    assert one.sum() >= 0.5 * published.sum()  # the rule withdraws one month, not both
+
+
+def test_public_frames_publish_every_month_when_differences_are_large():
+    from routerisk.maps._frames import public_frames
+    from routerisk.privacy import mask_points
+
+    inc = mask_points(_stack({"2024-01-10": 6, "2024-02-10": 7}), min_m=1, max_m=1, key=b"k" * 16)
+    frames, _, _, _ = public_frames(inc, min_count=5)
+    ok = np.isfinite(frames[0])
+    assert (np.isfinite(frames[1]) == ok).all() and (np.isfinite(frames[2]) == ok).all()
+    assert np.allclose(frames[1][ok] + frames[2][ok], frames[0][ok])

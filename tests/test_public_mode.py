@@ -45,7 +45,7 @@ def public_run(tmp_path_factory):
     result = CliRunner().invoke(
         cli,
         ["score", "--incidents", str(path), "--shelters", str(shelters), "--privacy", "public",
-         "--maps", "--out", str(out), "--param", "bootstrap=20", "--param", "permutations=99"],
+         "--maps", "--out", str(out)],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     return out, inc
@@ -136,8 +136,7 @@ def test_html_parser_sees_incidents_in_an_internal_map(tmp_path):
     path = tmp_path / "i.csv"
     inc.drop(columns="geometry").assign(lon=inc.geometry.x, lat=inc.geometry.y).to_csv(path, index=False)
     out = tmp_path / "run"
-    args = ["score", "--incidents", str(path), "--maps", "--out", str(out), "--param", "bootstrap=0",
-            "--param", "permutations=0"]  # fmt: skip
+    args = ["score", "--incidents", str(path), "--maps", "--out", str(out)]
     assert CliRunner().invoke(cli, args).exit_code == 0
     leaks = _leaks(
         html_coordinates((out / "map.html").read_text(encoding="utf-8")),

@@ -16,7 +16,15 @@ from typing import Any
 
 from ._errors import InputError
 
-__all__ = ["MANIFEST_NAME", "package_versions", "peak_memory_mb", "read_manifest", "sha256_file", "write_manifest"]
+__all__ = [
+    "MANIFEST_NAME",
+    "compare_rerun",
+    "package_versions",
+    "peak_memory_mb",
+    "read_manifest",
+    "sha256_file",
+    "write_manifest",
+]
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
@@ -159,3 +167,96 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
         msg = f"{str(path)!r} is JSON but not a routerisk manifest (no `manifest_version`/`inputs`)"
         raise InputError(msg, path=str(path))
     return doc
+
+
+#: Outputs computed from masked positions: in public mode every incident-derived file, else only the points.
+_MASKED_PUBLIC = ("segments", "risk_surface", "sites", "gaps", "coverage", "incidents_geomasked")
+#: Files whose bytes change between identical runs (timestamps in GeoPackages and PDFs, random ids in HTML).
+_BYTES_VARY = (".gpkg", ".pdf", ".html")
+
+
+def _masked_output(name: str, mode: str, map_name: str) -> bool:
+    if name.startswith("incidents_geomasked"):
+        return True
+    return mode == "public" and (name.startswith(_MASKED_PUBLIC) or name.startswith(map_name + "."))
+
+
+def _same_content(a: Path, b: Path) -> bool | None:
+    """Whether two GeoPackages hold the same layers and features (None when they cannot be read)."""
+    try:
+        import pyogrio
+
+        layers = [str(x) for x in pyogrio.list_layers(a)[:, 0]]
+        if layers != [str(x) for x in pyogrio.list_layers(b)[:, 0]]:
+            return False
+        for layer in layers:
+            fa = pyogrio.read_dataframe(a, layer=layer)
+            fb = pyogrio.read_dataframe(b, layer=layer)
+            same_attrs = fa.drop(columns="geometry").equals(fb.drop(columns="geometry"))
+            if not (same_attrs and fa.geometry.equals(fb.geometry)):
+                return False
+        return True
+    except Exception:  # pragma: no cover - a damaged file: report it as not compared
+        return None
+
+
+def compare_rerun(
+    recorded: Mapping[str, Any], new: Mapping[str, Any], *, recorded_folder: str | os.PathLike[str] | None,
+    new_folder: str | os.PathLike[str], key_given: bool = False,
+) -> list[str]:
+    """What a rerun reproduced: one line per finding, for the ``rerun`` command to print.
+
+    Outputs computed from masked positions cannot be reproduced when the recorded run drew its displacements from
+    OS entropy, or from a key file that was not given again: the lines say so. Every other output is compared:
+    by SHA-256 (from the manifests), and GeoPackages, whose bytes hold timestamps, by their features when the
+    recorded folder is at hand.
+
+    Examples
+    --------
+    >>> compare_rerun({"outputs": {"a.csv": {"sha256": "x"}}}, {"outputs": {"a.csv": {"sha256": "x"}}},
+    ...               recorded_folder=None, new_folder=".")
+    ['reproduced: a.csv']
+    """
+    disclosure = recorded.get("disclosure") or {}
+    source = disclosure.get("geomask_source")
+    mode = (recorded.get("privacy") or {}).get("mode", "internal")
+    map_name = (recorded.get("options") or {}).get("map_name", "map")
+    redrawn = source == "os-entropy" or (source == "key-file" and not key_given)
+    lines: list[str] = []
+    if redrawn:
+        why = (
+            "drew its geomask displacements from OS entropy (nothing recorded can regenerate them)"
+            if source == "os-entropy"
+            else "drew its geomask displacements from a key file, which was not given (--geomask-key)"
+        )
+        what = (
+            "the masked points and every number computed from them (segments, surface, maps, sites)"
+            if mode == "public"
+            else "the masked points (incidents_geomasked.gpkg)"
+        )
+        lines.append(f"not reproducible: the recorded run {why}; {what} come from a new draw")
+    old_out = recorded.get("outputs") or {}
+    new_out = new.get("outputs") or {}
+    same, differ, expected, missing = [], [], [], []
+    for name in sorted(old_out):
+        if name not in new_out:
+            missing.append(name)
+        elif redrawn and _masked_output(name, mode, map_name):
+            expected.append(name)
+        elif old_out[name].get("sha256") == new_out[name].get("sha256"):
+            same.append(name)
+        elif name.endswith(".gpkg") and recorded_folder is not None and (Path(recorded_folder) / name).exists():
+            (same if _same_content(Path(recorded_folder) / name, Path(new_folder) / name) else differ).append(name)
+        elif name.endswith(_BYTES_VARY):
+            expected.append(name)
+        else:
+            differ.append(name)
+    if same:
+        lines.append("reproduced: " + ", ".join(same))
+    if expected:
+        lines.append("not compared (new draw, or bytes vary between identical runs): " + ", ".join(expected))
+    if differ:
+        lines.append("DIFFERENT: " + ", ".join(differ))
+    if missing:
+        lines.append("missing from the rerun: " + ", ".join(missing))
+    return lines

@@ -1,20 +1,34 @@
 """Privacy modes: what a published output may contain.
 
-``internal`` (default for analysis) keeps everything. ``public`` (for anything meant to be shared):
+``internal`` (default for analysis) keeps everything. ``public`` (for anything meant to be shared; the threat model
+is in ``docs/threat-model.md``):
 
-- no individual incident coordinates in any output (no incident layer, no point heat: heat comes from the
-  aggregated surface, whose cells supported by fewer than ``min_count`` incidents are masked);
+- every incident-derived number (segment scores, the risk surface, every time frame of the heat) is computed from
+  ONE donut-masked copy of the incidents (:func:`mask_points`): each point moved between ``min_m`` and ``max_m``
+  metres in a direction and at a distance drawn from OS entropy, or from a keyed PRF (HMAC-SHA256) of the record
+  when the analyst holds a key file (:func:`read_geomask_key`). Nothing published lets anyone regenerate the
+  displacements, so subtracting or fitting published numbers recovers masked positions at best;
+- no individual incident coordinates in any output (no incident layer, no point heat);
 - segments supported by fewer than ``min_count`` incidents have their incident-derived numbers suppressed
-  (set to null, ``suppressed = True``; enforcement exposure, which derives from published zones, stays);
+  (set to null, ``suppressed = True``; enforcement exposure, which derives from published zones, stays); surface
+  cells within the kernel reach of fewer than ``min_count`` incidents are empty, and time frames are suppressed
+  cell by cell so that no difference of published frames isolates fewer than ``min_count`` incidents
+  (:func:`routerisk.maps._frames.public_frames`);
+- ``min_count`` must be at least :data:`PUBLIC_MIN_COUNT_FLOOR` (3), every published date is cut to its month;
 - free text (``notes``, ``source_url``, names of people) is dropped, and rejected-row reports keep only
   counts by reason (their ``value`` column may hold coordinates or notes);
 - shelters marked ``sensitive`` are shown at locality level only;
-- optionally (``geomask``), incident points for outputs that must show points are published donut-masked
-  (:func:`donut_mask`): each point moved by a random distance between ``min_m`` and ``max_m`` in a random
-  direction, with only category, perpetrator, victims, location precision and the month of the date kept.
+- optionally (``geomask``), the masked points themselves are published (:func:`donut_mask`), with only category,
+  perpetrator, victims, location precision and the month of the date kept.
 """
 
 from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -24,14 +38,28 @@ __all__ = [
     "DEFAULT_GEOMASK_M",
     "DEFAULT_MIN_COUNT",
     "PRIVACY_MODES",
+    "PUBLIC_MIN_COUNT_FLOOR",
     "check_privacy",
+    "disclosure_record",
     "donut_mask",
+    "is_masked",
+    "mask_points",
+    "month_only",
     "public_report",
+    "published_date_range",
+    "read_geomask_key",
     "suppress_segments",
 ]
 
 PRIVACY_MODES = ("internal", "public")
 DEFAULT_MIN_COUNT = 5
+#: Smallest ``min_count`` public mode accepts: with 1 a published number can describe one incident, with 2 a
+#: contributor who knows their own record learns the other one by subtraction.
+PUBLIC_MIN_COUNT_FLOOR = 3
+#: Shortest key file :func:`read_geomask_key` accepts, in bytes (128 bits).
+MIN_KEY_BYTES = 16
+#: ``attrs`` key marking a table whose coordinates :func:`mask_points` displaced.
+MASKED_ATTR = "routerisk_geomasked"
 #: Default donut radii (metres) of :func:`donut_mask`: far enough that a point never lands on its record's
 #: building or street, near enough that kernel scores at a 15 km bandwidth barely change.
 DEFAULT_GEOMASK_M = (500.0, 2000.0)
@@ -48,11 +76,30 @@ INCIDENT_DERIVED = (
     "risk_hi",
     "risk_class",
     "p_value",
+    "incident_exposure_lo",
+    "incident_exposure_hi",
+    "incident_risk",
+    "composite_risk",
+    "risk_percentile",
+    "gi_z",
+    "evidence",
 )
 
 
 def check_privacy(privacy: str, min_count: int = DEFAULT_MIN_COUNT) -> None:
-    """Raise ``ValueError`` (as :class:`routerisk.ConfigError`) for an unknown mode or a bad ``min_count``."""
+    """Raise :class:`routerisk.ConfigError` for an unknown mode or a bad ``min_count``.
+
+    Public mode refuses a ``min_count`` below :data:`PUBLIC_MIN_COUNT_FLOOR`.
+
+    Examples
+    --------
+    >>> check_privacy("public", 3)
+    >>> check_privacy("public", 2)
+    Traceback (most recent call last):
+    ...
+    routerisk._errors.ConfigError: `min_count` was 2 but public mode needs at least 3: with 2 a published number \
+can be traced to single incidents (see docs/threat-model.md)
+    """
     from ._errors import ConfigError
 
     if privacy not in PRIVACY_MODES:
@@ -60,6 +107,12 @@ def check_privacy(privacy: str, min_count: int = DEFAULT_MIN_COUNT) -> None:
         raise ConfigError(msg)
     if not isinstance(min_count, (int, np.integer)) or isinstance(min_count, bool) or min_count < 1:
         msg = f"`min_count` was {min_count!r} but must be a whole number >= 1"
+        raise ConfigError(msg)
+    if privacy == "public" and min_count < PUBLIC_MIN_COUNT_FLOOR:
+        msg = (
+            f"`min_count` was {min_count!r} but public mode needs at least {PUBLIC_MIN_COUNT_FLOOR}: with "
+            f"{min_count} a published number can be traced to single incidents (see docs/threat-model.md)"
+        )
         raise ConfigError(msg)
 
 
@@ -91,7 +144,7 @@ def suppress_segments(segments: gpd.GeoDataFrame, min_count: int = DEFAULT_MIN_C
     out = segments.copy()
     mask = out["n_incidents"].to_numpy() < min_count
     for col in INCIDENT_DERIVED:
-        if col in out.columns:
+        if col in out.columns and col != "evidence":
             if pd.api.types.is_integer_dtype(out[col]):
                 out[col] = out[col].astype("Int64")
                 out.loc[mask, col] = pd.NA
@@ -115,37 +168,217 @@ def public_report(rejected: pd.DataFrame) -> pd.DataFrame:
     return grouped.rename("rows").reset_index()
 
 
-def donut_mask(
-    incidents: gpd.GeoDataFrame,
+def read_geomask_key(path: str | os.PathLike[str]) -> bytes:
+    """Read a geomasking key file: its raw bytes, at least :data:`MIN_KEY_BYTES` long.
+
+    The key never leaves this function's caller: routerisk writes neither the key nor any hash of it to an output
+    or a manifest. Make one with ``python -c "import secrets; print(secrets.token_hex(32))" > geomask.key`` and
+    keep it with the internal data, never with the public outputs.
+
+    Raises
+    ------
+    InputError
+        When the file cannot be read.
+    ConfigError
+        When it holds fewer than :data:`MIN_KEY_BYTES` bytes.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "k"
+    >>> _ = p.write_bytes(b"0123456789abcdef0123")
+    >>> len(read_geomask_key(p))
+    20
+    """
+    from ._errors import ConfigError, InputError
+
+    try:
+        key = Path(path).read_bytes()
+    except OSError as exc:
+        msg = f"cannot read the geomask key file {str(path)!r}: {exc.strerror or exc}"
+        raise InputError(msg, path=str(path)) from None
+    if len(key) < MIN_KEY_BYTES:
+        msg = (
+            f"the geomask key file {str(path)!r} holds {len(key)} bytes but must hold at least {MIN_KEY_BYTES} "
+            "(make one with: python -c \"import secrets; print(secrets.token_hex(32))\" > geomask.key)"
+        )
+        raise ConfigError(msg)
+    return key
+
+
+def is_masked(incidents: Any) -> bool:
+    """Whether ``incidents`` came out of :func:`mask_points` (their coordinates are already displaced).
+
+    Examples
+    --------
+    >>> is_masked(pd.DataFrame({"lon": [1.0], "lat": [2.0]}))
+    False
+    """
+    return bool(getattr(incidents, "attrs", {}).get(MASKED_ATTR))
+
+
+def month_only(dates: Any) -> pd.Series:
+    """Dates cut to their month, as ``YYYY-MM`` strings (empty where missing).
+
+    Examples
+    --------
+    >>> month_only(pd.to_datetime(["2020-05-17", None])).tolist()
+    ['2020-05', '']
+    """
+    d = pd.to_datetime(pd.Series(dates), errors="coerce")
+    return d.dt.strftime("%Y-%m").fillna("")
+
+
+def _check_radii(min_m: float, max_m: float) -> None:
+    from ._errors import ConfigError
+
+    if not (np.isfinite(min_m) and np.isfinite(max_m) and 0 < min_m <= max_m):
+        msg = f"geomask radii were ({min_m!r}, {max_m!r}) but must satisfy 0 < min_m <= max_m (metres)"
+        raise ConfigError(msg)
+
+
+def _record_messages(table: pd.DataFrame, lon: np.ndarray, lat: np.ndarray, min_m: float, max_m: float) -> list:
+    """One byte string per record for the keyed PRF: its id, coordinates, date, category and occurrence."""
+    parts = [pd.Series(np.char.mod("%.9f", lon)), pd.Series(np.char.mod("%.9f", lat))]
+    for col in ("incident_id", "date", "category", "perpetrator", "victims"):
+        if col in table.columns:
+            parts.append(table[col].astype(str).reset_index(drop=True))
+    text = parts[0].str.cat(parts[1:], sep="\x1f")
+    occurrence = text.groupby(text, sort=False).cumcount().astype(str)  # identical records get distinct offsets
+    prefix = f"routerisk-geomask-v1\x1f{min_m!r}\x1f{max_m!r}\x1f"
+    return (prefix + text + "\x1f" + occurrence).str.encode("utf-8").tolist()
+
+
+def _uniforms(n: int, key: bytes | None, messages: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Three independent U(0, 1) arrays: from HMAC-SHA256(key, record) when a key is given, else OS entropy."""
+    if key is None:
+        rng = np.random.default_rng()  # seeded from OS entropy: never from anything a run records
+        return rng.random(n), rng.random(n), rng.random(n)
+    digests = b"".join(hmac.digest(key, m, hashlib.sha256) for m in messages)
+    words = np.frombuffer(digests, dtype=">u8").reshape(n, 4)[:, :3] >> np.uint64(11)  # 53 random bits each
+    u = words.astype("float64") / float(1 << 53)
+    return u[:, 0], u[:, 1], u[:, 2]
+
+
+def mask_points(
+    incidents: Any,
     *,
     min_m: float = DEFAULT_GEOMASK_M[0],
     max_m: float = DEFAULT_GEOMASK_M[1],
-    seed: int = 0,
+    key: bytes | None = None,
     crs: str = "auto",
-) -> gpd.GeoDataFrame:
-    """Donut-mask incident points for publication: each moves between ``min_m`` and ``max_m`` metres away.
+) -> Any:
+    """Displace every incident between ``min_m`` and ``max_m`` metres (donut masking), keeping every column.
 
-    The displacement is drawn uniformly over the annulus's area (radius ``sqrt(U (max^2 - min^2) + min^2)``,
-    direction uniform) in the analysis CRS, so no published point lies within ``min_m`` of its true position
-    and none farther than ``max_m``. Free text, ids, sources and exact dates are dropped: only
-    :data:`GEOMASK_COLUMNS` remain (``month`` as ``YYYY-MM``), in a shuffled order so rows cannot be matched
-    to the source table by position.
+    The displacement is uniform over the annulus's area (radius ``sqrt(U (max^2 - min^2) + min^2)``, direction
+    uniform) in the analysis CRS. Its random numbers come from OS entropy (a fresh draw each call, so two calls
+    differ), or, with ``key``, from HMAC-SHA256 of the key and the record (its id, coordinates, date, category,
+    perpetrator, victims, the radii and its occurrence among identical records): the analyst holding the key gets
+    the same displacement every time, nobody else can compute it. Nothing derived from a seed a run records is
+    used. Public mode computes every incident-derived output from the result, so fitting published numbers can
+    at best recover these masked positions.
 
     Parameters
     ----------
-    incidents : GeoDataFrame
-        Canonical incidents (points).
+    incidents : GeoDataFrame or DataFrame
+        Canonical incidents (points), or a lon/lat table (``read_incidents(..., geometry=False)``).
     min_m, max_m : float
         Inner and outer radius in metres (``0 < min_m <= max_m``).
-    seed : int
-        Seed of the random displacements (a run records it in its manifest).
+    key : bytes, optional
+        Secret key (:func:`read_geomask_key`); OS entropy when None.
+    crs : str, default "auto"
+        Analysis CRS (see :func:`routerisk.analysis_crs`).
+
+    Returns
+    -------
+    GeoDataFrame or DataFrame
+        The same kind of table, rows in the same order, only coordinates changed (unplaced rows unchanged);
+        ``attrs`` marks it as masked (:func:`is_masked`). Not for publication as is (it keeps text and dates):
+        publish :func:`donut_mask` instead.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"lon": [-93.9], "lat": [16.25], "category": ["robbery"]})
+    >>> m = mask_points(t, key=b"0123456789abcdef")
+    >>> m.equals(mask_points(t, key=b"0123456789abcdef")), m["category"].tolist(), is_masked(m)
+    (True, ['robbery'], True)
+    """
+    from pyproj import Transformer
+
+    from .crs import analysis_crs
+
+    _check_radii(min_m, max_m)
+    min_m, max_m = float(min_m), float(max_m)
+    table = not isinstance(incidents, gpd.GeoDataFrame)
+    if table:
+        lon = pd.to_numeric(incidents["lon"], errors="coerce").to_numpy(dtype="float64")
+        lat = pd.to_numeric(incidents["lat"], errors="coerce").to_numpy(dtype="float64")
+    else:
+        geo = incidents.geometry.to_crs(4326)
+        ok_geom = geo.notna().to_numpy() & ~geo.is_empty.to_numpy()
+        lon = np.full(len(geo), np.nan)
+        lat = np.full(len(geo), np.nan)
+        lon[ok_geom] = geo[ok_geom].x.to_numpy()
+        lat[ok_geom] = geo[ok_geom].y.to_numpy()
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    bounds = (lon[ok].min(), lat[ok].min(), lon[ok].max(), lat[ok].max()) if ok.any() else None
+    work_crs = analysis_crs(bounds, crs)
+    fwd = Transformer.from_crs(4326, work_crs, always_xy=True)
+    back = Transformer.from_crs(work_crs, 4326, always_xy=True)
+    n = int(ok.sum())
+    messages = _record_messages(incidents[ok], lon[ok], lat[ok], min_m, max_m) if key is not None else None
+    u_r, u_a, _ = _uniforms(n, key, messages)
+    radius = np.sqrt(u_r * (max_m**2 - min_m**2) + min_m**2)
+    angle = 2.0 * np.pi * u_a
+    x, y = fwd.transform(lon[ok], lat[ok])
+    new_lon, new_lat = lon.copy(), lat.copy()
+    new_lon[ok], new_lat[ok] = back.transform(x + radius * np.cos(angle), y + radius * np.sin(angle))
+    if table:
+        out = incidents.copy()
+        out["lon"], out["lat"] = new_lon, new_lat
+    else:
+        import shapely
+
+        geoms = incidents.geometry.to_crs(4326).to_numpy().copy()
+        geoms[ok] = shapely.points(new_lon[ok], new_lat[ok])
+        out = incidents.copy()
+        out = out.set_geometry(gpd.GeoSeries(geoms, index=incidents.index, crs=4326).to_crs(incidents.crs))
+    out.attrs = {MASKED_ATTR: {"min_m": min_m, "max_m": max_m, "source": "key-file" if key is not None else
+                               "os-entropy"}}
+    return out
+
+
+def donut_mask(
+    incidents: Any,
+    *,
+    min_m: float = DEFAULT_GEOMASK_M[0],
+    max_m: float = DEFAULT_GEOMASK_M[1],
+    key: bytes | None = None,
+    crs: str = "auto",
+) -> gpd.GeoDataFrame:
+    """Donut-masked incident points for publication: each moved between ``min_m`` and ``max_m`` metres away.
+
+    The points of :func:`mask_points` (OS entropy, or a keyed PRF with ``key``; a table that is already masked
+    is used as it is, not masked twice) with free text, ids, sources and exact dates dropped: only
+    :data:`GEOMASK_COLUMNS` remain (``month`` as ``YYYY-MM``), in an order that cannot be matched to the source
+    table (random, or sorted by a keyed PRF with ``key``). No published point lies within ``min_m`` of its true
+    position, none farther than ``max_m``.
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame or DataFrame
+        Canonical incidents (points, or a lon/lat table), or the output of :func:`mask_points`.
+    min_m, max_m : float
+        Inner and outer radius in metres (``0 < min_m <= max_m``).
+    key : bytes, optional
+        Secret key (:func:`read_geomask_key`): the same key gives the same points; OS entropy when None.
     crs : str, default "auto"
         Analysis CRS (see :func:`routerisk.analysis_crs`).
 
     Returns
     -------
     GeoDataFrame
-        In the input's CRS.
+        In the input's CRS (EPSG:4326 for a lon/lat table); unplaced records are dropped.
 
     Examples
     --------
@@ -153,28 +386,79 @@ def donut_mask(
     >>> from shapely import Point
     >>> inc = gpd.GeoDataFrame({"category": ["robbery"], "date": pd.to_datetime(["2020-05-17"]),
     ...                         "notes": ["secret"]}, geometry=[Point(-93.9, 16.25)], crs=4326)
-    >>> out = donut_mask(inc, seed=1)
+    >>> out = donut_mask(inc)
     >>> list(out.columns), out["month"].iloc[0]
     (['category', 'month', 'geometry'], '2020-05')
     """
-    from ._errors import ConfigError
-    from .crs import analysis_crs
+    import shapely
 
-    if not (np.isfinite(min_m) and np.isfinite(max_m) and 0 < min_m <= max_m):
-        msg = f"geomask radii were ({min_m!r}, {max_m!r}) but must satisfy 0 < min_m <= max_m (metres)"
-        raise ConfigError(msg)
-    pts = incidents[incidents.geometry.notna() & ~incidents.geometry.is_empty]
-    work = pts.to_crs(analysis_crs(pts.to_crs(4326).total_bounds if len(pts) else None, crs))
-    rng = np.random.default_rng(seed)
-    n = len(work)
-    radius = np.sqrt(rng.uniform(size=n) * (max_m**2 - min_m**2) + min_m**2)
-    angle = rng.uniform(0.0, 2.0 * np.pi, size=n)
-    x = work.geometry.x.to_numpy() + radius * np.cos(angle)
-    y = work.geometry.y.to_numpy() + radius * np.sin(angle)
-    out = pd.DataFrame({c: work[c].to_numpy() for c in GEOMASK_COLUMNS if c in work.columns})
-    if "date" in work.columns:
-        dates = pd.to_datetime(work["date"], errors="coerce")
-        out["month"] = dates.dt.strftime("%Y-%m").fillna("").to_numpy()
-    masked = gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(x, y), crs=work.crs).to_crs(incidents.crs)
-    order = rng.permutation(n)
-    return masked.iloc[order].reset_index(drop=True)
+    masked = incidents if is_masked(incidents) else mask_points(incidents, min_m=min_m, max_m=max_m, key=key, crs=crs)
+    if isinstance(masked, gpd.GeoDataFrame):
+        ok = (masked.geometry.notna() & ~masked.geometry.is_empty).to_numpy()
+        geom = masked.geometry[ok].to_numpy()
+        crs_out = masked.crs
+    else:
+        lon = pd.to_numeric(masked["lon"], errors="coerce").to_numpy(dtype="float64")
+        lat = pd.to_numeric(masked["lat"], errors="coerce").to_numpy(dtype="float64")
+        ok = np.isfinite(lon) & np.isfinite(lat)
+        geom = shapely.points(lon[ok], lat[ok])
+        crs_out = "EPSG:4326"
+    kept = masked[ok]
+    out = pd.DataFrame({c: kept[c].to_numpy() for c in GEOMASK_COLUMNS if c in kept.columns})
+    if "date" in kept.columns:
+        out["month"] = month_only(kept["date"]).to_numpy()
+    n = len(out)
+    if key is not None:
+        # order by a keyed PRF of the masked coordinates: reproducible with the key, unrelated to the input order
+        import shapely
+
+        xy = np.round(shapely.get_coordinates(geom), 9)
+        msgs = [b"routerisk-geomask-order-v1\x1f" + row.tobytes() for row in xy]
+        _, _, u = _uniforms(n, key, msgs)
+        order = np.lexsort((xy[:, 1], xy[:, 0], u))
+    else:
+        order = np.random.default_rng().permutation(n)
+    result = gpd.GeoDataFrame(out, geometry=geom, crs=crs_out)
+    return result.iloc[order].reset_index(drop=True)
+
+
+#: The frame rule of public maps, as recorded in a public run's manifest (see docs/threat-model.md).
+FRAME_RULE = (
+    "per cell: a frame is published where >= min_count masked incidents reach it, and periods are withdrawn "
+    "(smallest support first) until all-period minus the published periods is reached by 0 or >= min_count"
+)
+
+
+def disclosure_record(privacy: str, masked: Any, min_count: int) -> dict[str, Any]:
+    """What a run's manifest says about its disclosure control (never the key, nor anything derived from it).
+
+    Examples
+    --------
+    >>> disclosure_record("internal", None, 5)
+    {'incident_numbers_from': 'exact positions', 'geomask_source': None, 'mask_m': None, 'dates': 'exact'}
+    """
+    info = masked.attrs.get(MASKED_ATTR) if masked is not None else None
+    out: dict[str, Any] = {
+        "incident_numbers_from": "masked positions" if privacy == "public" else "exact positions",
+        "geomask_source": info["source"] if info else None,
+        "mask_m": [info["min_m"], info["max_m"]] if info else None,
+        "dates": "month" if privacy == "public" else "exact",
+    }
+    if privacy == "public":
+        out.update(min_count_floor=PUBLIC_MIN_COUNT_FLOOR, frame_rule=FRAME_RULE)
+    return out
+
+
+def published_date_range(dates: Any, privacy: str) -> list[str] | None:
+    """First and last incident date as a run publishes them: months (``YYYY-MM``) in public mode.
+
+    Examples
+    --------
+    >>> published_date_range(pd.Series(pd.to_datetime(["2020-05-17", "2021-01-02"])), "public")
+    ['2020-05', '2021-01']
+    """
+    d = pd.to_datetime(pd.Series(dates), errors="coerce").dropna()
+    if not len(d):
+        return None
+    fmt = "%Y-%m" if privacy == "public" else "%Y-%m-%d"
+    return [d.min().strftime(fmt), d.max().strftime(fmt)]

@@ -1,4 +1,9 @@
-"""Time frames of the heat layer and the surface rendered as PNG images for the map."""
+"""Time frames of the heat layer, the public-mode frame rule, and the surface rendered as PNG images for the map.
+
+Public frames (:func:`public_frames`) are computed from donut-masked points only and suppressed cell by cell so that
+no linear combination of published frames isolates fewer than ``min_count`` incidents (the rule is stated in
+:func:`public_frames` and in ``docs/threat-model.md``).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,12 @@ import pandas as pd
 
 from ._legend import HEAT_COLORS
 
-__all__ = ["heat_scale_max", "period_index", "surface_png"]
+__all__ = ["PUBLIC_CELL_M", "heat_scale_max", "period_index", "public_frames", "public_heat", "surface_png"]
+
+#: Cell of every public surface (GeoTIFF and HTML frames), metres: one grid for all, coarser than internal maps.
+PUBLIC_CELL_M = 2000.0
+#: Most time frames a public map shows ("auto" steps by year beyond that many months).
+PUBLIC_MAX_FRAMES = 12
 
 #: Percentile of the non-empty surface cells drawn with the top heat colour (higher values are clipped to it).
 HEAT_PERCENTILE = 99.0
@@ -145,3 +155,158 @@ def surface_png(
     lon0, lat0 = to_ll.transform(west, south)
     lon1, lat1 = to_ll.transform(east, north)
     return uri, [[round(lat0, 6), round(lon0, 6)], [round(lat1, 6), round(lon1, 6)]], web_grid
+
+
+def _support_counts(
+    x: np.ndarray, y: np.ndarray, h: np.ndarray, transform: Any, shape: tuple[int, int], kernel: str
+) -> np.ndarray:
+    """Per cell, how many of the points have the cell within their kernel's reach (where the kernel is > 0)."""
+    from ..surface import _convolve, _kernel_stencil
+
+    rows, cols = shape
+    cell = transform.a
+    col = np.floor((x - transform.c) / cell).astype("int64")
+    row = np.floor((transform.f - y) / cell).astype("int64")
+    inside = (col >= 0) & (col < cols) & (row >= 0) & (row < rows)
+    flat, hh = (row * cols + col)[inside], np.round(h[inside], 3)
+    out = np.zeros(shape)
+    for hg in np.unique(hh):
+        sel = hh == hg
+        binned = np.bincount(flat[sel], minlength=rows * cols).reshape(shape).astype("float64")
+        out += _convolve(binned, (_kernel_stencil(float(hg), cell, kernel) > 0).astype("float64"))
+    return np.rint(out)
+
+
+def public_frames(
+    incidents: Any,
+    *,
+    model: Any = None,
+    min_count: int = 5,
+    time_step: str = "auto",
+    cell_m: float = PUBLIC_CELL_M,
+    max_frames: int = PUBLIC_MAX_FRAMES,
+) -> tuple[list[np.ndarray], list[str], Any, Any]:
+    """The heat frames a public map may publish: "all" plus one per period, from masked points, suppressed.
+
+    Incidents not yet masked are donut-masked here from OS entropy (:func:`routerisk.privacy.mask_points`,
+    default radii); a run passes the points it masked once for all its outputs. Each frame ``k`` (0 = all
+    periods, undated records included; 1.. = one month or year each) has values ``V_k`` (the kernel surface of
+    its points) and, per cell, the support ``N_k``: how many of its points have the cell within kernel reach.
+    The rule, per cell:
+
+    1. a frame is published at a cell only where ``N_k >= min_count`` (as the all-period surface);
+    2. the periods published at the cell are removed one by one (smallest support first) while the residual
+       ``R = N_0 - sum of N_k over the published periods`` (what "all" minus the published periods leaves:
+       suppressed periods and undated records) is between 1 and ``min_count - 1``.
+
+    At every published cell, every published quantity, and every difference or sum of them, is then the sum of
+    the kernels of 0 or at least ``min_count`` incidents: the published periods each hold ``>= min_count``, the
+    residual 0 or ``>= min_count``, and any linear combination of published frames is a combination of those.
+
+    Parameters
+    ----------
+    incidents : GeoDataFrame
+        Incidents (points), masked or not.
+    model : RiskModel, optional
+        Bandwidth, kernel, weights and decay.
+    min_count : int
+        Smallest support published (at least :data:`routerisk.privacy.PUBLIC_MIN_COUNT_FLOOR`).
+    time_step : {"auto", "month", "year"}
+        Step of the periods (labels are months ``YYYY-MM`` or years, never days).
+    cell_m : float
+        Cell of the grid (:data:`PUBLIC_CELL_M`).
+    max_frames : int
+        Most monthly frames ``"auto"`` accepts before stepping by year.
+
+    Returns
+    -------
+    frames : list of numpy.ndarray
+        One array per label, NaN where suppressed; ``frames[0]`` is the all-period surface.
+    labels : list of str
+    transform : affine.Affine
+    crs : pyproj.CRS
+
+    Examples
+    --------
+    >>> import geopandas as gpd, pandas as pd
+    >>> inc = gpd.GeoDataFrame({"category": "homicide", "date": pd.to_datetime(["2024-01-10"] * 6 + ["2024-02-03"]),
+    ...                         "location_precision": "exact"},
+    ...                        geometry=gpd.points_from_xy([-94.0] * 6 + [-94.05], [17.0] * 7), crs=4326)
+    >>> frames, labels, _, _ = public_frames(inc, min_count=5)
+    >>> jan = np.isfinite(frames[1])  # January is published only where "all" minus January is empty
+    >>> labels, bool(jan.any()), bool(np.allclose(frames[0][jan], frames[1][jan])), bool(np.isfinite(frames[2]).any())
+    (['all', '2024-01', '2024-02'], True, True, False)
+    """
+    from ..privacy import check_privacy, is_masked, mask_points
+    from ..surface import _model_params, _weights_bandwidths, risk_surface
+
+    check_privacy("public", min_count)
+    inc = incidents if is_masked(incidents) else mask_points(incidents, crs=getattr(model, "crs", "auto"))
+    w, h = _weights_bandwidths(inc, model)
+    _, kernel = _model_params(model)
+    dates = inc["date"] if "date" in inc else pd.Series(pd.NaT, index=inc.index)
+    period, labels = period_index(dates, time_step, max_frames=max_frames)
+    arr, transform, crs = risk_surface(inc, model=model, cell_m=cell_m, weights=w, bandwidths_m=h)
+    rows, cols = arr.shape
+    extent = (transform.c, transform.f + transform.e * rows, transform.c + transform.a * cols, transform.f)
+    geo = inc.geometry.to_crs(crs)
+    placed = (geo.notna() & ~geo.is_empty).to_numpy() & np.isfinite(w) & np.isfinite(h) & (h > 0)
+    x = np.where(placed, geo.x.to_numpy(), np.nan) if len(geo) else np.empty(0)
+    y = np.where(placed, geo.y.to_numpy(), np.nan) if len(geo) else np.empty(0)
+    values, support = [arr], [_support_counts(x[placed], y[placed], h[placed], transform, arr.shape, kernel)]
+    for k in range(1, len(labels)):
+        sel = period == k
+        if not (sel & placed).any():
+            values.append(np.zeros_like(arr))
+            support.append(np.zeros_like(arr))
+            continue
+        frame, _, _ = risk_surface(
+            inc[sel], model=model, cell_m=cell_m, extent=extent, crs=crs, weights=w[sel], bandwidths_m=h[sel]
+        )
+        values.append(frame)
+        ps = sel & placed
+        support.append(_support_counts(x[ps], y[ps], h[ps], transform, arr.shape, kernel))
+    published = [n >= min_count for n in support]
+    if len(labels) > 1:
+        n_periods = np.stack(support[1:])
+        pub = np.stack(published[1:]) & published[0]
+        residual = support[0] - (n_periods * pub).sum(axis=0)
+        for _ in range(len(labels) - 1):
+            bad = published[0] & (residual > 0) & (residual < min_count)
+            if not bad.any():
+                break
+            smallest = np.argmin(np.where(pub, n_periods, np.inf), axis=0)  # period to withdraw at each cell
+            r, c = np.nonzero(bad)
+            k = smallest[r, c]
+            pub[k, r, c] = False
+            residual[r, c] += n_periods[k, r, c]
+        published[1:] = list(pub)
+    frames = [np.where(ok, v, np.nan) for v, ok in zip(values, published, strict=True)]
+    return frames, labels, transform, crs
+
+
+def public_heat(
+    incidents: Any, *, model: Any = None, min_count: int = 5, time_step: str = "auto", heat_max: float | None = None
+) -> tuple[dict, str, list[str], float, float] | None:
+    """The heat layer of a public map: :func:`public_frames` as PNG images on one Web Mercator grid.
+
+    Returns
+    -------
+    tuple or None
+        ``(data, code, labels, vmin, vmax)``: the Leaflet layer (:func:`routerisk.maps._layers.heat_image_layer`),
+        the frame labels and the fixed colour scale; None when no incident is placed.
+    """
+    from .._errors import InputError
+    from ._layers import heat_image_layer
+
+    try:
+        frames, labels, transform, crs = public_frames(
+            incidents, model=model, min_count=min_count, time_step=time_step
+        )
+    except InputError:  # no placed point: nothing to draw
+        return None
+    vmax = float(heat_max) if heat_max else heat_scale_max(frames[0])
+    uri, bounds, grid = surface_png(frames[0], transform, crs, vmax=vmax)
+    uris = [uri] + [surface_png(f, transform, crs, vmax=vmax, web_grid=grid)[0] for f in frames[1:]]
+    data, code = heat_image_layer(uris, bounds, labels)
+    return data, code, labels, 0.0, vmax

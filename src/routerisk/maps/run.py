@@ -71,7 +71,7 @@ def provenance_of(
     *, incidents: Any = None, model: Any = None, privacy: str = "internal", min_count: int = 5,
     manifest: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Footer entries of a map: inputs, date range, model parameters, privacy mode.
+    """Footer entries of a map: inputs, date range (months in public mode), model parameters, privacy mode.
 
     Examples
     --------
@@ -86,11 +86,13 @@ def provenance_of(
         ]
         data = manifest.get("data") or {}
         if data.get("incident_dates"):
-            out["date range"] = " to ".join(map(str, data["incident_dates"]))
+            dates = [str(d) for d in data["incident_dates"]]
+            out["date range"] = " to ".join(d[:7] if privacy == "public" else d for d in dates)
     if "date range" not in out and incidents is not None and "date" in incidents and len(incidents):
         d = pd.to_datetime(incidents["date"], errors="coerce").dropna()
+        fmt = "%Y-%m" if privacy == "public" else "%Y-%m-%d"  # public: every published date cut to its month
         if len(d):
-            out["date range"] = f"{d.min():%Y-%m-%d} to {d.max():%Y-%m-%d}"
+            out["date range"] = f"{d.min().strftime(fmt)} to {d.max().strftime(fmt)}"
     if incidents is not None:
         out["incidents"] = len(incidents)
     params = (manifest or {}).get("model") or (model.to_dict() if hasattr(model, "to_dict") else None)
@@ -192,8 +194,11 @@ def write_run_maps(
 ) -> list[Path]:
     """Write a run's maps into a folder: ``<name>.html`` (+ ``.embed.html``), ``.png``, ``.pdf``, ``risk_surface.tif``.
 
-    In public mode the surface's cells of fewer than ``min_count`` incidents are empty, the HTML holds no incident
-    point and sensitive shelters appear at locality level only.
+    In public mode every surface (the GeoTIFF, the HTML frames, the print map) is computed from one donut-masked
+    copy of the incidents (masked here from OS entropy unless ``incidents`` already are, see
+    :func:`routerisk.privacy.mask_points`) on the public grid (:data:`routerisk.maps._frames.PUBLIC_CELL_M`), with
+    the frame rule of :func:`routerisk.maps._frames.public_frames`; the HTML holds no incident point and sensitive
+    shelters appear at locality level only.
 
     Parameters
     ----------
@@ -239,11 +244,22 @@ def write_run_maps(
     if shelters is not None:
         shelters = publishable_shelters(shelters, privacy)
     public = privacy == "public"
-    mc = min_count if public else None
     surface = None
-    if incidents is not None and len(incidents):
+    if public and incidents is not None and len(incidents):
+        from ..privacy import is_masked, mask_points
+        from ._frames import public_frames
+
+        # one masked copy for the GeoTIFF, the HTML frames and the print map (a run passes the one it scored)
+        if not is_masked(incidents):
+            incidents = mask_points(incidents, crs=getattr(model, "crs", "auto"))
         try:
-            surface = risk_surface(incidents, model=model, cell_m=1000.0, min_count=mc)
+            frames, _, transform, crs = public_frames(incidents, model=model, min_count=min_count)
+            surface = (frames[0], transform, crs)
+        except InputError:  # no placed incident
+            surface = None
+    elif incidents is not None and len(incidents):
+        try:
+            surface = risk_surface(incidents, model=model, cell_m=1000.0)
         except InputError:  # no placed incident
             surface = None
     if surface is not None and surface_tif:
@@ -260,7 +276,7 @@ def write_run_maps(
         written.extend(save_html(m, out / f"{name}.html", embed_snippet=embed))
     static = [f for f in formats if f != "html"]
     if static:
-        source = "; ".join(f"{k}: {v}" for k, v in prov.items() if k in ("inputs", "date range", "incidents"))
+        source = {k: v for k, v in prov.items() if k in ("inputs", "date range", "incidents")}  # text: static_map
         fig = static_map(
             segments, incidents=incidents, zones=zones, shelters=shelters, surface=surface, privacy=privacy,
             min_count=min_count, model=model, title=title, source=source or None, sites=sites,
