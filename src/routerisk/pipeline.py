@@ -19,6 +19,7 @@ import geopandas as gpd
 import pandas as pd
 
 from ._atomic import atomic_dir
+from ._sinks import write_csv
 from ._validate import ValidationReport
 from .manifest import read_manifest, sha256_file, write_manifest
 from .privacy import DEFAULT_MIN_COUNT, check_privacy, public_report, suppress_segments
@@ -295,7 +296,7 @@ def run(
 
         published.to_file(tmp / "segments.gpkg", layer="segments", driver="GPKG")
         published.to_parquet(tmp / "segments.parquet")
-        rank_segments(published).to_csv(tmp / "segments_ranked.csv", index=False)
+        write_csv(rank_segments(published), tmp / "segments_ranked.csv")  # every CSV via routerisk._sinks
         if zns is not None:
             zns.to_file(tmp / "zones.gpkg", layer="zones", driver="GPKG")
         if shl is not None:
@@ -314,11 +315,9 @@ def run(
             _write_incidents(inc, tmp / "incidents.gpkg")
         rejected = report.rejected
         if len(rejected):
-            (public_report(rejected) if privacy == "public" else rejected).to_csv(
-                tmp / "rejected_rows.csv", index=False
-            )
+            write_csv(public_report(rejected) if privacy == "public" else rejected, tmp / "rejected_rows.csv")
         if privacy == "internal" and len(report.notes):
-            report.notes.to_csv(tmp / "input_notes.csv", index=False)
+            write_csv(report.notes, tmp / "input_notes.csv")
 
         site_layers = site_facts = None
         if sites:

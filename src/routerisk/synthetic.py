@@ -292,9 +292,10 @@ def read_table(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
 def main() -> None:  # pragma: no cover - dev-time regeneration of the committed file
     """Regenerate ``data/incidents_synthetic.csv`` (``python -m routerisk.synthetic``)."""
     from ._data import data_dir
+    from ._sinks import write_csv
 
     path = data_dir() / "incidents_synthetic.csv"
-    to_table(synthetic_incidents()).to_csv(path, index=False, lineterminator="\n")
+    write_csv(to_table(synthetic_incidents()), path, lineterminator="\n")
     print(f"wrote {path}")
 
 

@@ -71,7 +71,8 @@ def validate(
     from .._atomic import atomic_file
 
     with atomic_file(out) as tmp:
-        rejected.to_csv(tmp, index=False)
+        write_csv(rejected, tmp)  # formula-like cells neutralised (routerisk._sinks)
     n = report.n_rejected
     click.echo(f"{n} rejected row{'s' if n != 1 else ''} written to {out}")
     ctx.exit(1)
+    from .._sinks import write_csv

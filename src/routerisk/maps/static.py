@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError, OutputError
+from .._sinks import MPL_TEXT
 from ._legend import HEAT_COLORS, NO_DATA_COLOR, RISK_COLORS, RISK_LABELS, SHELTER_COLORS, ZONE_COLOR
 
 __all__ = ["FORMATS", "save_static", "static_map"]
@@ -247,7 +249,7 @@ def static_map(
         lp = lp[inside & lp["label"].to_numpy()]
         ax.scatter(lp.geometry.x, lp.geometry.y, s=6, c="#222222", zorder=13)
         for x, y, name in zip(lp.geometry.x, lp.geometry.y, lp["name"], strict=True):
-            ax.text(x, y, f" {name}", fontsize=7, color="#222222", zorder=13, va="center")
+            ax.text(x, y, f" {name}", fontsize=7, color="#222222", zorder=13, va="center", **MPL_TEXT)
 
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
@@ -255,11 +257,14 @@ def static_map(
     ax.set_yticks([])
     ax.set_xlabel("")
     ax.set_ylabel("")
-    ax.set_title(f"{title} ({privacy} map)", fontsize=13, fontweight="bold")
+    # user text (title, file names in the source line, place names) is never mathtext or TeX: `$x$` stays `$x$`
+    ax.set_title(f"{title} ({privacy} map)", fontsize=13, fontweight="bold", **MPL_TEXT)
     _scale_bar(ax, extent)
     _north_arrow(ax)
-    fig.legend(handles=handles, title="Segment risk class", loc="upper left", bbox_to_anchor=(0.77, 0.92),
-               fontsize=8, title_fontsize=9, frameon=False)
+    legend = fig.legend(handles=handles, title="Segment risk class", loc="upper left", bbox_to_anchor=(0.77, 0.92),
+                        fontsize=8, title_fontsize=9, frameon=False)
+    for text in (*legend.get_texts(), legend.get_title()):
+        text.set(**MPL_TEXT)
     if heat_norm is not None:
         from matplotlib.cm import ScalarMappable
 
@@ -274,11 +279,23 @@ def static_map(
                 ha="center", va="bottom", fontsize=10, fontweight="bold", color="#b2182b", zorder=30,
                 bbox={"facecolor": "white", "edgecolor": "#b2182b", "alpha": 0.9, "boxstyle": "round,pad=0.3"})
     if isinstance(source, Mapping):
-        source = "; ".join(f"{k}: {v}" for k, v in source.items())
+        source = "; ".join(f"{k}: {_plain(v)}" for k, v in source.items())
     line = f"Source: {source}. " if source else ""
     line += "Boundaries: INEGI states via libpysal; localities: GeoNames. Projection: EPSG:6372. Made with routerisk."
-    fig.text(0.02, 0.02, line, fontsize=7, color="#333333", wrap=True)
+    # wrapped here, not with wrap=True: matplotlib's wrapping measures `$...$` as mathtext even with parse_math=False
+    per_line = max(40, int(width * 72 * 0.96 / (7 * 0.6)))  # characters of 7 pt text across the figure
+    line = "\n".join(textwrap.wrap(line, per_line))
+    fig.text(0.02, 0.02, line, fontsize=7, color="#333333", va="bottom", **MPL_TEXT)
     return fig
+
+
+def _plain(value: Any) -> str:
+    """A source value as text: lists joined by commas (not their repr, which doubles backslashes)."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_plain(v) for v in value)
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={_plain(v)}" for k, v in value.items())
+    return str(value)
 
 
 def _draw_sites(ax: Any, sites: Mapping[str, Any] | None, handles: list[Any]) -> None:
@@ -306,7 +323,8 @@ def _draw_sites(ax: Any, sites: Mapping[str, Any] | None, handles: list[Any]) ->
                    linewidths=0.8, zorder=14)
         ranks = p["rank"] if "rank" in p else range(1, len(p) + 1)
         for x, y, r in zip(p.geometry.x, p.geometry.y, ranks, strict=True):
-            ax.text(x, y, str(r), color="white", fontsize=6, fontweight="bold", ha="center", va="center", zorder=15)
+            ax.text(x, y, str(r), color="white", fontsize=6, fontweight="bold", ha="center", va="center", zorder=15,
+                    **MPL_TEXT)
         handles.append(Line2D([], [], marker="s", color="none", markerfacecolor=SITE_COLOR, markeredgecolor="white",
                               markersize=8, label="proposed site (rank)"))
 

@@ -14,6 +14,7 @@ import shapely
 from scipy import sparse
 
 from .._atomic import atomic_dir
+from .._sinks import write_csv
 from ..manifest import sha256_file, write_manifest
 from ..schema import WGS84
 from . import _solvers as sv
@@ -255,9 +256,9 @@ def write_site_files(result: SitingResult, folder: str | os.PathLike[str]) -> li
     _write_layer(result.sites, gpkg, "sites", "Point")
     _write_layer(result.coverage, gpkg, "coverage", "MultiLineString")
     _write_layer(result.gaps, gpkg, "gaps", "MultiLineString")
-    result.sites.drop(columns="geometry").to_csv(tmp / "sites.csv", index=False)
-    result.curve.to_csv(tmp / "coverage_curve.csv", index=False)
-    result.gaps.drop(columns="geometry").to_csv(tmp / "gaps.csv", index=False)
+    write_csv(result.sites.drop(columns="geometry"), tmp / "sites.csv")
+    write_csv(result.curve, tmp / "coverage_curve.csv")
+    write_csv(result.gaps.drop(columns="geometry"), tmp / "gaps.csv")
     par = result.params
     title = f"{result.model.upper()}, radius {par.get('radius_km', 0):g} km ({par.get('measure')})"
     _plot_curve(result.curve, tmp / "coverage_curve.png", title)
