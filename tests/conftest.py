@@ -1,4 +1,4 @@
-"""Shared fixtures. Real-world samples live in ../shared/data (CI has them beside the clone)."""
+"""Shared fixtures. Real-world samples live in tests/data/real (copied from the shared data, with their sources)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
 TEST_DATA = Path(__file__).resolve().parent / "data"
+SHARED_DATA = TEST_DATA / "real"
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """Folder of the real-world samples (``../shared/data``)."""
+    """Folder of the real-world samples (``tests/data/real``; sources in its README)."""
     if not SHARED_DATA.is_dir():
         pytest.fail(f"real-world samples missing: expected {SHARED_DATA}")
     return SHARED_DATA
