@@ -379,6 +379,27 @@ def test_validate_rejected_csv(hostile, tmp_path):
     assert "'=NOW()" in cells and "-3.0" in cells
 
 
+@pytest.mark.slow
+def test_sites_command_csvs_neutralise_candidate_names(hostile, tmp_path):
+    cands = _write(tmp_path / "candidates.csv", [
+        ["lon", "lat", "name", "state"],
+        [-94.3, 16.4, FORMULAS[0], FORMULAS[1]],
+        [-96.0, 17.2, FORMULAS[4], "Oaxaca"],
+        [-97.0, 18.0, "Tehuacán", "Puebla"],
+    ])
+    out = tmp_path / "sites"
+    res = _invoke(["sites", "--run", str(hostile.root / "run"), "--out", str(out), "--candidates", str(cands),
+                   "--k", "3", "--existing", "none", "--no-exclude-zones"])
+    assert res.exit_code == 0, res.output
+    written = sorted(p.name for p in out.glob("*.csv"))
+    assert written == ["coverage_curve.csv", "gaps.csv", "sites.csv"]
+    for name in written:
+        assert not [c for row in _rows(out / name) for c in row if _formula_like(c)], name
+    sites = pd.read_csv(out / "sites.csv")
+    assert {"'" + FORMULAS[0], "'" + FORMULAS[4]} <= set(sites["locality"]) and "'" + FORMULAS[1] in set(sites["state"])
+    assert (sites["lon"] < 0).all() and pd.api.types.is_float_dtype(sites["lon"])
+
+
 # ------------------------------------------------------------------------------------------- the rule itself
 
 
