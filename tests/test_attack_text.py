@@ -10,6 +10,7 @@ must neutralise formula cells and leave numbers alone.
 from __future__ import annotations
 
 import csv
+import doctest
 import html
 import json
 import re
@@ -21,9 +22,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 from browser_utils import Page, launch, make_incidents, make_segments, make_shelters, make_zones, require_browser
-from routerisk._sinks import CSV_TRIGGERS, csv_cell, csv_safe
+from routerisk import _sinks
+from routerisk._sinks import CSV_TRIGGERS, csv_cell, csv_safe, html_text
 from routerisk.cli import cli
 from routerisk.maps import heatmap, save_html
 from routerisk.maps.static import static_map
@@ -431,3 +435,26 @@ def test_csv_safe_is_vectorised_and_keeps_dtypes():
         pd.testing.assert_series_equal(out[col], df[col])
     assert df["t"].tolist()[0] == "=1"  # the input frame is not modified
     assert set(CSV_TRIGGERS) == set("=+-@\t\r")
+
+
+@given(st.text())
+def test_csv_cell_property(text):
+    out = csv_cell(text)
+    if out != text:  # prefixed: one quote, then the original text
+        assert out == "'" + text and text.lstrip(" ")[:1] in set(CSV_TRIGGERS)
+    # whatever is written, a spreadsheet cannot read a formula from it: it starts with a quote, a harmless
+    # character, or it is a plain decimal number
+    stripped = out.lstrip(" ")
+    assert stripped[:1] not in set(CSV_TRIGGERS) or re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", out)
+
+
+@given(st.text())
+def test_html_text_property(text):
+    out = html_text(text)
+    assert not set(out) & set("<>\"'`$\\")
+    assert html.unescape(out) == text
+
+
+def test_sinks_docstring_examples():
+    failures, tried = doctest.testmod(_sinks, optionflags=doctest.ELLIPSIS)
+    assert failures == 0 and tried >= 5
