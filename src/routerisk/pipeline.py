@@ -22,7 +22,14 @@ from ._atomic import atomic_dir
 from ._sinks import write_csv
 from ._validate import ValidationReport
 from .manifest import read_manifest, sha256_file, write_manifest
-from .privacy import DEFAULT_MIN_COUNT, check_privacy, public_report, suppress_segments
+from .privacy import (
+    DEFAULT_MIN_COUNT,
+    check_privacy,
+    disclosure_record,
+    public_report,
+    published_date_range,
+    suppress_segments,
+)
 
 __all__ = ["RANKED_COLUMNS", "RunResult", "rank_segments", "rerun", "run"]
 
@@ -65,12 +72,15 @@ class RunResult:
         Rejected and changed input rows.
     manifest : dict
         The manifest as written.
+    notes : list of str
+        What a :func:`rerun` reproduced and what it could not (:func:`routerisk.manifest.compare_rerun`).
     """
 
     out: Path
     segments: gpd.GeoDataFrame
     report: ValidationReport
     manifest: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 def rank_segments(segments: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -224,6 +234,7 @@ def run(
     sites: int = 0,
     sites_radius_km: float = 30.0,
     geomask: tuple[float, float] | None = None,
+    geomask_key: str | os.PathLike[str] | None = None,
     command: str | None = None,
 ) -> RunResult:
     """Read, validate, segment and score, then write the run folder atomically.
@@ -261,8 +272,13 @@ def run(
         Coverage radius of a shelter, measured along the route.
     geomask : (min_m, max_m), optional
         Also write ``incidents_geomasked.gpkg``: the incidents donut-masked between these radii, without text,
-        ids or exact dates (:func:`routerisk.privacy.donut_mask`, seeded by the model's seed) — for outputs
-        that must show points, in either privacy mode.
+        ids or exact dates (:func:`routerisk.privacy.donut_mask`, displacements from OS entropy, or from
+        ``geomask_key``) — for outputs that must show points, in either privacy mode. In public mode these radii
+        (default :data:`routerisk.privacy.DEFAULT_GEOMASK_M`) also mask the points every public number is
+        computed from.
+    geomask_key : path, optional
+        A secret key file (:func:`routerisk.privacy.read_geomask_key`): displacements become a keyed PRF of each
+        record, so a rerun with the key reproduces them; the key is written nowhere.
     command : str, optional
         The command line to record; the current one by default.
 
@@ -275,6 +291,11 @@ def run(
     from .scoring import score_segments
 
     check_privacy(privacy, min_count)
+    key = None
+    if geomask_key is not None:
+        from .privacy import read_geomask_key
+
+        key = read_geomask_key(geomask_key)
     model = RiskModel() if model is None else model
     out = Path(out)
     # fail on an unusable output folder before any work
@@ -289,8 +310,16 @@ def run(
             shl, shl_key = _load("shelters", shelters, "auto", report)
 
         segments = segmentize(rts, segment_length_m=model.segment_length_m, crs=model.crs, report=report)
-        scored = score_segments(segments, inc, zones=zns, model=model)
+        masked_inc = None
+        if privacy == "public" or geomask is not None:  # one masked copy for every public number and point
+            from .privacy import DEFAULT_GEOMASK_M, mask_points
+
+            lo, hi = (float(v) for v in (geomask or DEFAULT_GEOMASK_M))
+            masked_inc = mask_points(inc, min_m=lo, max_m=hi, key=key, crs=model.crs)
+        scored = score_segments(segments, masked_inc if privacy == "public" else inc, zones=zns, model=model)
         score_details = {k: v for k, v in scored.attrs.get("routerisk", {}).items() if k != "model"}
+        if privacy == "public" and score_details.get("reference_date"):
+            score_details["reference_date"] = str(score_details["reference_date"])[:7]  # dates cut to the month
         scored.attrs = {}
         published = suppress_segments(scored, min_count) if privacy == "public" else scored
 
@@ -304,12 +333,15 @@ def run(
 
             publishable_shelters(shl, privacy).to_file(tmp / "shelters.gpkg", layer="shelters", driver="GPKG")
         # Points of every incident only where something draws or masks them (a lon/lat table otherwise)
-        inc_points = _with_geometry(inc) if geomask is not None or maps else None
+        inc_points = None
+        if maps:  # Points only where something draws them; public maps draw the masked copy
+            inc_points = _with_geometry(masked_inc if privacy == "public" else inc)
+            if privacy == "public":
+                inc_points.attrs = dict(masked_inc.attrs)
         if geomask is not None:
             from .privacy import donut_mask
 
-            lo, hi = (float(v) for v in geomask)
-            masked = donut_mask(inc_points, min_m=lo, max_m=hi, seed=model.seed, crs=model.crs)
+            masked = donut_mask(masked_inc, key=key)
             masked.to_file(tmp / "incidents_geomasked.gpkg", layer="incidents_geomasked", driver="GPKG")
         if privacy == "internal":
             _write_incidents(inc, tmp / "incidents.gpkg")
@@ -344,6 +376,7 @@ def run(
             "score": score_details,
             "privacy": {"mode": privacy, "min_count": int(min_count),
                         "geomask_m": None if geomask is None else [float(v) for v in geomask]},
+            "disclosure": disclosure_record(privacy, masked_inc, min_count),
             "options": {"maps": bool(maps), "map_name": map_name, "sites": int(sites),
                         "sites_radius_km": float(sites_radius_km)},
             "sites": site_facts,
@@ -352,7 +385,7 @@ def run(
                 "synthetic_incidents": bool(inc["synthetic"].any()) if len(inc) else False,
                 "illustrative_zones": bool(zns["illustrative"].any()) if zns is not None and len(zns) else False,
                 "incidents": len(inc),
-                "incident_dates": [str(dates.min().date()), str(dates.max().date())] if len(dates) else None,
+                "incident_dates": published_date_range(dates, privacy),
                 "segments": len(published),
                 "suppressed_segments": int(published["suppressed"].sum()) if privacy == "public" else 0,
                 "rejected_rows": report.n_rejected,
@@ -372,13 +405,18 @@ def _propose_sites(
     from .siting._outputs import result_summary, write_site_files
 
     existing = shelters_only(shelters) if shelters is not None and len(shelters) else None
+    if "risk_class" in segments.columns:  # public mode nulls classes (Int64 with NA): suppressed = not high-risk
+        segments = segments.assign(risk_class=segments["risk_class"].astype("float64"))
     siting = ShelterSiting.from_segments(segments, existing=existing, exclude=zones, radius_km=radius_km)
     result = siting.solve("mclp", k=k)
     write_site_files(result, folder)
     return sites_layers(result), {"parameters": result.params, "result": result_summary(result)}
 
 
-def rerun(manifest: str | os.PathLike[str], out: str | os.PathLike[str], *, overwrite: bool = False) -> RunResult:
+def rerun(
+    manifest: str | os.PathLike[str], out: str | os.PathLike[str], *, overwrite: bool = False,
+    geomask_key: str | os.PathLike[str] | None = None,
+) -> RunResult:
     """Reproduce a run from its manifest: same inputs (checked by SHA-256), model, seeds and privacy mode.
 
     Parameters
@@ -389,6 +427,10 @@ def rerun(manifest: str | os.PathLike[str], out: str | os.PathLike[str], *, over
         The new run folder.
     overwrite : bool, default False
         Replace an existing folder.
+    geomask_key : path, optional
+        The key file a geomasked run was made with: without it (or when the run drew from OS entropy) the masked
+        points, and in public mode every number computed from them, come from a new draw; ``notes`` says so and
+        lists which other outputs were reproduced.
 
     Returns
     -------
@@ -428,7 +470,7 @@ def rerun(manifest: str | os.PathLike[str], out: str | os.PathLike[str], *, over
             kwargs["zones_format"] = rec.get("format", "auto")
     options = doc.get("options", {})
     geomask = doc["privacy"].get("geomask_m")
-    return run(
+    result = run(
         out,
         model=RiskModel.from_dict(doc["model"]),
         privacy=doc["privacy"]["mode"],
@@ -439,5 +481,12 @@ def rerun(manifest: str | os.PathLike[str], out: str | os.PathLike[str], *, over
         sites=options.get("sites", 0),
         sites_radius_km=options.get("sites_radius_km", 30.0),
         geomask=tuple(geomask) if geomask else None,
+        geomask_key=geomask_key,
         **kwargs,
     )
+    from .manifest import compare_rerun
+
+    folder = Path(manifest) if Path(manifest).is_dir() else Path(manifest).parent
+    result.notes.extend(compare_rerun(doc, result.manifest, recorded_folder=folder, new_folder=result.out,
+                                      key_given=geomask_key is not None))
+    return result

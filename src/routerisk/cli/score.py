@@ -36,7 +36,14 @@ __all__ = ["score"]
     "--geomask",
     metavar="MIN_M,MAX_M",
     help="Also write incidents_geomasked.gpkg: points donut-masked between these radii in metres "
-    "(e.g. 500,2000), no text, ids or exact dates.",
+    "(e.g. 500,2000), no text, ids or exact dates. Public mode masks with these radii (default 500,2000) "
+    "the points every published number is computed from.",
+)
+@click.option(
+    "--geomask-key",
+    type=click.Path(dir_okay=False),
+    help="Secret key file (>= 16 bytes): geomask displacements become HMAC-SHA256 of the key and each record, "
+    "reproducible by whoever holds the key (default: OS entropy, a new draw each run). Never written anywhere.",
 )
 @click.option(
     "--sites",
@@ -53,7 +60,7 @@ __all__ = ["score"]
 @handle_errors
 def score(
     incidents, incidents_format, routes, zones, zones_format, shelters, config, params, privacy, min_count, geomask,
-    sites, maps, out, overwrite,
+    geomask_key, sites, maps, out, overwrite,
 ):
     """Score every route segment by risk and write OUT: segments.gpkg, segments.parquet, segments_ranked.csv,
     rejected_rows.csv (when rows were rejected) and manifest.json.
@@ -78,5 +85,6 @@ def score(
         maps=maps,
         sites=sites,
         geomask=parse_geomask(geomask),
+        geomask_key=geomask_key,
     )
     report_run(result)

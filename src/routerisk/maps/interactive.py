@@ -202,6 +202,11 @@ def _heat(incidents, surface, *, model, privacy, min_count, point_limit, time_st
         uri, bounds, _ = surface_png(arr, transform, crs, vmax=vmax)
         data, code = heat_image_layer([uri], bounds, ["all"])
         return data, code, ["all"], 0.0, vmax, HEAT_UNITS_SURFACE
+    if privacy == "public":  # from masked points, frames suppressed against differencing (maps._frames)
+        from ._frames import public_heat
+
+        res = public_heat(incidents, model=model, min_count=min_count, time_step=time_step, heat_max=heat_max)
+        return None if res is None else (*res, HEAT_UNITS_SURFACE)
 
     inc = incidents
     w, h = _weights_bandwidths(inc, model)
