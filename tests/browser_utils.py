@@ -27,6 +27,7 @@ PAYLOADS = (
     "${document.title='pwned'}",
     "back\\slash",
     "back`tick",
+    "<i>{{ 7*7 }}</i> {# {% if %}",  # template syntax: shown as typed, never evaluated (tests/test_attack_text.py)
 )
 
 

@@ -130,7 +130,7 @@ def test_payloads_do_not_execute_and_show_literally(browser, maps_dir):
         shelters.eachLayer(l => { l.openTooltip(); out.push(l.getTooltip().getElement().innerText); });
         const g = rr.layers['Incidents (individual records)'];
         rr.map.addLayer(g);
-        const ms = g.getLayers().filter(m => /<b>inc-[0-4]<[/]b>/.test(m.getPopup().getContent()));
+        const ms = g.getLayers().filter(m => /<b>inc-[0-5]<[/]b>/.test(m.getPopup().getContent()));
         for (const m of ms) {
             await new Promise(res => g.zoomToShowLayer(m, res));
             m.openPopup();
