@@ -163,8 +163,11 @@ def static_map(
     states.to_crs(_PLOT_CRS).plot(ax=ax, facecolor="#f2efe9", edgecolor="#8a8a8a", linewidth=0.6, zorder=1)
 
     if surface is None and incidents is not None and len(incidents):
+        from ..privacy import is_masked, mask_points
         from ..surface import risk_surface
 
+        if public and not is_masked(incidents):  # public heat from masked positions only (docs/threat-model.md)
+            incidents = mask_points(incidents, crs=getattr(model, "crs", "auto"))
         try:
             surface = risk_surface(incidents, model=model, cell_m=2000.0, crs=_PLOT_CRS,
                                    min_count=min_count if public else None)
