@@ -72,6 +72,34 @@ def test_engine_equals_brute_force(case, kernel, backend):
     np.testing.assert_array_equal(np.diff(K.indptr), ref_n)
 
 
+def brute_force_moments(segments, pts, weights, bandwidths, kernel):
+    """Sum of squared contributions and the largest contribution per segment, from the kernel matrix of shapely."""
+    d = shapely.distance(np.asarray(segments, dtype=object)[:, None], shapely.points(pts)[None, :])
+    c = kernel_values(d, np.broadcast_to(bandwidths, (len(pts),))[None, :], kernel) * np.asarray(weights)[None, :]
+    return (c * c).sum(axis=1), c.max(axis=1, initial=0.0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_engine_moments_equal_brute_force(case, kernel, backend):
+    segments, pts, weights, bandwidths = case
+    segments = [*segments, LineString([(1e7, 1e7), (1.001e7, 1e7)])]  # no point in reach
+    ref_e, ref_n = brute_force(segments, pts, weights, bandwidths, kernel)
+    ref_v, ref_m = brute_force_moments(segments, pts, weights, bandwidths, kernel)
+    xy0, xy1, ps = segment_pieces(segments)
+    e, n, v, m = exposure(xy0, xy1, pts, weights, bandwidths, kernel, piece_segment=ps, n_segments=len(segments),
+                          backend=backend, moments=True)
+    assert (ref_v > 0).sum() > 100 and (ref_m == 0).any()  # segments with and without points in reach
+    np.testing.assert_allclose(e, ref_e, rtol=1e-9, atol=0)
+    np.testing.assert_array_equal(n, ref_n)
+    np.testing.assert_allclose(v, ref_v, rtol=1e-9, atol=0)
+    np.testing.assert_allclose(m, ref_m, rtol=1e-12, atol=0)
+    chunked = exposure(xy0, xy1, pts, weights, bandwidths, kernel, piece_segment=ps, n_segments=len(segments),
+                       backend=backend, moments=True, chunk_size=700)
+    for a, b in zip(chunked, (e, n, v, m), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
 def test_engine_chunks_give_the_same_numbers(case):
     segments, pts, weights, bandwidths = case
     xy0, xy1, ps = segment_pieces(segments)

@@ -17,7 +17,7 @@ from routerisk.io import read_incidents
 from routerisk.routes import segmentize
 from routerisk.scoring import incident_bandwidths, incident_weights
 
-FAST = RiskModel(bootstrap=20, permutations=99, half_life_days=365)
+FAST = RiskModel(half_life_days=365, classes="quantiles")
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ def test_missing_points_are_not_placed_in_either_form(both):
     gdf.loc[10:19, "geometry"] = shapely.Point()
     table.loc[:19, ["lon", "lat"]] = np.nan
     segments = segmentize(load_corridors(), segment_length_m=FAST.segment_length_m)
-    model = RiskModel(bootstrap=0, permutations=0)
+    model = RiskModel()
     a = score_segments(segments, gdf, model=model)
     b = score_segments(segments, table, model=model)
     assert_frame_equal(a, b)

@@ -17,13 +17,38 @@ def test_defaults_are_documented_values():
     m = RiskModel()
     assert (m.bandwidth_m, m.kernel, m.half_life_days, m.segment_length_m, m.crs) == (15000.0, "quartic", 365.0,
                                                                                          5000.0, "auto")
-    assert (m.bootstrap, m.permutations, m.seed) == (200, 999, 2021)
-    assert (m.incident_weight, m.enforcement_weight, m.classes, m.victims_factor) == (0.8, 0.2, "quantiles", "log")
+    assert (m.neighbour_steps, m.junction_snap_m, m.seed) == (1, 50.0, 2021)
+    assert (m.incident_weight, m.enforcement_weight, m.classes, m.victims_factor) == (0.8, 0.2, "fixed", "log")
+    assert (m.risk_layer, m.risk_reference, m.enforcement_reference) == ("incident", 0.5, 1.0)
     assert dict(m.category_weights) == DEFAULT_CATEGORY_WEIGHTS
     assert m.reference_date is None and m.window_start is None and m.window_end is None
     assert m.cutoff_m == 15000.0
     assert RiskModel(kernel="gaussian", bandwidth_m=1000).cutoff_m == 3000.0
-    assert m.neighbour_band_m == 10000.0
+
+
+def test_hotspot_defaults_follow_stats():
+    from routerisk.stats import DEFAULT_NEIGHBOUR_STEPS, DEFAULT_SNAP_M
+
+    assert (RiskModel().neighbour_steps, RiskModel().junction_snap_m) == (DEFAULT_NEIGHBOUR_STEPS, DEFAULT_SNAP_M)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "match"),
+    [
+        ("bootstrap", 200, r"`bootstrap` was removed: .*analytic gamma intervals"),
+        ("permutations", 999, r"`permutations` was removed: .*exact binomial test"),
+        ("neighbour_distance_m", 10000, r"`neighbour_distance_m` was removed: .*did you mean `neighbour_steps`"),
+    ],
+)
+def test_removed_keys_fail_with_the_reason(tmp_path, key, value, match):
+    with pytest.raises(routerisk.ConfigError, match=match):
+        RiskModel.from_dict({key: value})
+    with pytest.raises(routerisk.ConfigError, match=match):
+        RiskModel(**{key: value})
+    path = tmp_path / "old.toml"
+    path.write_text(f"[model]\nbandwidth_m = 10000\n{key} = {value}\n", encoding="utf-8")
+    with pytest.raises(routerisk.ConfigError, match=r"old\.toml: " + match):
+        RiskModel.from_toml(path)
 
 
 def test_model_is_frozen_and_hashable():
@@ -43,8 +68,11 @@ def test_toml_round_trip(tmp_path):
         reference_date=dt.date(2023, 6, 30),
         window_start="2021-01-01",
         category_weights={"robbery": 0.1},
-        bootstrap=0,
-        neighbour_distance_m=7500,
+        risk_layer="composite",
+        risk_reference=2.5,
+        classes="quantiles",
+        neighbour_steps=2,
+        junction_snap_m=10,
     )
     path = tmp_path / "model.toml"
     path.write_text(m.to_toml(), encoding="utf-8")
@@ -78,8 +106,12 @@ def test_toml_with_native_dates_and_partial_weights(tmp_path):
         ({"bandwidth_m": "15km"}, r"`bandwidth_m` was '15km' \(str\) but must be a number"),
         ({"kernel": "gausian"}, r"`kernel` was 'gausian' but must be one of .*did you mean 'gaussian'"),
         ({"half_life_days": -1}, r"`half_life_days` was -1 but must be a finite number >= 0"),
-        ({"bootstrap": 2.5}, r"`bootstrap` was 2.5 but must be an integer >= 0"),
-        ({"permutations": True}, r"`permutations` was True but must be an integer"),
+        ({"neighbour_steps": 0}, r"`neighbour_steps` was 0 but must be an integer >= 1"),
+        ({"neighbour_steps": True}, r"`neighbour_steps` was True but must be an integer"),
+        ({"junction_snap_m": -1}, r"`junction_snap_m` was -1 but must be a finite number >= 0"),
+        ({"risk_layer": "composit"}, r"`risk_layer` was 'composit' .*did you mean 'composite'"),
+        ({"risk_reference": 0}, r"`risk_reference` was 0 but must be a finite number > 0"),
+        ({"enforcement_reference": -2}, r"`enforcement_reference` was -2 but must be a finite number > 0"),
         ({"classes": "jenks"}, r"`classes` was 'jenks'"),
         ({"victims_factor": "sqrt"}, r"`victims_factor` was 'sqrt'"),
         ({"reference_date": "last week"}, r"`reference_date` was 'last week' but must be a date"),

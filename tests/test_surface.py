@@ -144,3 +144,22 @@ def test_geotiff_values_match_direct_kernel_sum(tmp_path):
         stored = ds.read(1).astype("float64")
         ref = _direct(inc, w, h, "quartic", ds.transform, ds.shape)
     np.testing.assert_allclose(stored, ref, rtol=1e-6, atol=1e-9 * ref.max())
+
+
+@pytest.mark.parametrize("kernel", ["quartic", "gaussian"])
+def test_coarse_location_keeps_a_records_mass(kernel):
+    """A municipality-level record integrates to the same weighted count as an exact one (within 2 %)."""
+    from routerisk.model import RiskModel
+
+    inc = gpd.GeoDataFrame(
+        {"category": ["homicide"] * 2, "victims": [1, 1], "location_precision": ["exact", "municipality"]},
+        geometry=points([[2_500_200.0, 1_000_300.0]] * 2), crs="EPSG:6372",
+    )
+    model = RiskModel(kernel=kernel, half_life_days=0)
+    extent = (2_300_000, 800_000, 2_700_000, 1_200_000)
+    masses = []
+    for i in range(2):
+        a, _, _ = risk_surface(inc.iloc[[i]], model=model, cell_m=1000.0, extent=extent, crs="EPSG:6372")
+        masses.append(a.sum())  # per km², 1 km² cells: the sum is the record's total weight
+    assert masses[0] == pytest.approx(1.0, rel=0.02)
+    assert masses[1] == pytest.approx(masses[0], rel=0.02)

@@ -23,8 +23,12 @@ except ImportError:  # pragma: no cover - numba is a dependency; the fallback ke
 __all__ = ["HAVE_NUMBA", "grid_pass"]
 
 
-def grid_pass(mode, code, xy0, xy1, piece_ptr, pts, w, h, out_e, out_n, offset, fill) -> None:
-    """Bin one chunk of points into a grid and run the compiled scan (mode 0 sum, 1 count, 2 fill CSR)."""
+def grid_pass(mode, code, xy0, xy1, piece_ptr, pts, w, h, out_e, out_n, offset, fill, moments=None) -> None:
+    """Bin one chunk of points into a grid and run the compiled scan (mode 0 sum, 1 count, 2 fill CSR).
+
+    Mode 0 adds ``sum w K`` to ``out_e`` and the count to ``out_n``; with ``moments = (out_e2, out_max)`` it also
+    adds ``sum (w K)^2`` to ``out_e2`` and raises ``out_max`` to ``max w K``, in the same pass.
+    """
     support = KERNEL_SUPPORT[KERNELS[code]]
     R = float(support * h.max())
     # only points that can reach a piece matter; the grid spans them
@@ -54,7 +58,9 @@ def grid_pass(mode, code, xy0, xy1, piece_ptr, pts, w, h, out_e, out_n, offset, 
     touched = np.empty((nthreads, len(sel) if multi else 1), dtype=np.int64)
     grid = (start, x0, y0, cell, nx, ny, R)
     if mode == 0:
-        _scan_sum(code, xy0, xy1, piece_ptr, sx, sy, sw, sih, *grid, scratch, touched, out_e, out_n)
+        nseg = len(piece_ptr) - 1
+        out_e2, out_mx = moments if moments is not None else (np.zeros(nseg), np.zeros(nseg))
+        _scan_sum(code, xy0, xy1, piece_ptr, sx, sy, sw, sih, *grid, scratch, touched, out_e, out_n, out_e2, out_mx)
     elif mode == 1:
         _scan_count(code, xy0, xy1, piece_ptr, sx, sy, sih, *grid, scratch, touched, out_n)
     else:
@@ -143,48 +149,68 @@ if HAVE_NUMBA:
             return 1.0 - u
         return 1.0
 
-    # Branch-free row sums, one per kernel, so each loop vectorises.
+    # Branch-free row sums, one per kernel, so each loop vectorises: sum of w K, sum of (w K)^2, max of w K, count.
     @njit(cache=True, fastmath=_FM)
     def _row_quartic(j0, j1, sx, sy, sw, sih, ax, ay, dx, dy, l2, il2):
         acc = 0.0
+        acc2 = 0.0
+        mx = 0.0
         cnt = 0
         for k in range(j0, j1):
             u = _pd2(sx[k], sy[k], ax, ay, dx, dy, l2, il2) * sih[k]
             v = max(1.0 - u, 0.0)
-            acc += sw[k] * (v * v)
+            c = sw[k] * (v * v)
+            acc += c
+            acc2 += c * c
+            mx = max(mx, c)
             cnt += u < 1.0
-        return acc, cnt
+        return acc, acc2, mx, cnt
 
     @njit(cache=True, fastmath=_FM)
     def _row_gaussian(j0, j1, sx, sy, sw, sih, ax, ay, dx, dy, l2, il2):
         acc = 0.0
+        acc2 = 0.0
+        mx = 0.0
         cnt = 0
         for k in range(j0, j1):
             u = _pd2(sx[k], sy[k], ax, ay, dx, dy, l2, il2) * sih[k]
             inside = u < 9.0
-            acc += sw[k] * _exp_neg(-0.5 * min(u, 9.0)) * inside
+            c = sw[k] * _exp_neg(-0.5 * min(u, 9.0)) * inside
+            acc += c
+            acc2 += c * c
+            mx = max(mx, c)
             cnt += inside
-        return acc, cnt
+        return acc, acc2, mx, cnt
 
     @njit(cache=True, fastmath=_FM)
     def _row_epanechnikov(j0, j1, sx, sy, sw, sih, ax, ay, dx, dy, l2, il2):
         acc = 0.0
+        acc2 = 0.0
+        mx = 0.0
         cnt = 0
         for k in range(j0, j1):
             u = _pd2(sx[k], sy[k], ax, ay, dx, dy, l2, il2) * sih[k]
-            acc += sw[k] * max(1.0 - u, 0.0)
+            c = sw[k] * max(1.0 - u, 0.0)
+            acc += c
+            acc2 += c * c
+            mx = max(mx, c)
             cnt += u < 1.0
-        return acc, cnt
+        return acc, acc2, mx, cnt
 
     @njit(cache=True, fastmath=_FM)
     def _row_uniform(j0, j1, sx, sy, sw, sih, ax, ay, dx, dy, l2, il2):
         acc = 0.0
+        acc2 = 0.0
+        mx = 0.0
         cnt = 0
         for k in range(j0, j1):
             inside = _pd2(sx[k], sy[k], ax, ay, dx, dy, l2, il2) * sih[k] <= 1.0
-            acc += sw[k] * inside
+            c = sw[k] * inside
+            acc += c
+            acc2 += c * c
+            mx = max(mx, c)
             cnt += inside
-        return acc, cnt
+        return acc, acc2, mx, cnt
 
     @njit(cache=True, fastmath=_FM)
     def _row_count(code, j0, j1, sx, sy, sih, ax, ay, dx, dy, l2, il2):
@@ -272,13 +298,16 @@ if HAVE_NUMBA:
 
     @njit(cache=True, parallel=True)
     def _scan_sum(
-        code, xy0, xy1, piece_ptr, sx, sy, sw, sih, start, x0, y0, cell, nx, ny, R, scratch, touched, out_e, out_n
+        code, xy0, xy1, piece_ptr, sx, sy, sw, sih, start, x0, y0, cell, nx, ny, R, scratch, touched, out_e, out_n,
+        out_e2, out_mx,
     ):
         nseg = piece_ptr.size - 1
         for s in prange(nseg):
             p0 = piece_ptr[s]
             npc = piece_ptr[s + 1] - p0
             acc = 0.0
+            acc2 = 0.0
+            mx = 0.0
             cnt = 0
             if npc == 1:
                 ax, ay, bx, by, dx, dy, l2, il2 = _piece(xy0, xy1, p0)
@@ -286,14 +315,16 @@ if HAVE_NUMBA:
                 for cy in range(r0, r1 + 1):
                     j0, j1 = _row_range(ax, ay, bx, by, cy, start, x0, y0, cell, nx, R)
                     if code == 0:
-                        a, c = _row_quartic(j0, j1, sx, sy, sw, sih, ax, ay, dx, dy, l2, il2)
+                        a, a2, m, c = _row_quartic(j0, j1, sx, sy, sw, sih, ax, ay, dx, dy, l2, il2)
                     elif code == 1:
-                        a, c = _row_gaussian(j0, j1, sx, sy, sw, sih, ax, ay, dx, dy, l2, il2)
+                        a, a2, m, c = _row_gaussian(j0, j1, sx, sy, sw, sih, ax, ay, dx, dy, l2, il2)
                     elif code == 2:
-                        a, c = _row_epanechnikov(j0, j1, sx, sy, sw, sih, ax, ay, dx, dy, l2, il2)
+                        a, a2, m, c = _row_epanechnikov(j0, j1, sx, sy, sw, sih, ax, ay, dx, dy, l2, il2)
                     else:
-                        a, c = _row_uniform(j0, j1, sx, sy, sw, sih, ax, ay, dx, dy, l2, il2)
+                        a, a2, m, c = _row_uniform(j0, j1, sx, sy, sw, sih, ax, ay, dx, dy, l2, il2)
                     acc += a
+                    acc2 += a2
+                    mx = max(mx, m)
                     cnt += c
             elif npc > 1:
                 tid = numba.get_thread_id()
@@ -302,11 +333,16 @@ if HAVE_NUMBA:
                 m = _collect(s, code, xy0, xy1, piece_ptr, sx, sy, sih, start, x0, y0, cell, nx, ny, R, scr, tch)
                 for j in range(m):
                     k = tch[j]
-                    acc += sw[k] * _kval(code, scr[k])
+                    c = sw[k] * _kval(code, scr[k])
+                    acc += c
+                    acc2 += c * c
+                    mx = max(mx, c)
                     scr[k] = np.inf
                 cnt = m
             out_e[s] += acc
             out_n[s] += cnt
+            out_e2[s] += acc2
+            out_mx[s] = max(out_mx[s], mx)
 
     @njit(cache=True, parallel=True)
     def _scan_count(code, xy0, xy1, piece_ptr, sx, sy, sih, start, x0, y0, cell, nx, ny, R, scratch, touched, out_n):

@@ -5,6 +5,9 @@ Both backends compute, for every segment ``s`` (a chain of 2-vertex *pieces*) an
     d_is = min over the pieces of s of the exact point-to-piece distance
     E_s  = sum_i w_i K(d_is; h_i),        n_s = #{i : d_is inside the support of K(.; h_i)}
 
+and, on request (``exposure(..., moments=True)``) in the same pass, ``V_s = sum_i (w_i K(d_is; h_i))^2`` and
+``M_s = max_i w_i K(d_is; h_i)`` (the inputs of the analytic intervals of :mod:`routerisk.intervals`)
+
 with the unnormalised kernels of :data:`routerisk.model.KERNEL_SUPPORT` (``K(0) = 1``). The distance is the minimum
 over the segment's pieces, never a sum over pieces, so a bent segment counts each point once.
 
@@ -199,7 +202,8 @@ def exposure(
     n_segments: int | None = None,
     backend: str = "auto",
     chunk_size: int = 2_000_000,
-) -> tuple[np.ndarray, np.ndarray]:
+    moments: bool = False,
+) -> tuple[np.ndarray, ...]:
     """Kernel-weighted exposure of each segment to weighted points, and the number of points in reach.
 
     Parameters
@@ -222,6 +226,8 @@ def exposure(
         ``"auto"`` uses the compiled grid kernel when numba is available.
     chunk_size : int
         Points processed per pass of the compiled kernel (bounds memory).
+    moments : bool, default False
+        Also return the sum of squared contributions and the largest contribution per segment (same pass).
 
     Returns
     -------
@@ -229,27 +235,36 @@ def exposure(
         ``E_s = sum_i w_i K(d_is; h_i)``.
     count : numpy.ndarray of int64, shape (n_segments,)
         Points whose distance lies inside their kernel's support.
+    sum_sq : numpy.ndarray of float64, shape (n_segments,)
+        Only with ``moments=True``: ``sum_i (w_i K(d_is; h_i))^2``.
+    max_c : numpy.ndarray of float64, shape (n_segments,)
+        Only with ``moments=True``: ``max_i w_i K(d_is; h_i)`` (0 without a point in reach).
 
     Examples
     --------
     >>> e, n = exposure([[0, 0]], [[10, 0]], [[5, 3], [5, 100]], [2.0, 1.0], 5.0, "epanechnikov")
     >>> e.round(6).tolist(), n.tolist()
     ([1.28], [1])
+    >>> e, n, v, m = exposure([[0, 0]], [[10, 0]], [[5, 0], [5, 3]], [2.0, 1.0], 5.0, "uniform", moments=True)
+    >>> e.tolist(), n.tolist(), v.tolist(), m.tolist()
+    ([3.0], [2], [5.0], [2.0])
     """
     code, backend, xy0, xy1, _, piece_ptr, nseg, pts, w, h = _prepare(
         seg_xy0, seg_xy1, pts_xy, weights, bandwidths, kernel, piece_segment, n_segments, backend
     )
     out_e = np.zeros(nseg)
     out_n = np.zeros(nseg, dtype=np.int64)
+    mom = (np.zeros(nseg), np.zeros(nseg)) if moments else None
+    result = (out_e, out_n, *mom) if moments else (out_e, out_n)
     if nseg == 0 or len(pts) == 0 or len(xy0) == 0:
-        return out_e, out_n
+        return result
     if backend == "numpy":
-        _numpy_scan(code, xy0, xy1, piece_ptr, pts, w, h, out_e, out_n, None)
-        return out_e, out_n
+        _numpy_scan(code, xy0, xy1, piece_ptr, pts, w, h, out_e, out_n, None, mom)
+        return result
     for lo in range(0, len(pts), max(int(chunk_size), 1)):
         hi = min(lo + int(chunk_size), len(pts))
-        _grid_pass(0, code, xy0, xy1, piece_ptr, pts[lo:hi], w[lo:hi], h[lo:hi], out_e, out_n, lo, None)
-    return out_e, out_n
+        _grid_pass(0, code, xy0, xy1, piece_ptr, pts[lo:hi], w[lo:hi], h[lo:hi], out_e, out_n, lo, None, mom)
+    return result
 
 
 def kernel_matrix(
@@ -267,7 +282,7 @@ def kernel_matrix(
     """Sparse matrix of kernel values ``K(d_is; h_i)`` (segments x points), one entry per pair in reach.
 
     ``kernel_matrix(...) @ w`` equals :func:`exposure`'s first output and ``np.diff(K.indptr)`` its second; the
-    matrix lets the bootstrap re-weight points without a new spatial query. Memory grows with the number of pairs.
+    matrix lets a caller re-weight points without a new spatial query. Memory grows with the number of pairs.
 
     Parameters
     ----------
@@ -314,7 +329,7 @@ def kernel_matrix(
 # ---------------------------------------------------------------------------------------------------------------
 # numpy backend
 # ---------------------------------------------------------------------------------------------------------------
-def _numpy_scan(code, xy0, xy1, piece_ptr, pts, w, h, out_e, out_n, rows) -> None:
+def _numpy_scan(code, xy0, xy1, piece_ptr, pts, w, h, out_e, out_n, rows, moments=None) -> None:
     nseg = len(piece_ptr) - 1
     piece_seg = np.repeat(np.arange(nseg, dtype=np.int64), np.diff(piece_ptr))
     tree = shapely.STRtree(shapely.linestrings(np.stack([xy0, xy1], axis=1)))
@@ -343,5 +358,9 @@ def _numpy_scan(code, xy0, xy1, piece_ptr, pts, w, h, out_e, out_n, rows) -> Non
         if rows is not None:
             rows.append((seg, pi, k))
             continue
-        out_e += np.bincount(seg, weights=w[pi] * k, minlength=nseg)
+        c = w[pi] * k
+        out_e += np.bincount(seg, weights=c, minlength=nseg)
         out_n += np.bincount(seg, minlength=nseg)
+        if moments is not None:
+            moments[0][:] += np.bincount(seg, weights=c * c, minlength=nseg)
+            np.maximum.at(moments[1], seg, c)

@@ -35,15 +35,34 @@ try:  # Python >= 3.11
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10 needs the tomli backport
     import tomli as tomllib  # type: ignore[no-redef]
 
-__all__ = ["CLASSIFIERS", "KERNELS", "KERNEL_SUPPORT", "RiskModel"]
+__all__ = ["CLASSIFIERS", "KERNELS", "KERNEL_SUPPORT", "REMOVED_KEYS", "RISK_LAYERS", "RiskModel"]
 
 #: Kernels of the incident exposure, all unnormalised with ``K(0) = 1``.
 KERNELS = ("quartic", "gaussian", "epanechnikov", "uniform")
 #: Support of each kernel in bandwidths: ``K(d; h) = 0`` for ``d >= KERNEL_SUPPORT[kernel] * h``
 #: (``d > h`` for the uniform kernel, which includes its boundary).
 KERNEL_SUPPORT: dict[str, float] = {"quartic": 1.0, "gaussian": 3.0, "epanechnikov": 1.0, "uniform": 1.0}
-#: Classification schemes of ``risk_class`` (mapclassify ``Quantiles`` or ``FisherJenks``).
-CLASSIFIERS = ("quantiles", "fisher_jenks")
+#: Classification schemes of ``risk_class``: fixed breaks 20/40/60/80 on the 0-100 scale (comparable between runs),
+#: or the within-run bins of mapclassify's ``Quantiles`` and ``FisherJenks``.
+CLASSIFIERS = ("fixed", "quantiles", "fisher_jenks")
+#: Layers ``risk`` can show: the incident term alone, or the weighted composite with the enforcement term.
+RISK_LAYERS = ("incident", "composite")
+#: Keys of earlier versions that are no longer accepted, with the reason (a config using them fails loudly).
+REMOVED_KEYS: dict[str, str] = {
+    "bootstrap": (
+        "`bootstrap` was removed: the intervals `incident_exposure_lo`/`_hi` (and `risk_lo`/`risk_hi`) are now "
+        "analytic gamma intervals for a weighted Poisson sum (see docs/model.md); delete the key"
+    ),
+    "permutations": (
+        "`permutations` was removed: hot spots now use an exact binomial test of attributed incident counts "
+        "(see docs/hotspots.md), no permutations; delete the key"
+    ),
+    "neighbour_distance_m": (
+        "`neighbour_distance_m` was removed: hot-spot neighbours now follow the network (segments within "
+        "`junction_snap_m` of each other, `neighbour_steps` steps); did you mean `neighbour_steps` or "
+        "`junction_snap_m`?"
+    ),
+}
 
 _DATE_KEYS = ("reference_date", "window_start", "window_end")
 
@@ -79,18 +98,25 @@ class RiskModel:
     victims_factor : {"log", "linear", "none"}, default "log"
         Multiplier for the number of victims: ``1 + ln(v)``, ``v`` or ``1``.
     incident_weight, enforcement_weight : float, default 0.8 and 0.2
-        Weights (>= 0, not both zero) of the normalised incident and enforcement exposures in ``risk``; they are
-        divided by their sum, so ``risk`` stays in [0, 100].
-    classes : {"quantiles", "fisher_jenks"}, default "quantiles"
-        Scheme of the five ``risk_class`` values.
-    bootstrap : int, default 200
-        Poisson bootstrap replicates for ``risk_lo`` / ``risk_hi``; ``0`` switches it off (interval = estimate).
-    permutations : int, default 999
-        Conditional permutations for the Gi* pseudo p-values; ``0`` switches hot spots off ("not tested").
+        Weights (>= 0, not both zero) of ``incident_risk`` and ``enforcement_risk`` in ``composite_risk``; they
+        are divided by their sum, so ``composite_risk`` stays in [0, 100].
+    risk_layer : {"incident", "composite"}, default "incident"
+        Which layer the ``risk`` column (and the maps, classes and siting demand) shows.
+    risk_reference : float, default 0.5
+        ``r_ref`` of ``incident_risk = 100 r / (r + r_ref)``, in weighted records per effective year of
+        observation (> 0): a segment at this rate scores 50.
+    enforcement_reference : float, default 1.0
+        ``z_ref`` of ``enforcement_risk = 100 Z / (Z + z_ref)`` in units of ``enforcement_exposure`` (> 0).
+    classes : {"fixed", "quantiles", "fisher_jenks"}, default "fixed"
+        Scheme of the five ``risk_class`` values: fixed breaks 20/40/60/80 (comparable between runs) or
+        within-run quantiles / Fisher-Jenks natural breaks.
+    neighbour_steps : int, default 1
+        Hot-spot neighbourhood: a segment and the segments within this many adjacency steps (>= 1).
+    junction_snap_m : float, default 50
+        Two segments are adjacent (for the hot-spot neighbourhood) when they lie within this distance (>= 0).
     seed : int, default 2021
-        Seed of the bootstrap and the permutations.
-    neighbour_distance_m : float, optional
-        Gi* neighbours are segments whose midpoints lie within this distance; default ``2 * segment_length_m``.
+        Seed of the model's random draws. Geomasking never uses it: the seed is published in every manifest
+        (see docs/threat-model.md).
     category_weights : mapping of str to float
         Severity of one victim per category (>= 0); keys given override
         :data:`routerisk.schema.DEFAULT_CATEGORY_WEIGHTS`.
@@ -115,12 +141,20 @@ class RiskModel:
     victims_factor: str = "log"
     incident_weight: float = 0.8
     enforcement_weight: float = 0.2
-    classes: str = "quantiles"
-    bootstrap: int = 200
-    permutations: int = 999
+    risk_layer: str = "incident"
+    risk_reference: float = 0.5
+    enforcement_reference: float = 1.0
+    classes: str = "fixed"
+    neighbour_steps: int = 1
+    junction_snap_m: float = 50.0
     seed: int = 2021
-    neighbour_distance_m: float | None = None
     category_weights: Mapping[str, float] = field(default_factory=_frozen_weights)
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> RiskModel:
+        removed = [REMOVED_KEYS[k] for k in kwargs if k in REMOVED_KEYS]
+        if removed:  # a clear ConfigError rather than "unexpected keyword argument"
+            raise ConfigError("; ".join(removed))
+        return super().__new__(cls)
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -150,10 +184,6 @@ class RiskModel:
         """Distance beyond which an exactly located incident contributes nothing (``KERNEL_SUPPORT * h``)."""
         return KERNEL_SUPPORT[self.kernel] * self.bandwidth_m
 
-    @property
-    def neighbour_band_m(self) -> float:
-        """Gi* neighbour distance actually used: ``neighbour_distance_m`` or ``2 * segment_length_m``."""
-        return self.neighbour_distance_m if self.neighbour_distance_m is not None else 2.0 * self.segment_length_m
 
     # -- construction ------------------------------------------------------------------------------------------
     @classmethod
@@ -178,6 +208,9 @@ class RiskModel:
             msg = f"a risk model must be a mapping of keys to values, got {type(d).__name__}"
             raise ConfigError(msg)
         names = [f.name for f in dataclasses.fields(cls)]
+        removed = [REMOVED_KEYS[k] for k in d if k in REMOVED_KEYS]
+        if removed:
+            raise ConfigError("; ".join(removed))
         unknown = [k for k in d if k not in names]
         if unknown:
             raise ConfigError("; ".join(_unknown_key(k, names, "model") for k in unknown))
@@ -288,7 +321,6 @@ _UNSET_DOC = {
     "reference_date": "latest incident date",
     "window_start": "no lower bound",
     "window_end": "no upper bound",
-    "neighbour_distance_m": "2 x segment_length_m",
 }
 
 
@@ -357,6 +389,21 @@ def _date(name: str, value: Any) -> dt.date | None:
     raise ConfigError(msg)
 
 
+#: Dates of the model must lie in this range (pandas' nanosecond timestamps cover 1677..2262).
+DATE_RANGE = (dt.date(1900, 1, 1), dt.date(2100, 12, 31))
+#: Upper bounds of lengths (metres), half-life (days) and weights: beyond them the arithmetic overflows or the run
+#: never ends, and no analysis of routes needs them.
+MAX_LENGTH_M, MAX_HALF_LIFE_DAYS, MAX_WEIGHT = 1_000_000.0, 100_000.0, 1_000_000.0
+
+
+def _date_in_range(name: str, value: Any) -> dt.date | None:
+    d = _date(name, value)
+    if d is not None and not DATE_RANGE[0] <= d <= DATE_RANGE[1]:
+        msg = f"`{name}` was {d.isoformat()} but must lie between {DATE_RANGE[0]} and {DATE_RANGE[1]}"
+        raise ConfigError(msg)
+    return d
+
+
 def _crs(name: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         msg = f"`{name}` was {value!r} but must be 'auto' or a projected CRS in metres such as 'EPSG:6372'"
@@ -371,25 +418,27 @@ def _weights(name: str, value: Any) -> Mapping[str, float]:
     unknown = [k for k in value if k not in CATEGORIES]
     if unknown:
         raise ConfigError("; ".join(_unknown_key(k, CATEGORIES, "model.category_weights") for k in unknown))
-    return _frozen_weights({k: _number(f"{name}.{k}", v) for k, v in value.items()})
+    return _frozen_weights({k: _number(f"{name}.{k}", v, upper=MAX_WEIGHT) for k, v in value.items()})
 
 
 _CHECKS = {
-    "bandwidth_m": lambda n, v: _number(n, v, strict=True),
+    "bandwidth_m": lambda n, v: _number(n, v, strict=True, upper=MAX_LENGTH_M),
     "kernel": lambda n, v: _choice(n, v, KERNELS),
-    "half_life_days": lambda n, v: _number(n, v),
-    "reference_date": _date,
-    "window_start": _date,
-    "window_end": _date,
-    "segment_length_m": lambda n, v: _number(n, v, strict=True),
+    "half_life_days": lambda n, v: _number(n, v, upper=MAX_HALF_LIFE_DAYS),
+    "reference_date": _date_in_range,
+    "window_start": _date_in_range,
+    "window_end": _date_in_range,
+    "segment_length_m": lambda n, v: _number(n, v, strict=True, upper=MAX_LENGTH_M),
     "crs": _crs,
     "victims_factor": lambda n, v: _choice(n, v, VICTIMS_FACTORS),
-    "incident_weight": lambda n, v: _number(n, v),
-    "enforcement_weight": lambda n, v: _number(n, v),
+    "incident_weight": lambda n, v: _number(n, v, upper=MAX_WEIGHT),
+    "enforcement_weight": lambda n, v: _number(n, v, upper=MAX_WEIGHT),
+    "risk_layer": lambda n, v: _choice(n, v, RISK_LAYERS),
+    "risk_reference": lambda n, v: _number(n, v, strict=True),
+    "enforcement_reference": lambda n, v: _number(n, v, strict=True),
     "classes": lambda n, v: _choice(n, v, CLASSIFIERS),
-    "bootstrap": lambda n, v: _integer(n, v),
-    "permutations": lambda n, v: _integer(n, v),
+    "neighbour_steps": lambda n, v: _integer(n, v, minimum=1),
+    "junction_snap_m": lambda n, v: _number(n, v),
     "seed": lambda n, v: _integer(n, v),
-    "neighbour_distance_m": lambda n, v: None if v is None else _number(n, v, strict=True),
     "category_weights": _weights,
 }

@@ -1,82 +1,91 @@
-"""Score route segments: incident exposure, enforcement exposure, composite risk, classes, uncertainty, hot spots.
+"""Score route segments: incident exposure and its interval, the two risk terms, classes, evidence, hot spots.
 
-The model, as implemented (parameters from :class:`routerisk.RiskModel`, distances in the analysis CRS):
+The model, as implemented (parameters from :class:`routerisk.RiskModel`, distances in the analysis CRS; the
+formulas are explained in ``docs/model.md``):
 
 - weight of incident i: ``w_i = category_weight[category_i] * victims_factor(victims_i) * D_i`` with time decay
   ``D_i = 2 ** (-age_i / half_life_days)`` (``age_i`` in days before the reference date, >= 0; ``D_i = 1`` when
   ``half_life_days = 0`` or the date is NaT); ``w_i = 0`` outside ``[window_start, window_end]``
   (see :func:`incident_weights`);
 - bandwidth ``h_i = sqrt(bandwidth_m**2 + sigma_i**2)`` by location precision; state-level incidents are not placed
-  (see :func:`incident_bandwidths`);
-- ``incident_exposure`` ``E_s = sum_i w_i K(d_is; h_i)`` with ``d_is`` the exact distance from the incident to
-  the segment (:mod:`routerisk.engine`); ``incident_density = E_s / length_km`` (0 for a zero-length segment);
+  (see :func:`incident_bandwidths`). A widened kernel keeps the record's total mass: its weight is multiplied by
+  ``f_i`` (about ``(bandwidth_m / h_i)**2``, see :func:`precision_factor`);
+- ``incident_exposure`` ``E_s = sum_i c_i`` with ``c_i = w_i f_i K(d_is; h_i)`` and ``d_is`` the exact
+  distance from the incident to the segment (:mod:`routerisk.engine`); ``incident_density = E_s / length_km``;
   ``n_incidents`` = placed incidents with ``w_i > 0`` inside the kernel support;
+- ``incident_exposure_lo`` / ``_hi``: 90 % gamma interval for the expected exposure (:mod:`routerisk.intervals`);
 - ``enforcement_exposure`` ``Z_s = sum_z intensity_z * length(s inside z) / length(s)`` over zones active in the
   window (see :func:`enforcement_exposure`);
-- composite ``risk = 100 * (a * E_norm + b * Z_norm) / (a + b)`` with ``a = incident_weight``,
-  ``b = enforcement_weight``, ``E_norm = min(E_s / c_E, 1)`` and ``Z_norm = min(Z_s / c_Z, 1)``, where ``c_E`` and
-  ``c_Z`` are the 99th percentiles of the **non-zero** ``E_s`` and ``Z_s`` over the scored segments (robust to a
-  few extreme segments; a term whose values are all zero contributes zero). The exposure, not the density, is
-  normalised: because ``d_is`` is the distance to the whole segment, ``E_s`` does not grow in proportion to the
-  segment's length, and dividing by length would inflate the short last segment of each route.
-- ``risk_class`` 1-5 (5 = highest) by quantiles or Fisher-Jenks on ``risk`` (fewer classes when ``risk`` has
-  fewer distinct values);
-- ``risk_lo`` / ``risk_hi``: 5th / 95th percentiles of ``risk`` over ``bootstrap`` Poisson(1) re-weightings of the
-  incidents (zones fixed), with the **same** ``c_E`` as the estimate, widened to include the estimate where the
-  percentile interval misses it;
+- fixed scales: ``incident_risk = 100 r / (r + risk_reference)`` with the rate ``r = E_s / T_eff`` (``T_eff`` the
+  effective years of observation), ``enforcement_risk = 100 Z / (Z + enforcement_reference)``,
+  ``composite_risk = (a incident_risk + b enforcement_risk) / (a + b)``; ``risk`` is the layer named by
+  ``risk_layer``, ``risk_lo`` / ``risk_hi`` its interval (the incident term's through the same transform, zones
+  fixed), ``risk_percentile`` its within-run percentile rank;
+- ``risk_class`` 1-5 (5 = highest): fixed breaks 20/40/60/80 of ``risk`` by default (comparable between runs), or
+  within-run quantiles / Fisher-Jenks;
 - ``evidence``: ``"low"`` for fewer than 3 supporting incidents (``n_incidents``), ``"medium"`` for 3-9,
   ``"high"`` for 10 or more;
-- ``hotspot`` / ``p_value``: Getis-Ord Gi* of ``risk`` over distance-band neighbours (:mod:`routerisk.stats`).
+- ``hotspot`` / ``p_value`` / ``gi_z``: exact binomial test of the incidents attributed to each segment's network
+  neighbourhood (:func:`routerisk.stats.segment_hotspots`; see ``docs/hotspots.md``).
 
-The constants (``c_E``, ``c_Z``, CRS, counts) are recorded in ``result.attrs["routerisk"]`` for the manifest.
+The constants (``T_eff``, the references, the months each term sums, warnings, CRS, counts) are recorded in
+``result.attrs["routerisk"]`` for the manifest.
 """
 
 from __future__ import annotations
-
-import sys
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from tqdm import tqdm  # plain bars: tqdm.auto warns in Jupyter without ipywidgets
 
+from . import _terms
+from ._coords import _incident_lonlat, _is_lonlat_table, _point_xy, _project, _projected_point_xy, _wgs84_bounds  # noqa: F401
+from ._scoring_hotspots import score_hotspots
 from .crs import analysis_crs, check_same_crs
-from .engine import exposure, kernel_matrix, segment_pieces
-from .model import RiskModel
-from .schema import DEFAULT_CATEGORY_WEIGHTS, LOCATION_SIGMA_M, WGS84, compute_severity, victims_factor
-from .stats import classify, hotspots, poisson1_counts
+from .engine import exposure, segment_pieces
+from .intervals import C_FLOOR, INTERVAL_LEVEL, exposure_interval, mean_reach_kernel
+from .model import KERNEL_SUPPORT, RiskModel
+from .schema import DEFAULT_CATEGORY_WEIGHTS, LOCATION_SIGMA_M, compute_severity, victims_factor
+from .stats import classify
 
 __all__ = [
+    "CLASS_BREAKS",
     "EVIDENCE_THRESHOLDS",
-    "NORMALISATION_QUANTILE",
     "SCORE_COLUMNS",
     "enforcement_exposure",
+    "fixed_classes",
     "incident_bandwidths",
     "incident_weights",
+    "precision_factor",
     "score_segments",
 ]
 
 #: Columns added by :func:`score_segments`, in order.
 SCORE_COLUMNS = (
     "incident_exposure",
+    "incident_exposure_lo",
+    "incident_exposure_hi",
     "incident_density",
     "n_incidents",
     "enforcement_exposure",
+    "incident_risk",
+    "enforcement_risk",
+    "composite_risk",
     "risk",
-    "risk_class",
     "risk_lo",
     "risk_hi",
+    "risk_percentile",
+    "risk_class",
     "evidence",
     "hotspot",
     "p_value",
+    "gi_z",
 )
 #: ``evidence`` is "low" below the first count of supporting incidents, "medium" below the second, else "high".
 EVIDENCE_THRESHOLDS = (3, 10)
-#: Quantile of the non-zero exposures used as the normalisation constant of ``risk``.
-NORMALISATION_QUANTILE = 0.99
-_BOOT_CELLS = 4_000_000  # incidents x replicates drawn at once
-_MAX_BLOCK_PAIRS = 20_000_000  # (segment, incident) pairs held at once by the bootstrap (~320 MB)
+#: Breaks of the ``"fixed"`` classes on the 0-100 scale: class 1 below 20, ..., class 5 from 80.
+CLASS_BREAKS = (20.0, 40.0, 60.0, 80.0)
 
 
 def _dates(values) -> pd.Series:
@@ -192,6 +201,36 @@ def incident_bandwidths(incidents: pd.DataFrame, model: RiskModel | None = None)
     return np.sqrt(model.bandwidth_m**2 + sigma**2)
 
 
+def precision_factor(bandwidths, model: RiskModel | None = None) -> np.ndarray:
+    """Mass-keeping factor of a record whose kernel is widened from ``h = bandwidth_m`` to ``h_i``.
+
+    The summed exposure a record gives a dense network of segments of length ``L = segment_length_m`` is
+    proportional to ``P(h) + L * Q(h)``, with ``P`` the integral of ``K(.; h)`` over the plane (``~ h**2``) and ``Q``
+    its integral along a line (``~ h``) (:func:`routerisk.intervals.kernel_integrals`). The factor
+
+        f_i = (P(h) + L Q(h)) / (P(h_i) + L Q(h_i))
+
+    keeps that total equal to an exactly located record's, whatever the precision. For short segments it tends to
+    ``(h / h_i) ** 2``, which is also the expected Gaussian kernel of an exact record under Gaussian location
+    error of variance ``h_i**2 - h**2``. NaN (unplaced) stays NaN.
+
+    Examples
+    --------
+    >>> precision_factor([15000.0, 21213.2], RiskModel(bandwidth_m=15000, segment_length_m=1e-9)).round(3).tolist()
+    [1.0, 0.5]
+    >>> precision_factor([15000.0, 21213.2], RiskModel(bandwidth_m=15000)).round(3).tolist()
+    [1.0, 0.54]
+    """
+    from .intervals import kernel_integrals
+
+    model = model or RiskModel()
+    h = np.asarray(bandwidths, dtype=np.float64)
+    L = model.segment_length_m
+    p0, q0, _ = kernel_integrals(model.kernel, model.bandwidth_m)
+    p1, q1, _ = kernel_integrals(model.kernel, h)
+    return (p0 + L * q0) / (p1 + L * q1)
+
+
 def _lookup(values, table: dict, default: float) -> np.ndarray:
     """``table[v]`` (``default`` for a value not in ``table`` or missing) for each value, one lookup per distinct value.
 
@@ -282,15 +321,21 @@ def enforcement_exposure(segments: gpd.GeoSeries, zones: gpd.GeoDataFrame | None
     return np.bincount(si, weights=intensity[zi] * frac, minlength=len(geoms))
 
 
-def _normaliser(values: np.ndarray) -> float:
-    positive = values[values > 0]
-    return float(np.quantile(positive, NORMALISATION_QUANTILE)) if len(positive) else 0.0
+def _saturate(x: np.ndarray, ref: float) -> np.ndarray:
+    """``100 x / (x + ref)``: 0 at 0, 50 at ``ref``, below 100 for any finite ``x`` (no flat cap)."""
+    x = np.asarray(x, dtype=np.float64)
+    return 100.0 * x / (x + ref)
 
 
-def _scale(values: np.ndarray, c: float) -> np.ndarray:
-    if c <= 0:
-        return np.zeros_like(values, dtype=np.float64)
-    return np.minimum(values / c, 1.0)
+def fixed_classes(risk) -> np.ndarray:
+    """Class 1-5 of a 0-100 score by the fixed breaks :data:`CLASS_BREAKS` (20, 40, 60, 80).
+
+    Examples
+    --------
+    >>> fixed_classes([0.0, 19.9, 20.0, 59.0, 80.0, 99.0]).tolist()
+    [1, 1, 2, 3, 5, 5]
+    """
+    return 1 + np.searchsorted(np.asarray(CLASS_BREAKS), np.asarray(risk, dtype=np.float64), side="right")
 
 
 def _evidence(n: np.ndarray) -> np.ndarray:
@@ -306,15 +351,17 @@ def score_segments(
     model: RiskModel | None = None,
     backend: str = "auto",
 ) -> gpd.GeoDataFrame:
-    """Score every segment: exposures, composite risk, class, bootstrap interval, evidence and hot spots.
+    """Score every segment: exposure and its interval, the two risk terms, class, evidence and hot spots.
 
-    See the module docstring for the formulas. Inputs are projected to the analysis CRS
+    See the module docstring and ``docs/model.md`` for the formulas. Inputs are projected to the analysis CRS
     (:func:`routerisk.analysis_crs` of the data's extent and ``model.crs``); the result keeps the input CRS.
+    ``risk`` is on a fixed scale: a segment's score does not depend on which other segments are scored with it.
 
     Parameters
     ----------
     segments : geopandas.GeoDataFrame
-        Segment LineStrings (any CRS, typically EPSG:4326).
+        Segment LineStrings (any CRS, typically EPSG:4326). An optional numeric ``flow`` column (>= 0) replaces
+        the segment length as the null share of the hot-spot test (e.g. estimated people per segment).
     incidents : geopandas.GeoDataFrame or pandas.DataFrame
         Canonical incident points, same CRS as ``segments``; or a table of incidents with float ``lon`` and
         ``lat`` columns in EPSG:4326 instead of a geometry (``read_incidents(..., geometry=False)``), which
@@ -330,12 +377,15 @@ def score_segments(
     -------
     geopandas.GeoDataFrame
         A copy of ``segments`` (same index and CRS) with the columns of :data:`SCORE_COLUMNS`;
-        ``result.attrs["routerisk"]`` holds the normalisation constants, CRS and counts.
+        ``result.attrs["routerisk"]`` holds the constants of the scales (effective years, references), the
+        layer shown as ``risk``, the months each term sums, warnings, the CRS and counts.
 
     Raises
     ------
     routerisk.CRSMismatchError
         If the layers have different (or undefined) CRSs.
+    routerisk.InputError
+        If a ``flow`` column holds negative or non-numeric values.
 
     Examples
     --------
@@ -344,9 +394,9 @@ def score_segments(
     >>> seg = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (5000, 0)]), LineString([(5000, 0), (10000, 0)])],
     ...                        crs="EPSG:6372")
     >>> inc = gpd.GeoDataFrame({"category": ["homicide"]}, geometry=[Point(1000, 0)], crs="EPSG:6372")
-    >>> out = score_segments(seg, inc, model=RiskModel(bandwidth_m=5000, crs="EPSG:6372", permutations=0))
-    >>> out[["incident_exposure", "risk", "evidence"]].round(2).values.tolist()
-    [[1.0, 80.0, 'low'], [0.13, 10.46, 'low']]
+    >>> out = score_segments(seg, inc, model=RiskModel(bandwidth_m=5000, crs="EPSG:6372"))
+    >>> out[["incident_exposure", "risk", "risk_class", "evidence"]].round(2).values.tolist()
+    [[1.0, 66.67, 4, 'low'], [0.13, 20.58, 2, 'low']]
     """
     model = model or RiskModel()
     layers = [("segments", segments)]
@@ -373,192 +423,125 @@ def score_segments(
         valid_pt = ~shapely.is_missing(inc_geoms) & ~shapely.is_empty(inc_geoms)
         placed = valid_pt & np.isfinite(h) & (w > 0)
         pts = _point_xy(inc_geoms[placed])
-    wp, hp = w[placed], h[placed]
+    hp = h[placed]
+    wp = w[placed] * precision_factor(hp, model)
 
     xy0, xy1, ps = segment_pieces(seg_geoms)
-    E, n_inc = exposure(xy0, xy1, pts, wp, hp, model.kernel, piece_segment=ps, n_segments=nseg, backend=backend)
+    E, n_inc, V, M = exposure(
+        xy0, xy1, pts, wp, hp, model.kernel, piece_segment=ps, n_segments=nseg, backend=backend, moments=True
+    )
+    seg_len = shapely.length(seg_geoms)
+    ref = _reference_date(incidents, model)
+    window, years, warnings = _observation(incidents, w, model, ref)
+    # "one more record": median category x mean decay over the window x mean kernel over the segment's reach
+    c0_weight = _median_weight(model) * _mean_decay(window, years)
+    E_lo, E_hi = exposure_interval(E, V, M, c0_weight * mean_reach_kernel(model.kernel, model.bandwidth_m, seg_len))
 
-    length_km = shapely.length(seg_geoms) / 1000.0
+    length_km = seg_len / 1000.0
     with np.errstate(divide="ignore", invalid="ignore"):
         density = np.where(length_km > 0, E / length_km, 0.0)
     Z = enforcement_exposure(gpd.GeoSeries(seg_geoms, crs=crs), _project(zones, crs), model)
 
     a, b = model.incident_weight, model.enforcement_weight
-    cE, cZ = _normaliser(E), _normaliser(Z)
-    zpart = b * _scale(Z, cZ)
-    risk = 100.0 * (a * _scale(E, cE) + zpart) / (a + b)
+    terms = {}
+    for name, value in (("", E), ("_lo", E_lo), ("_hi", E_hi)):
+        terms[name] = _saturate(value / years, model.risk_reference)
+    enf_risk = _saturate(Z, model.enforcement_reference)
+    composite = {k: (a * v + b * enf_risk) / (a + b) for k, v in terms.items()}
+    shown = terms if model.risk_layer == "incident" else composite
+    risk = shown[""]
 
-    risk_lo, risk_hi = risk.copy(), risk.copy()
-    if model.bootstrap > 0 and n_inc.sum() > 0:
-        pieces = (xy0, xy1, ps, pts, hp)
-        lo, hi = _bootstrap(pieces, n_inc, wp, cE, zpart, a, b, model, backend)
-        risk_lo, risk_hi = np.minimum(lo, risk), np.maximum(hi, risk)
+    inc_months = _terms.month_summary(_dates(incidents["date"].to_numpy())[placed]) if "date" in incidents else None
+    zone_months = _zone_months(zones, model)
+    overlap = _terms.overlap_warning(inc_months, zone_months)
+    if overlap:
+        warnings.append(overlap)
+    for msg in warnings:
+        _terms.log.warning("routerisk: %s", msg)
 
-    mid = shapely.get_coordinates(shapely.line_interpolate_point(seg_geoms, 0.5, normalized=True))
-    if len(mid) != nseg:  # empty geometries give no midpoint; place them far away so they are islands
-        mid = np.full((nseg, 2), np.nan)
-        ok = ~shapely.is_empty(seg_geoms) & ~shapely.is_missing(seg_geoms)
-        mid[ok] = shapely.get_coordinates(shapely.line_interpolate_point(seg_geoms[ok], 0.5, normalized=True))
-    hs = hotspots(risk, mid, distance_m=model.neighbour_band_m, permutations=model.permutations, seed=model.seed)
+    hs = score_hotspots(seg_geoms, seg_len, segments, pts, KERNEL_SUPPORT[model.kernel] * hp, model)
 
     out = segments.copy()
     out["incident_exposure"] = E
+    out["incident_exposure_lo"] = E_lo
+    out["incident_exposure_hi"] = E_hi
     out["incident_density"] = density
     out["n_incidents"] = n_inc
     out["enforcement_exposure"] = Z
+    out["incident_risk"] = terms[""]
+    out["enforcement_risk"] = enf_risk
+    out["composite_risk"] = composite[""]
     out["risk"] = risk
-    out["risk_class"] = classify(risk, model.classes, 5)
-    out["risk_lo"] = risk_lo
-    out["risk_hi"] = risk_hi
+    out["risk_lo"] = shown["_lo"]
+    out["risk_hi"] = shown["_hi"]
+    out["risk_percentile"] = pd.Series(risk).rank(method="max", pct=True).to_numpy() * 100.0 if nseg else risk
+    out["risk_class"] = fixed_classes(risk) if model.classes == "fixed" else classify(risk, model.classes, 5)
     out["evidence"] = _evidence(n_inc)
     out["hotspot"] = hs["hotspot"].to_numpy()
     out["p_value"] = hs["p_value"].to_numpy()
-    ref = _reference_date(incidents, model)
+    out["gi_z"] = hs["gi_z"].to_numpy()
     out.attrs["routerisk"] = {
         "model": model.to_dict(),
         "analysis_crs": crs.to_string(),
         "reference_date": None if ref is None else ref.date().isoformat(),
-        "exposure_normaliser": cE,
-        "enforcement_normaliser": cZ,
-        "normalisation_quantile": NORMALISATION_QUANTILE,
+        "risk_layer": model.risk_layer,
+        "observation_window": window,
+        "effective_years": years,
+        "risk_reference": model.risk_reference,
+        "enforcement_reference": model.enforcement_reference,
+        "class_breaks": list(CLASS_BREAKS) if model.classes == "fixed" else None,
+        "interval_level": INTERVAL_LEVEL,
+        "interval_c0_weight": c0_weight,
+        "interval_c_floor": C_FLOOR,
+        "incident_months": inc_months,
+        "zone_months": zone_months,
+        "warnings": warnings,
         "evidence_thresholds": list(EVIDENCE_THRESHOLDS),
         "n_segments": int(nseg),
         "n_incidents": len(incidents),
         "n_incidents_placed": int(placed.sum()),
         "n_incidents_unplaced": int((valid_pt & ~np.isfinite(h)).sum()),
         "n_incidents_zero_weight": int((w <= 0).sum()),
+        "n_incidents_attributed": int(hs.attrs.get("n_attributed", 0)),
         "n_zones": 0 if zones is None else len(zones),
     }
     return out
 
 
-def _wgs84_bounds(layer: gpd.GeoDataFrame):
-    if len(layer) == 0:
-        return None
-    if layer.crs is not None and layer.crs.is_geographic:
-        return tuple(layer.total_bounds)
-    return tuple(layer.geometry.to_crs(WGS84).total_bounds)
+def _median_weight(model: RiskModel) -> float:
+    """Weight of one victim of the median category: the typical record of the "one more record" term."""
+    return float(np.median(list(model.category_weights.values())))
 
 
-def _project(zones, crs):
+def _mean_decay(window: list | None, years: float) -> float:
+    """Mean time-decay weight over the observation window: effective years / calendar years (1 without one)."""
+    if window is None:
+        return 1.0
+    days = (pd.Timestamp(window[1]) - pd.Timestamp(window[0])).days + 1
+    return min(1.0, years * _terms.DAYS_PER_YEAR / days) if days > 0 else 1.0
+
+
+def _observation(incidents, w: np.ndarray, model: RiskModel, ref) -> tuple[list | None, float, list[str]]:
+    """Observation window ``[t0, t1]`` (ISO dates), its effective years ``T_eff`` and warnings.
+
+    ``t0`` / ``t1`` are ``window_start`` / ``window_end`` when set, else the earliest / latest date of the records
+    that count (``w > 0``). Without any dated record ``T_eff = 1`` (the rate is per record set) and a warning says so.
+    """
+    dates = _dates(incidents["date"].to_numpy())[w > 0].dropna() if "date" in incidents else pd.Series([])
+    t0 = pd.Timestamp(model.window_start) if model.window_start is not None else (dates.min() if len(dates) else None)
+    t1 = pd.Timestamp(model.window_end) if model.window_end is not None else (dates.max() if len(dates) else None)
+    if t0 is None or t1 is None or pd.isna(t0) or pd.isna(t1):
+        if len(incidents) == 0 or not (w > 0).any():
+            return None, 1.0, []
+        return None, 1.0, ["no dated records: incident_risk is per record set (T_eff = 1), not per year"]
+    years = _terms.effective_years(t0, t1, ref, model.half_life_days)
+    return [t0.date().isoformat(), t1.date().isoformat()], max(years, 1.0 / _terms.DAYS_PER_YEAR), []
+
+
+def _zone_months(zones, model: RiskModel) -> dict | None:
     if zones is None or len(zones) == 0:
-        return zones
-    return zones.to_crs(crs)
-
-
-def _incident_lonlat(incidents) -> tuple[np.ndarray, np.ndarray, object] | None:
-    """``(x, y, crs)`` of the incidents: a lon/lat table's columns (EPSG:4326) or the coordinates of Points.
-
-    ``incidents`` is a GeoDataFrame of points or a table with float ``lon`` / ``lat`` columns (as from
-    ``read_incidents(..., geometry=False)``). Missing and empty points give NaN. None when some geometry is not
-    a Point (the caller then works on the geometries).
-    """
-    if not _is_lonlat_table(incidents):
-        geoms = np.asarray(incidents.geometry.values, dtype=object)
-        x, y = np.full(len(geoms), np.nan), np.full(len(geoms), np.nan)
-        if len(geoms) == 0:
-            return x, y, incidents.crs
-        type_id = shapely.get_type_id(geoms)
-        if not np.all((type_id == shapely.GeometryType.POINT) | (type_id == shapely.GeometryType.MISSING)):
-            return None
-        valid = (type_id == shapely.GeometryType.POINT) & ~shapely.is_empty(geoms)
-        if valid.all():
-            x[:], y[:] = shapely.get_x(geoms), shapely.get_y(geoms)
-        else:
-            ok = geoms[valid]
-            x[valid], y[valid] = shapely.get_x(ok), shapely.get_y(ok)
-        return x, y, incidents.crs
-    from pyproj import CRS
-
-    x = pd.to_numeric(incidents["lon"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    y = pd.to_numeric(incidents["lat"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    missing = np.isnan(x) | np.isnan(y)
-    if missing.any():
-        x, y = np.where(missing, np.nan, x), np.where(missing, np.nan, y)
-    return x, y, CRS.from_user_input(WGS84)
-
-
-def _is_lonlat_table(incidents) -> bool:
-    """True for a table of incidents with ``lon`` / ``lat`` columns and no active geometry."""
-    if isinstance(incidents, gpd.GeoDataFrame) and incidents._geometry_column_name in incidents.columns:
-        return False
-    return "lon" in incidents and "lat" in incidents
-
-
-def _projected_point_xy(incidents, crs) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """``(x, y, valid)`` of point incidents in ``crs``, or None when some geometry is not a Point.
-
-    The coordinates are projected with a pyproj Transformer (the values ``GeoSeries.to_crs`` gives, bit for bit)
-    instead of building a projected copy of every Point; missing and empty points get NaN and ``valid = False``.
-    """
-    from pyproj import CRS, Transformer
-
-    lonlat = _incident_lonlat(incidents)
-    if lonlat is None:
         return None
-    x, y, src = lonlat
-    valid = ~np.isnan(x)
-    dst = CRS.from_user_input(crs)
-    if len(x) and src is not None and not CRS.from_user_input(src).is_exact_same(dst):
-        x, y = Transformer.from_crs(src, dst, always_xy=True).transform(x, y)
-        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-        if not valid.all():
-            x, y = np.where(valid, x, np.nan), np.where(valid, y, np.nan)
-    return x, y, valid
-
-
-def _point_xy(geoms: np.ndarray) -> np.ndarray:
-    """Coordinates of point geometries (centroids of anything else)."""
-    if len(geoms) == 0:
-        return np.empty((0, 2))
-    if np.all(shapely.get_type_id(geoms) == shapely.GeometryType.POINT):
-        return shapely.get_coordinates(geoms)
-    return shapely.get_coordinates(shapely.centroid(geoms))
-
-
-def _bootstrap(pieces, n_pairs, w, cE, zpart, a, b, model: RiskModel, backend) -> tuple[np.ndarray, np.ndarray]:
-    """5th/95th percentiles of risk over Poisson(1) re-weightings of the incidents, same normaliser ``cE``.
-
-    Replicate r multiplies incident i's weight by the count ``poisson1_counts(seed, i, r)``, a pure function of
-    (seed, incident, replicate), so the result does not depend on how the work is split. The (segment, incident)
-    kernel values are computed once per block of segments (at most ``_MAX_BLOCK_PAIRS`` pairs, bounding memory)
-    and re-weighted for every replicate without a new spatial query; zones are held fixed.
-    """
-    xy0, xy1, ps, pts, h = pieces
-    nseg, n_rep = len(n_pairs), model.bootstrap
-    piece_ptr = np.searchsorted(ps, np.arange(nseg + 1))
-    lo_out, hi_out = np.zeros(nseg), np.zeros(nseg)
-    bounds = _blocks(n_pairs, _MAX_BLOCK_PAIRS)
-    step = max(1, min(n_rep, _BOOT_CELLS // max(len(pts), 1)))
-    total = len(bounds) * n_rep
-    with tqdm(total=total, desc="bootstrap", unit="rep", file=sys.stderr, disable=None, leave=False) as bar:
-        for s0, s1 in bounds:
-            p0, p1 = piece_ptr[s0], piece_ptr[s1]
-            K = kernel_matrix(
-                xy0[p0:p1], xy1[p0:p1], pts, h, model.kernel, piece_segment=ps[p0:p1] - s0, n_segments=s1 - s0,
-                backend=backend,
-            )
-            used = np.flatnonzero(np.bincount(K.indices, minlength=K.shape[1]))  # incidents that reach the block
-            K, wu = K[:, used], w[used]
-            reps = np.empty((s1 - s0, n_rep), dtype=np.float32)
-            for r0 in range(0, n_rep, step):
-                r1 = min(r0 + step, n_rep)
-                P = poisson1_counts(model.seed, used, r0, r1)
-                Eb = np.asarray(K @ (P * wu[:, None]))
-                reps[:, r0:r1] = 100.0 * (a * _scale(Eb, cE) + zpart[s0:s1, None]) / (a + b)
-                bar.update(r1 - r0)
-            q = np.percentile(reps, [5.0, 95.0], axis=1)
-            lo_out[s0:s1], hi_out[s0:s1] = q[0], q[1]
-    return lo_out, hi_out
-
-
-def _blocks(n_pairs: np.ndarray, max_pairs: int) -> list[tuple[int, int]]:
-    """Contiguous segment ranges holding at most ``max_pairs`` pairs each (a single heavier segment stands alone)."""
-    out, start, acc = [], 0, 0
-    for s, n in enumerate(n_pairs.tolist()):
-        if acc and acc + n > max_pairs:
-            out.append((start, s))
-            start, acc = s, 0
-        acc += n
-    out.append((start, len(n_pairs)))
-    return out
+    active = _active_zones(zones, model)
+    start = zones["start_date"].to_numpy()[active] if "start_date" in zones else [pd.NaT] * int(active.sum())
+    end = zones["end_date"].to_numpy()[active] if "end_date" in zones else [pd.NaT] * int(active.sum())
+    return _terms.zone_month_summary(start, end, model.window_start, model.window_end)

@@ -3,6 +3,10 @@
 The surface is ``S(c) = sum_i w_i K(|c - x_i|; h_i)`` at every cell centre ``c`` of a regular grid in the analysis
 CRS (metres), with the same weights ``w_i`` (severity x time decay) and bandwidths ``h_i`` the scoring engine uses.
 ``K`` is normalised to integrate to one over the plane, so the surface reads as *weighted incidents per km²*.
+Location precision therefore keeps each record's mass here as in the scoring: a record whose kernel is widened to
+``h_i`` still integrates to ``w_i`` (the scoring's unnormalised kernel gets the factor ``(bandwidth_m / h_i)**2``
+of :func:`routerisk.scoring.precision_factor` for the same reason; the two agree up to the constant
+``integral of K(.; bandwidth_m)``).
 
 It is computed by binning, then convolution, never by evaluating every incident at every cell:
 
@@ -171,7 +175,7 @@ def risk_surface(
         msg = f"`cell_m` was {cell_m!r} but must be a positive number of metres"
         raise ConfigError(msg)
     cell_m = float(cell_m)
-    from .scoring import _incident_lonlat, _is_lonlat_table, _projected_point_xy
+    from ._coords import _incident_lonlat, _is_lonlat_table, _projected_point_xy
 
     table = _is_lonlat_table(incidents)
     if not table and ("geometry" not in getattr(incidents, "columns", ()) or incidents.crs is None):

@@ -1,0 +1,96 @@
+"""Coordinates of the incident and segment layers in the analysis CRS (used by scoring and the surface)."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .schema import WGS84
+
+__all__: list[str] = []
+
+
+def _wgs84_bounds(layer: gpd.GeoDataFrame):
+    if len(layer) == 0:
+        return None
+    if layer.crs is not None and layer.crs.is_geographic:
+        return tuple(layer.total_bounds)
+    return tuple(layer.geometry.to_crs(WGS84).total_bounds)
+
+
+def _project(zones, crs):
+    if zones is None or len(zones) == 0:
+        return zones
+    return zones.to_crs(crs)
+
+
+def _incident_lonlat(incidents) -> tuple[np.ndarray, np.ndarray, object] | None:
+    """``(x, y, crs)`` of the incidents: a lon/lat table's columns (EPSG:4326) or the coordinates of Points.
+
+    ``incidents`` is a GeoDataFrame of points or a table with float ``lon`` / ``lat`` columns (as from
+    ``read_incidents(..., geometry=False)``). Missing and empty points give NaN. None when some geometry is not
+    a Point (the caller then works on the geometries).
+    """
+    if not _is_lonlat_table(incidents):
+        geoms = np.asarray(incidents.geometry.values, dtype=object)
+        x, y = np.full(len(geoms), np.nan), np.full(len(geoms), np.nan)
+        if len(geoms) == 0:
+            return x, y, incidents.crs
+        type_id = shapely.get_type_id(geoms)
+        if not np.all((type_id == shapely.GeometryType.POINT) | (type_id == shapely.GeometryType.MISSING)):
+            return None
+        valid = (type_id == shapely.GeometryType.POINT) & ~shapely.is_empty(geoms)
+        if valid.all():
+            x[:], y[:] = shapely.get_x(geoms), shapely.get_y(geoms)
+        else:
+            ok = geoms[valid]
+            x[valid], y[valid] = shapely.get_x(ok), shapely.get_y(ok)
+        return x, y, incidents.crs
+    from pyproj import CRS
+
+    x = pd.to_numeric(incidents["lon"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    y = pd.to_numeric(incidents["lat"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    missing = np.isnan(x) | np.isnan(y)
+    if missing.any():
+        x, y = np.where(missing, np.nan, x), np.where(missing, np.nan, y)
+    return x, y, CRS.from_user_input(WGS84)
+
+
+def _is_lonlat_table(incidents) -> bool:
+    """True for a table of incidents with ``lon`` / ``lat`` columns and no active geometry."""
+    if isinstance(incidents, gpd.GeoDataFrame) and incidents._geometry_column_name in incidents.columns:
+        return False
+    return "lon" in incidents and "lat" in incidents
+
+
+def _projected_point_xy(incidents, crs) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(x, y, valid)`` of point incidents in ``crs``, or None when some geometry is not a Point.
+
+    The coordinates are projected with a pyproj Transformer (the values ``GeoSeries.to_crs`` gives, bit for bit)
+    instead of building a projected copy of every Point; missing and empty points get NaN and ``valid = False``.
+    """
+    from pyproj import CRS, Transformer
+
+    lonlat = _incident_lonlat(incidents)
+    if lonlat is None:
+        return None
+    x, y, src = lonlat
+    valid = ~np.isnan(x)
+    dst = CRS.from_user_input(crs)
+    if len(x) and src is not None and not CRS.from_user_input(src).is_exact_same(dst):
+        x, y = Transformer.from_crs(src, dst, always_xy=True).transform(x, y)
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        if not valid.all():
+            x, y = np.where(valid, x, np.nan), np.where(valid, y, np.nan)
+    return x, y, valid
+
+
+def _point_xy(geoms: np.ndarray) -> np.ndarray:
+    """Coordinates of point geometries (centroids of anything else)."""
+    if len(geoms) == 0:
+        return np.empty((0, 2))
+    if np.all(shapely.get_type_id(geoms) == shapely.GeometryType.POINT):
+        return shapely.get_coordinates(geoms)
+    return shapely.get_coordinates(shapely.centroid(geoms))
