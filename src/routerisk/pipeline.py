@@ -318,8 +318,10 @@ def run(
             masked_inc = mask_points(inc, min_m=lo, max_m=hi, key=key, crs=model.crs)
         scored = score_segments(segments, masked_inc if privacy == "public" else inc, zones=zns, model=model)
         score_details = {k: v for k, v in scored.attrs.get("routerisk", {}).items() if k != "model"}
-        if privacy == "public" and score_details.get("reference_date"):
-            score_details["reference_date"] = str(score_details["reference_date"])[:7]  # dates cut to the month
+        if privacy == "public":  # every date the manifest records cut to its month
+            from .privacy import month_dates_in
+
+            score_details = month_dates_in(score_details)
         scored.attrs = {}
         published = suppress_segments(scored, min_count) if privacy == "public" else scored
 

@@ -44,6 +44,7 @@ __all__ = [
     "donut_mask",
     "is_masked",
     "mask_points",
+    "month_dates_in",
     "month_only",
     "public_report",
     "published_date_range",
@@ -462,3 +463,36 @@ def published_date_range(dates: Any, privacy: str) -> list[str] | None:
         return None
     fmt = "%Y-%m" if privacy == "public" else "%Y-%m-%d"
     return [d.min().strftime(fmt), d.max().strftime(fmt)]
+
+
+def month_dates_in(value: Any) -> Any:
+    """A copy of a JSON-like value with every date string cut to its month and day counts to whole months.
+
+    Public mode applies it to what scoring records for the manifest (reference date, observation window, its
+    length in years), so that no published number pins an incident's day.
+
+    Examples
+    --------
+    >>> month_dates_in({"window": ["2023-03-10", "2023-07-17T00:00:00"], "effective_years": 0.3157, "n": 3})
+    {'window': ['2023-03', '2023-07'], 'effective_years': 0.333, 'n': 3}
+    >>> month_dates_in(["incidents end 2023-07-17, zones start 2024-01-01", "EPSG:6372"])
+    ['incidents end 2023-07, zones start 2024-01', 'EPSG:6372']
+    """
+    import re
+
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if isinstance(v, float) and str(k).endswith("_years"):
+                out[k] = round(round(v * 12) / 12, 3)
+            elif isinstance(v, float) and str(k).endswith("_days"):
+                out[k] = round(v / 30.4375) * 30.4375
+            else:
+                out[k] = month_dates_in(v)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [month_dates_in(v) for v in value]
+    if isinstance(value, str):  # dates alone or inside a sentence (warnings)
+        return re.sub(r"\b(\d{4}-\d{2})-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:[+-]\d{2}:?\d{2}|Z)?)?\b", r"\1",
+                      value)
+    return value
