@@ -48,6 +48,7 @@ def test_atomic_dir_replaces_only_on_success(tmp_path):
     out = tmp_path / "run"
     with atomic_dir(out) as tmp:
         (tmp / "a.txt").write_text("first")
+        (tmp / "manifest.json").write_text('{"manifest_version": 1, "software": {"routerisk": "0"}}')  # a run
     with pytest.raises(routerisk.OutputError, match="--overwrite"):
         with atomic_dir(out):
             pass

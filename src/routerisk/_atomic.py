@@ -1,89 +1,342 @@
-"""Atomic, locked output folders.
+"""Atomic, locked output folders that never touch an input.
 
 A run writes into a temporary folder beside its target and renames it into place only when every file is
-complete; an interrupted or failed run leaves the previous outputs as they were and no temporary folder behind
-(a killed process can leave one; the next run removes stale ones it owns). A lock file stops two runs writing
-the same target at once.
+complete; an interrupted or failed run leaves the previous outputs as they were and no temporary folder behind.
+
+Ownership is explicit. A temporary folder is named ``.routerisk-tmp-<target>.<pid>.<start>.<token>``: the pid of
+the process that made it, that process's start time (clock ticks since boot, from ``/proc/<pid>/stat``; 0 where
+there is no ``/proc``) and a random token. It is removed by its owner, or by a later run into the same target
+when the owner is provably dead (no such pid, or the pid now belongs to a process started at another time).
+Names are matched exactly (a run into ``run`` never sees the folders of a run into ``run-2``).
+
+The lock ``.<target>.lock`` is an ``fcntl.flock`` on a file beside the target: the kernel releases it when its
+holder dies, so there is no "stale lock" guess, and two processes can never both hold it (the holder removes the
+file while still holding it; a waiter that locked a removed file retries). A lock file of an older routerisk
+(a bare pid, no flock) is honoured while that pid is alive.
+
+:func:`refuse_inputs` refuses an output path that is, contains or lies inside an input, and
+``atomic_dir(..., overwrite=True)`` replaces only an empty folder or a routerisk output folder (one holding a
+``manifest.json`` written by routerisk); anything else is refused, never deleted.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
+import re
+import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ._errors import OutputError
 
-__all__ = ["atomic_dir", "atomic_file"]
+__all__ = ["atomic_dir", "atomic_file", "refuse_inputs"]
 
 _TMP_PREFIX = ".routerisk-tmp-"
+#: What follows ``.routerisk-tmp-<target>.`` in a temporary folder's name: pid, start time, token [, "old"].
+_OWNER_RE = re.compile(r"(?P<pid>\d+)\.(?P<start>\d+)\.(?P<token>[0-9a-f]{16})(?P<old>\.old)?")
+#: Extensions of a shapefile's sidecar files: writing any of them destroys the shapefile.
+_SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".qmd", ".shp.xml")
+
+#: Errors of the operating system that mean "the output location cannot be written" (exit 4).
+OUTPUT_ERRNOS = frozenset(
+    e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EACCES, errno.EPERM, errno.EROFS) if e
+)
 
 
-def _check_target(target: Path, *, overwrite: bool) -> None:
-    if target.exists() and not target.is_dir():
-        msg = f"output folder {str(target)!r} exists and is a file; choose another --out"
-        raise OutputError(msg)
-    if target.is_dir() and any(target.iterdir()) and not overwrite:
-        msg = f"output folder {str(target)!r} already holds files; pass --overwrite to replace them"
-        raise OutputError(msg)
-    parent = target.parent
-    if parent.exists() and not os.access(parent, os.W_OK | os.X_OK):
-        msg = f"cannot write in {str(parent)!r} (permission denied) to create {target.name!r}"
-        raise OutputError(msg)
+# ------------------------------------------------------------------------------------------ process identity
+def _start_time(pid: int) -> int | None:
+    """Start time of ``pid`` in clock ticks since boot (``/proc/<pid>/stat`` field 22); None when unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return None
+    try:  # the command name (field 2) is in parentheses and may hold spaces or ')'
+        return int(stat[stat.rindex(b")") + 2 :].split()[19])
+    except (ValueError, IndexError):
+        return None
 
 
 def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
+    except OverflowError:
+        return False
     return True
+
+
+def _owner_alive(pid: int, start: int) -> bool:
+    """Whether the process ``pid`` that started at ``start`` still runs (a reused pid is another process)."""
+    if not _pid_alive(pid):
+        return False
+    now = _start_time(pid)
+    return now is None or start == 0 or now == start
+
+
+def _me() -> str:
+    """``<pid>.<start>.<token>`` of this process, with a fresh random token."""
+    return f"{os.getpid()}.{_start_time(os.getpid()) or 0}.{secrets.token_hex(8)}"
+
+
+# ------------------------------------------------------------------------------------------ inputs are sacred
+def _family(path: Path) -> list[Path]:
+    """A file and, for a shapefile, its sidecars (``x.shp`` -> ``x.dbf``, ``x.shx``, ``x.prj``...)."""
+    if path.suffix.lower() not in _SIDECARS:
+        return [path]
+    stem = path.with_suffix("")
+    return [path, *(stem.with_name(stem.name + ext) for e in _SIDECARS for ext in (e, e.upper()))]
+
+
+def _real(path: Path) -> Path:
+    try:
+        return path.expanduser().resolve(strict=False)
+    except (OSError, RuntimeError):  # a symlink loop
+        return path.expanduser().absolute()
+
+
+def refuse_inputs(
+    output: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None], *, option: str = "--out"
+) -> None:
+    """Raise :class:`OutputError` when ``output`` is an input, holds one, or lies inside an input folder.
+
+    Symlinks are resolved and hard links detected; a shapefile counts with its sidecar files. Call it before
+    reading anything: nothing has been written when it raises.
+
+    Parameters
+    ----------
+    output : path
+        The file or folder about to be written (or replaced).
+    inputs : iterable of path or None
+        Input files or folders (None entries are skipped).
+    option : str, default "--out"
+        Name of the option to change, for the message.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "in.csv").write_text("x")
+    >>> refuse_inputs(d / "out", [d / "in.csv"])
+    >>> refuse_inputs(d, [d / "in.csv"])
+    Traceback (most recent call last):
+    ...
+    routerisk._errors.OutputError: ...
+    """
+    out = _real(Path(output))
+    for item in inputs:
+        if item is None or str(item) == "":
+            continue
+        given = Path(item)
+        for inp in _family(given):
+            real = _real(inp)
+            same = real == out
+            if not same and inp.exists() and out.exists():
+                with contextlib.suppress(OSError):
+                    same = os.path.samefile(inp, out)
+            if same:
+                msg = (f"{option} {str(output)!r} is the input {str(given)!r}; refusing to overwrite an input "
+                       f"(choose another {option})")
+                raise OutputError(msg)
+            if out in real.parents:
+                msg = (f"{option} {str(output)!r} holds the input {str(given)!r}; refusing to replace a folder "
+                       f"that holds an input (choose another {option})")
+                raise OutputError(msg)
+            if real.is_dir() and real in out.parents:
+                msg = (f"{option} {str(output)!r} lies inside the input folder {str(given)!r}; inputs are never "
+                       f"modified (choose another {option})")
+                raise OutputError(msg)
+
+
+def is_routerisk_output(folder: Path) -> bool:
+    """Whether ``folder`` holds a ``manifest.json`` written by routerisk (a run or a siting folder)."""
+    try:
+        doc = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return (
+        isinstance(doc, dict) and "manifest_version" in doc
+        and isinstance(doc.get("software"), dict) and "routerisk" in doc["software"]
+    )
+
+
+# ------------------------------------------------------------------------------------------ folders
+def _check_target(target: Path, *, overwrite: bool) -> None:
+    if target.exists() and not target.is_dir():
+        msg = f"output folder {str(target)!r} exists and is a file; choose another --out"
+        raise OutputError(msg)
+    if target.is_dir():
+        try:
+            full = any(target.iterdir())
+        except OSError as exc:
+            msg = f"cannot read output folder {str(target)!r}: {exc.strerror}"
+            raise OutputError(msg) from None
+        if full and not overwrite:
+            msg = f"output folder {str(target)!r} already holds files; pass --overwrite to replace them"
+            raise OutputError(msg)
+        if full and not is_routerisk_output(target):
+            msg = (
+                f"output folder {str(target)!r} holds files but is not a routerisk output folder (no manifest.json "
+                "written by routerisk); --overwrite replaces only such folders or empty ones: choose another --out"
+            )
+            raise OutputError(msg)
+    parent = target.parent
+    if parent.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        msg = f"cannot write in {str(parent)!r} (permission denied) to create {target.name!r}"
+        raise OutputError(msg)
+
+
+def _lock_path(target: Path) -> Path:
+    return target.parent / f".{target.name}.lock"
+
+
+def _legacy_holder(lock: Path) -> int | None:
+    """Pid of a live holder recorded by an older routerisk (a bare pid, no flock), else None."""
+    try:
+        text = lock.read_text(encoding="ascii", errors="replace").strip()
+    except OSError:
+        return None
+    if not text.isdigit():
+        return None
+    pid = int(text)
+    return pid if _pid_alive(pid) else None
+
+
+def _holder_text(fd: int) -> str:
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        text = os.read(fd, 200).decode("ascii", "replace").split()
+    except OSError:
+        return ""
+    return f" (pid {text[0]})" if text and text[0].isdigit() else ""
 
 
 @contextlib.contextmanager
 def _lock(target: Path) -> Iterator[None]:
-    lock = target.parent / f".{target.name}.lock"
-    for _ in range(2):
+    """Hold the lock of ``target`` for the block; :class:`OutputError` when another run holds it."""
+    import fcntl
+
+    lock = _lock_path(target)
+    while True:
         try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            try:
-                pid = int(lock.read_text().strip() or 0)
-            except (OSError, ValueError):
-                pid = 0
-            if pid and _pid_alive(pid):
-                msg = (
-                    f"another routerisk run (pid {pid}) is writing {str(target)!r}; wait for it to finish "
-                    f"or remove {str(lock)!r} if it is stale"
-                )
-                raise OutputError(msg) from None
-            lock.unlink(missing_ok=True)  # stale lock of a killed run
-            continue
+            fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
         except OSError as exc:
             msg = f"cannot create a lock file beside {str(target)!r}: {exc.strerror}"
             raise OutputError(msg) from None
-        with os.fdopen(fd, "w") as fh:
-            fh.write(str(os.getpid()))
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            who = _holder_text(fd)
+            os.close(fd)
+            msg = f"another routerisk run{who} is writing {str(target)!r}; wait for it to finish"
+            raise OutputError(msg) from None
+        except OSError as exc:
+            os.close(fd)
+            msg = f"cannot lock {str(lock)!r}: {exc.strerror}"
+            raise OutputError(msg) from None
+        try:
+            same = os.stat(lock).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if not same:  # the previous holder removed the file between our open and our flock: try again
+            os.close(fd)
+            continue
+        legacy = _legacy_holder(lock)
+        if legacy is not None:
+            os.close(fd)
+            msg = (
+                f"another routerisk run (pid {legacy}) is writing {str(target)!r}; wait for it to finish or "
+                f"remove {str(lock)!r} if it is stale"
+            )
+            raise OutputError(msg)
+        try:
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{_me().replace('.', ' ')}\n".encode("ascii"))
+        except OSError as exc:
+            _unlock(lock, fd)
+            msg = f"cannot write the lock file {str(lock)!r}: {exc.strerror}"
+            raise OutputError(msg) from None
         break
     try:
         yield
     finally:
-        lock.unlink(missing_ok=True)
+        _unlock(lock, fd)
 
 
-def _remove_stale_tmp(parent: Path, target: Path) -> None:
-    for old in parent.glob(f"{_TMP_PREFIX}{target.name}-*"):
-        shutil.rmtree(old, ignore_errors=True)
+def _unlock(lock: Path, fd: int) -> None:
+    with contextlib.suppress(OSError):
+        lock.unlink()  # while still holding the flock: a waiter that opened this file will retry
+    os.close(fd)
+
+
+def _owned_tmps(target: Path) -> Iterator[tuple[Path, int, int, bool]]:
+    """Temporary folders of runs into exactly ``target``: ``(path, pid, start, is_old)``."""
+    prefix = f"{_TMP_PREFIX}{target.name}."
+    try:
+        entries = list(os.scandir(target.parent))
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.name.startswith(prefix):
+            continue
+        m = _OWNER_RE.fullmatch(entry.name[len(prefix):])
+        if m is not None:
+            yield Path(entry.path), int(m["pid"]), int(m["start"]), m["old"] is not None
+
+
+def _remove_dead_tmps(target: Path) -> None:
+    """Remove the temporary folders of dead runs into ``target`` (called with the lock held).
+
+    A dead run's ``.old`` folder holds the previous outputs when it died between moving them aside and moving
+    the new ones in: they are put back when ``target`` is missing.
+    """
+    for path, pid, start, old in _owned_tmps(target):
+        if _owner_alive(pid, start):
+            continue
+        if old and not target.exists():
+            with contextlib.suppress(OSError):
+                os.rename(path, target)
+                continue
+        shutil.rmtree(path, ignore_errors=True)
+
+
+#: Free space below which a failed write is blamed on a full disk.
+_FULL_BYTES = 1 << 20
+
+
+def _disk_full(folder: Path) -> str | None:
+    """"No space left on device (N bytes free)" when the file system of ``folder`` is (nearly) full, else None."""
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):
+        return None
+    free = st.f_bavail * st.f_frsize
+    if free < _FULL_BYTES or (st.f_files and st.f_favail == 0):
+        return f"{os.strerror(errno.ENOSPC)} ({free:,} bytes free)"
+    return None
+
+
+def _output_error(exc: OSError, action: str, where: Path) -> OutputError:
+    return OutputError(f"cannot {action} {str(where)!r}: {exc.strerror or exc}")
 
 
 @contextlib.contextmanager
-def atomic_dir(target: str | os.PathLike[str], *, overwrite: bool = False) -> Iterator[Path]:
+def atomic_dir(
+    target: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    inputs: Iterable[str | os.PathLike[str] | None] = (),
+) -> Iterator[Path]:
     """Yield a temporary folder that replaces ``target`` when the block completes without error.
 
     Parameters
@@ -91,8 +344,11 @@ def atomic_dir(target: str | os.PathLike[str], *, overwrite: bool = False) -> It
     target : path
         The folder the outputs must end up in.
     overwrite : bool, default False
-        Replace an existing, non-empty ``target``; otherwise :class:`OutputError` is raised before anything
-        is computed or written.
+        Replace an existing, non-empty ``target``, which must be a routerisk output folder (it holds a
+        ``manifest.json`` written by routerisk); otherwise :class:`OutputError` is raised before anything is
+        computed or written.
+    inputs : iterable of path, optional
+        Input files or folders; ``target`` must not be, hold or lie inside one (:func:`refuse_inputs`).
 
     Yields
     ------
@@ -109,35 +365,48 @@ def atomic_dir(target: str | os.PathLike[str], *, overwrite: bool = False) -> It
     'x'
     """
     target = Path(target).absolute()
+    refuse_inputs(target, inputs)
     _check_target(target, overwrite=overwrite)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        msg = f"cannot create {str(target.parent)!r}: {exc.strerror}"
-        raise OutputError(msg) from None
+        raise _output_error(exc, "create", target.parent) from None
     with _lock(target):
+        _remove_dead_tmps(target)
         _check_target(target, overwrite=overwrite)
-        _remove_stale_tmp(target.parent, target)
+        me = _me()
+        tmp = target.parent / f"{_TMP_PREFIX}{target.name}.{me}"
         try:
-            tmp = Path(tempfile.mkdtemp(prefix=f"{_TMP_PREFIX}{target.name}-", dir=target.parent))
+            os.mkdir(tmp, 0o700)
         except OSError as exc:
-            msg = f"cannot write in {str(target.parent)!r}: {exc.strerror}"
-            raise OutputError(msg) from None
+            raise _output_error(exc, "write in", target.parent) from None
         try:
-            yield tmp
+            try:
+                yield tmp
+            except Exception as exc:
+                full = _disk_full(target.parent)
+                if full is not None:  # GDAL and SQLite report a full disk in their own words
+                    detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+                    msg = f"cannot write the outputs in {str(target.parent)!r}: {full} (while writing: {detail})"
+                    raise OutputError(msg) from exc
+                raise
             os.chmod(tmp, 0o755)
             old = None
             if target.exists():
-                old = target.parent / f"{_TMP_PREFIX}{target.name}-old-{os.getpid()}"
-                os.rename(target, old)
+                old = target.parent / f"{_TMP_PREFIX}{target.name}.{me}.old"
+                try:
+                    os.rename(target, old)
+                except OSError as exc:
+                    if exc.errno in OUTPUT_ERRNOS:
+                        raise _output_error(exc, "replace", target) from None
+                    raise
             try:
                 os.rename(tmp, target)
             except OSError as exc:
                 if old is not None:
                     os.rename(old, target)
-                if exc.errno in (errno.EACCES, errno.EPERM):
-                    msg = f"cannot move outputs into {str(target)!r}: permission denied"
-                    raise OutputError(msg) from None
+                if exc.errno in OUTPUT_ERRNOS:
+                    raise _output_error(exc, "move the outputs into", target) from None
                 raise
             if old is not None:
                 shutil.rmtree(old, ignore_errors=True)
@@ -182,6 +451,11 @@ def _atomic_file(path: Path) -> Iterator[Path]:
     try:
         yield tmp
         os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            if exc.errno in OUTPUT_ERRNOS:
+                raise _output_error(exc, "write", path) from None
+            raise
     finally:
         tmp.unlink(missing_ok=True)

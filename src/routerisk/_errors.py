@@ -54,7 +54,8 @@ class ConfigError(RouteRiskError, ValueError):
 
 
 class OutputError(RouteRiskError, OSError):
-    """An output location cannot be written (is a file, not writable, exists without overwrite, locked)."""
+    """An output location cannot be written (is a file, is or holds an input, not writable, disk full, exists
+    without overwrite, is not a routerisk folder, locked)."""
 
     exit_code = 4
 
@@ -69,9 +70,12 @@ class SolverError(RouteRiskError, RuntimeError):
 EXIT_CODES = {
     0: "success",
     1: "finished, but some input rows were rejected (see rejected_rows.csv)",
-    2: "an input could not be used",
-    3: "the configuration is invalid",
-    4: "the output location cannot be written",
+    2: "an input could not be used (unreadable, wrong schema, too many columns, no usable rows)",
+    3: "the configuration is invalid (unknown key, wrong type, value out of range) or a run-time budget is exceeded",
+    4: "the output location cannot be written (is or holds an input, exists, permission, disk full, locked)",
     5: "the optimisation has no feasible answer",
-    130: "interrupted",
+    70: "a bug in routerisk (an unexpected error; rerun with --debug and report it)",
+    129: "stopped by SIGHUP (the terminal closed); previous outputs kept",
+    130: "interrupted (Ctrl-C, SIGINT); previous outputs kept",
+    143: "stopped by SIGTERM; previous outputs kept",
 }

@@ -16,6 +16,7 @@ import pandas as pd
 import shapely
 from pyproj import Geod, Transformer
 
+from ._budget import check_segments
 from ._errors import InputError
 from ._validate import ValidationReport
 from .crs import analysis_crs
@@ -407,6 +408,7 @@ def segmentize(
     keep_part = ok[part_row] & (part_len > 0)
     pidx = np.flatnonzero(keep_part)
     L = part_len[pidx]
+    check_segments(float(L.sum()), s)  # before allocating them: a tiny segment_length_m is refused, not run
     n_seg = np.maximum(1, np.ceil(L / s - 1e-9)).astype("int64")
     # measure offset of each part along its route (earlier parts of the same route)
     prow = part_row[pidx]

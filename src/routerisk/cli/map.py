@@ -43,6 +43,7 @@ def map(
     dpi: int,
 ) -> None:
     """Draw the map of the run folder RUN into OUT."""
+    from .._atomic import refuse_inputs
     from .._errors import ConfigError
     from ..maps import heatmap, save_html
     from ..maps.run import _model_from, load_run, provenance_of, publishable_shelters
@@ -51,6 +52,9 @@ def map(
     fmt = fmt or (out.suffix.lstrip(".").lower() if out.suffix.lstrip(".").lower() in FORMATS else "html")
     if embed and fmt != "html":
         raise click.BadParameter("--embed applies to --format html only", param_hint="--embed")
+    refuse_inputs(out, [run_dir])
+    if embed:
+        refuse_inputs(out.with_name(f"{out.stem}.embed.html"), [run_dir])
     run = load_run(run_dir)
     manifest = run["manifest"]
     run_privacy = (manifest.get("privacy") or {}).get("mode", "internal")

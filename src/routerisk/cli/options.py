@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import signal
 import sys
 import threading
@@ -28,39 +29,85 @@ class CLIState:
 
 
 _INTERRUPTED = threading.Event()
+#: The signal that interrupted the command (SIGINT, SIGTERM or SIGHUP); its exit code is 128 + its number.
+_SIGNAL: list[int] = []
+_HANDLED = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
-def _on_sigint(signum: int, frame: Any) -> None:
+def _on_signal(signum: int, frame: Any) -> None:
+    if _INTERRUPTED.is_set():
+        return  # a second signal must not interrupt the clean-up of the first
+    _SIGNAL.append(signum)
     _INTERRUPTED.set()
     raise KeyboardInterrupt
 
 
-def _watch_sigint() -> None:
-    """Remember Ctrl-C: a library may turn the KeyboardInterrupt into its own error (pandas' C parser reports
-    "Calling read(nbytes) on source failed"), which must still end as an interrupt, not blame the input."""
+def _watch_signals() -> dict[int, Any]:
+    """Turn Ctrl-C, SIGTERM and SIGHUP into a KeyboardInterrupt, so the temporary folder and the lock are removed
+    and the previous outputs kept. Remember the signal: a library may turn the KeyboardInterrupt into its own
+    error (pandas' C parser reports "Calling read(nbytes) on source failed"), which must still end as an
+    interrupt, not blame the input. Returns the handlers to restore (signals left to their default only)."""
     _INTERRUPTED.clear()
-    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGINT) is (
-        signal.default_int_handler
-    ):
-        signal.signal(signal.SIGINT, _on_sigint)
+    _SIGNAL.clear()
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is not threading.main_thread():
+        return previous
+    for sig in _HANDLED:
+        current = signal.getsignal(sig)
+        if current is signal.default_int_handler or current is signal.SIG_DFL:
+            previous[sig] = current
+            signal.signal(sig, _on_signal)
+    return previous
+
+
+def _restore_signals(previous: dict[int, Any]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
 
 
 def _interrupted() -> None:
-    click.echo("Interrupted; previous outputs were left as they were.", err=True)
-    sys.exit(130)
+    signum = _SIGNAL[0] if _SIGNAL else int(signal.SIGINT)
+    name = signal.Signals(signum).name
+    what = "Interrupted" if signum == signal.SIGINT else f"Stopped by {name}"
+    click.echo(f"{what}; previous outputs were left as they were.", err=True)
+    sys.exit(128 + signum)
+
+
+#: Phrases of errors raised by GDAL, Arrow or the kernel for a full disk or a read-only target, when a library
+#: re-raises them as its own error type.
+_OUTPUT_PHRASES = ("No space left on device", "Disk quota exceeded", "Read-only file system")
+
+
+def _output_problem(exc: BaseException) -> str | None:
+    """The reason when ``exc`` (or an error it wraps) is a full disk or a permission problem, else None."""
+    from .._atomic import OUTPUT_ERRNOS
+
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, OSError) and cur.errno in OUTPUT_ERRNOS:
+            where = f" ({cur.filename})" if cur.filename else ""
+            return f"{cur.strerror or os.strerror(cur.errno)}{where}"
+        text = str(cur)
+        for phrase in _OUTPUT_PHRASES:
+            if phrase.lower() in text.lower():
+                return text.strip().splitlines()[0] if text.strip() else phrase
+        cur = cur.__cause__ or cur.__context__
+    return None
 
 
 def handle_errors(func: F) -> F:
     """Run a subcommand, turning errors into one line on stderr and a documented exit code.
 
-    ``--debug`` on the group re-raises so the traceback shows.
+    ``--debug`` on the group re-raises so the traceback shows. Exit codes: see :data:`routerisk.EXIT_CODES`.
     """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         ctx = click.get_current_context()
         debug = bool(getattr(ctx.find_object(CLIState), "debug", False))
-        _watch_sigint()
+        previous = _watch_signals()
         try:
             return func(*args, **kwargs)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
@@ -85,6 +132,10 @@ def handle_errors(func: F) -> F:
                 _interrupted()
             if debug:
                 raise
+            problem = _output_problem(exc)
+            if problem is not None:
+                click.echo(f"Error: cannot write the outputs: {problem}", err=True)
+                sys.exit(4)
             last = traceback.extract_tb(exc.__traceback__)[-1]
             click.echo(
                 f"Error: unexpected {type(exc).__name__}: {exc} (at {last.name}, "
@@ -93,6 +144,8 @@ def handle_errors(func: F) -> F:
                 err=True,
             )
             sys.exit(70)
+        finally:
+            _restore_signals(previous)
 
     return wrapper  # type: ignore[return-value]
 

@@ -25,8 +25,10 @@ def rerun(manifest, out, overwrite, geomask_key):
     (checked by SHA-256), model parameters, seeds and privacy mode, then say which outputs were reproduced.
     Geomasked runs (every public run) reproduce only with their --geomask-key: displacements drawn from OS
     entropy are recorded nowhere."""
+    from .._atomic import refuse_inputs
     from ..pipeline import rerun as _rerun
 
+    refuse_inputs(out, [manifest, geomask_key])  # and, once the manifest is read, every input it records
     result = _rerun(manifest, out, overwrite=overwrite, geomask_key=geomask_key)
     for note in result.notes:
         click.echo(note)

@@ -67,8 +67,11 @@ def score(
 
     Exit code 1 means the run finished but some input rows were rejected (listed in rejected_rows.csv).
     """
+    from .._atomic import refuse_inputs
     from ..pipeline import run
     from .options import build_model, parse_geomask
+
+    refuse_inputs(out, [incidents, routes, zones, shelters, config, geomask_key])
 
     result = run(
         out,

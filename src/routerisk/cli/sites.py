@@ -133,9 +133,12 @@ def sites(
     Exit codes: 2 an input cannot be used, 3 a bad option value (e.g. --radius-km 0, --k above the number of
     candidates), 4 OUT cannot be written, 5 no answer (no candidate within reach, unreachable --coverage).
     """
+    from .._atomic import refuse_inputs
     from ..siting import ShelterSiting, write_sites
 
     run = Path(run_dir)
+    named = [v for v in (existing, candidates) if v not in (None, "none", "shipped", "gazetteer")]
+    refuse_inputs(out, [run, *named])
     seg_path = run / "segments.gpkg"
     segments = _read_layer(seg_path, "segments", "segments")
     inputs: dict[str, Path] = {"segments": seg_path}

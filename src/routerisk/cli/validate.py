@@ -33,19 +33,30 @@ FORMATS = ("auto", "csv", "iom", "acled", "vector")
     "rejected_path",
     default=None,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Where to write the rejected rows as CSV [default: <file stem>.rejected.csv in the current folder].",
+    help="Where to write the rejected rows as CSV [default: <file stem>.rejected.csv in the current folder]; never "
+    "the input itself, and an existing file only with --overwrite.",
 )
+@click.option("--overwrite", is_flag=True, help="Replace the --rejected file if it exists.")
 @click.pass_context
 @handle_errors
 def validate(
-    ctx: click.Context, file: Path, kind: str, fmt: str, layer: str | None, rejected_path: Path | None
+    ctx: click.Context, file: Path, kind: str, fmt: str, layer: str | None, rejected_path: Path | None,
+    overwrite: bool,
 ) -> None:
     """Check FILE as a layer of KIND: rows read, kept and rejected (by reason), and changes made.
 
     Exit code 0 when every row was kept, 1 when rows were rejected (they are written to --rejected),
-    2 when the file cannot be used at all.
+    2 when the file cannot be used at all, 4 when --rejected is the input or exists without --overwrite.
     """
     from .. import io as readers
+    from .._atomic import refuse_inputs
+    from .._errors import OutputError
+
+    out = rejected_path if rejected_path is not None else Path.cwd() / f"{file.stem}.rejected.csv"
+    refuse_inputs(out, [file], option="--rejected")
+    if (out.exists() or out.is_symlink()) and not overwrite:
+        msg = f"--rejected file {str(out)!r} already exists; pass --overwrite to replace it, or choose another"
+        raise OutputError(msg)
 
     report = ValidationReport()
     if kind == "deployments":
@@ -67,12 +78,11 @@ def validate(
     if len(rejected) == 0:
         click.echo("All rows kept.")
         return
-    out = rejected_path if rejected_path is not None else Path.cwd() / f"{file.stem}.rejected.csv"
     from .._atomic import atomic_file
+    from .._sinks import write_csv
 
     with atomic_file(out) as tmp:
         write_csv(rejected, tmp)  # formula-like cells neutralised (routerisk._sinks)
     n = report.n_rejected
     click.echo(f"{n} rejected row{'s' if n != 1 else ''} written to {out}")
     ctx.exit(1)
-    from .._sinks import write_csv

@@ -39,6 +39,7 @@ from ._tables import (
     _Rows,
     decimals,
     find_column,
+    find_columns,
     map_labels,
     parse_bool,
     parse_number,
@@ -51,11 +52,18 @@ Parts = dict[str, Any]
 
 
 def coords_from_table(rows: _Rows, df: pd.DataFrame, file: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Find and parse the coordinate columns of a table. Returns ``(lon, lat, min_decimals)``."""
+    """Find and parse the coordinate columns of a table. Returns ``(lon, lat, min_decimals)``.
+
+    With more than one set of coordinate columns (``lat``/``lon`` and ``latitude``/``longitude``, or a
+    ``coordinates`` column as well), the first set (in alias order) is used when every set holds the same
+    numbers, with a note; when they disagree on any row the file is refused, naming the columns, rather than
+    one set being chosen silently.
+    """
     lat_col = find_column(df.columns, LAT_ALIASES)
     lon_col = find_column(df.columns, LON_ALIASES)
     if lat_col is not None and lon_col is not None:
         lat_t, lon_t = text_col(df, lat_col), text_col(df, lon_col)
+        _check_other_coordinates(rows, df, file, lat_col, lon_col, lat_t, lon_t)
     else:
         cc = find_column(df.columns, COORDS_ALIASES)
         if cc is None:
@@ -69,6 +77,51 @@ def coords_from_table(rows: _Rows, df: pd.DataFrame, file: str) -> tuple[np.ndar
         lat_t, lon_t = split_coordinates(rows, df[cc], cc)
         lat_col = lon_col = cc
     return lonlat_from_text(rows, lat_t, lon_t, lat_col, lon_col)
+
+
+def _as_numbers(text: pd.Series) -> np.ndarray:
+    s = text.astype("str").str.strip().str.replace(",", ".", regex=False)
+    with np.errstate(all="ignore"):
+        return pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _differ(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore"):
+        return ~((np.isnan(a) & np.isnan(b)) | (np.abs(a - b) <= 1e-9))
+
+
+def _check_other_coordinates(
+    rows: _Rows, df: pd.DataFrame, file: str, lat_col: str, lon_col: str, lat_t: pd.Series, lon_t: pd.Series
+) -> None:
+    """Refuse a table whose other coordinate columns disagree with ``lat_col``/``lon_col``; note them if equal."""
+    lats = [c for c in find_columns(df.columns, LAT_ALIASES) if c != lat_col]
+    lons = [c for c in find_columns(df.columns, LON_ALIASES) if c != lon_col]
+    cc = find_column(df.columns, COORDS_ALIASES)
+    if not lats and not lons and cc is None:
+        return
+    lat0, lon0 = _as_numbers(lat_t), _as_numbers(lon_t)
+    others: list[tuple[str, int]] = []
+    for c in lats:
+        others.append((c, int(_differ(lat0, _as_numbers(text_col(df, c))).sum())))
+    for c in lons:
+        others.append((c, int(_differ(lon0, _as_numbers(text_col(df, c))).sum())))
+    if cc is not None:
+        scratch = _Rows(file, ValidationReport(), rows.rows)
+        lat1, lon1 = split_coordinates(scratch, df[cc], cc)
+        n = _differ(lat0, _as_numbers(lat1)) | _differ(lon0, _as_numbers(lon1))
+        others.append((cc, int(n.sum())))
+    names = ", ".join(repr(c) for c, _ in others)
+    bad = [(c, n) for c, n in others if n]
+    if bad:
+        detail = "; ".join(f"{c!r} differs on {n:,} rows" for c, n in bad)
+        msg = (
+            f"{file!r} has more than one set of coordinate columns ({lat_col!r}/{lon_col!r} and {names}) and they "
+            f"disagree ({detail}); keep one set, or rename the others"
+        )
+        raise InputError(msg, path=file)
+    rows.note_file_once(
+        f"coordinate columns {names} hold the same values as {lat_col!r}/{lon_col!r}; {lat_col!r}/{lon_col!r} used"
+    )
 
 
 def lonlat_from_text(

@@ -17,6 +17,7 @@ from ._tables import (
     COORDS_ALIASES,
     LAT_ALIASES,
     LON_ALIASES,
+    POLE_REASON,
     _Rows,
     find_column,
     map_labels,
@@ -27,6 +28,8 @@ from ._tables import (
 from ._vector import type_names
 
 SHELTER_KINDS = ("shelter", "asylum_office", "other")
+#: Largest radius of a point zone, in metres (a larger buffer covers a continent, and infinity cannot be drawn).
+MAX_RADIUS_M = 1_000_000.0
 RADIUS_ALIASES = ("radius_m", "radio_m", "radius", "radio", "buffer_m", "radius_meters")
 INTENSITY_ALIASES = ("intensity", "intensidad", "personnel", "personal", "efectivos", "despliegue", "weight", "peso")
 START_ALIASES = ("start_date", "fecha_inicio", "inicio", "start", "desde", "date_from", "valid_from")
@@ -60,6 +63,10 @@ def check_geometries(rows: _Rows, geoms: np.ndarray, column: str = "geometry") -
     reason = "coordinate out of range (latitude -90..90, longitude -180..180)"
     if out.any():
         rows.reject(out, column, reason, shapely.to_wkt(geoms, rounding_precision=6))
+    with np.errstate(invalid="ignore"):
+        pole = ~missing & ~rows.bad & ((b[:, 1] <= -90) | (b[:, 3] >= 90))
+    if pole.any():
+        rows.reject(pole, column, POLE_REASON, shapely.to_wkt(geoms, rounding_precision=6))
 
 
 def _text(df: pd.DataFrame, aliases: tuple[str, ...]) -> pd.Series:
@@ -108,6 +115,9 @@ def build_zones(rows: _Rows, df: pd.DataFrame, geoms: np.ndarray, *, file: str, 
             with np.errstate(invalid="ignore"):
                 no_r = point & ~rows.bad & ~(radius > 0)
             rows.reject(no_r, r_col, "point zone without radius_m (a point needs a radius > 0 in metres)", radius)
+            with np.errstate(invalid="ignore"):
+                huge = point & ~rows.bad & ~(radius <= MAX_RADIUS_M)
+            rows.reject(huge, r_col, f"radius_m above {MAX_RADIUS_M / 1000:,.0f} km (or infinite)", radius)
             todo = point & ~rows.bad
             if todo.any():
                 pts = gpd.GeoSeries(geoms[todo], crs=WGS84)

@@ -108,6 +108,13 @@ class _Rows:
         """A note about the whole file (row 0, column ``(file)``)."""
         self.report.note(self.file, [0], "(file)", reason, action=action)
 
+    def note_file_once(self, reason: str, action: str = "noted") -> None:
+        """:meth:`note_file`, unless an earlier chunk of the same file already wrote this note."""
+        for e in getattr(self.report, "_entries", ()):
+            if len(e) == 1 and e["row"].iat[0] == 0 and e["reason"].iat[0] == reason and e["file"].iat[0] == self.file:
+                return
+        self.note_file(reason, action)
+
     def finish(self) -> np.ndarray:
         """Write the held notes of kept rows; return the mask of kept rows."""
         keep = ~self.bad
@@ -176,12 +183,35 @@ def _decode_check(path: Path, head: bytes, name: str) -> str:
     if head.startswith(b"PK\x03\x04"):
         msg = f"{name!r} is a ZIP archive (an Excel workbook?), not a text file; save it as CSV"
         raise InputError(msg, path=name)
+    utf16 = _utf16_without_bom(head)
+    if utf16 is not None and _decodes(path, utf16):
+        return utf16
     if b"\x00" in head:
         msg = f"{name!r} is not a text file (it contains binary data); expected a CSV"
         raise InputError(msg, path=name)
     if _decodes(path, "utf-8"):
         return "utf-8-sig"
     return "cp1252" if _decodes(path, "cp1252") else "latin-1"
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """``"utf-16-le"`` or ``"utf-16-be"`` when the NUL bytes of ``head`` fall where UTF-16 puts them, else None.
+
+    Text in a Latin script saved as UTF-16 without a byte-order mark has a NUL as the high byte of nearly every
+    character: at odd offsets (little-endian) or even offsets (big-endian), and almost never at the others.
+    Binary data has NULs scattered over both.
+    """
+    n = len(head) // 2 * 2
+    if n < 4:
+        return None
+    even = np.frombuffer(head[:n:2], dtype=np.uint8) == 0
+    odd = np.frombuffer(head[1:n:2], dtype=np.uint8) == 0
+    half = n // 2
+    if odd.mean() >= 0.6 and even.sum() <= max(1, half // 100):
+        return "utf-16-le"
+    if even.mean() >= 0.6 and odd.sum() <= max(1, half // 100):
+        return "utf-16-be"
+    return None
 
 
 def _is_blank_file(path: Path, head: bytes) -> bool:
@@ -193,6 +223,26 @@ def _is_blank_file(path: Path, head: bytes) -> bool:
             if not block.isspace():
                 return False
     return True
+
+
+#: Most columns a CSV header may have (a file with more is not a table of records; parsing a million columns
+#: takes gigabytes). Real exports have a few dozen.
+MAX_COLUMNS = 2_000
+
+
+def _check_header(head: bytes, text_head: str, first_line: str, delimiter: str, file: str) -> None:
+    """Refuse, before pandas parses anything, a header with more than :data:`MAX_COLUMNS` fields or one longer
+    than the first :data:`_HEAD_BYTES` bytes of the file."""
+    n = first_line.count(delimiter) + 1
+    if n > MAX_COLUMNS:
+        msg = (
+            f"{file!r} has {n:,} or more columns in its header; at most {MAX_COLUMNS:,} are read "
+            f"(is it a table of records, with {delimiter!r} as the delimiter?)"
+        )
+        raise InputError(msg, path=file)
+    if len(head) == _HEAD_BYTES and not any(ch in text_head for ch in "\r\n"):
+        msg = f"{file!r} has a header line longer than {_HEAD_BYTES // 1024} KiB; it is not a table of records"
+        raise InputError(msg, path=file)
 
 
 def _sniff_delimiter(first_line: str) -> str:
@@ -250,6 +300,7 @@ class TextChunks:
         self.chunksize = auto_chunksize(path, head) if chunksize == "auto" else chunksize
         if not CHUNKS_RELIABLE:
             self.chunksize = None
+        _check_header(head, text_head, first_line, self.delimiter, file)
         self.n_rows = 0  # rows pandas returned (blank ones included)
         self.n_data = 0  # rows with data
         self.n_blank = 0
@@ -312,7 +363,8 @@ class TextChunks:
     def __iter__(self):
         report, file = self.report, self.file
         if self.encoding not in ("utf-8-sig", "utf-16"):
-            label = {"cp1252": "Windows-1252 (Latin-1)", "latin-1": "Latin-1"}[self.encoding]
+            label = {"cp1252": "Windows-1252 (Latin-1)", "latin-1": "Latin-1", "utf-16-le": "UTF-16 little-endian "
+                     "(no byte-order mark)", "utf-16-be": "UTF-16 big-endian (no byte-order mark)"}[self.encoding]
             report.note(file, [0], "(file)", f"not valid UTF-8; read as {label}", action="encoding")
         for df, caught in self._chunks():
             skipped = []
@@ -389,6 +441,13 @@ def find_column(columns: Iterable[str], aliases: Iterable[str]) -> str | None:
         if a in by_norm:
             return by_norm[a]
     return None
+
+
+def find_columns(columns: Iterable[str], aliases: Iterable[str]) -> list[str]:
+    """Every column whose normalised name is one of ``aliases``, in alias order (then column order)."""
+    order = {a: i for i, a in enumerate(aliases)}
+    found = [(order[norm_name(c)], j, c) for j, c in enumerate(columns) if norm_name(c) in order]
+    return [c for _, _, c in sorted(found)]
 
 
 def text_col(df: pd.DataFrame, col: str | None) -> pd.Series:
@@ -493,6 +552,9 @@ def split_coordinates(rows: _Rows, raw: pd.Series, column: str) -> tuple[pd.Seri
     return lat, lon
 
 
+POLE_REASON = "latitude at a pole (-90 or 90): not a place on a route, and it cannot be projected"
+
+
 def validate_lonlat(
     rows: _Rows,
     lon: np.ndarray,
@@ -513,7 +575,9 @@ def validate_lonlat(
     4. in range but a probable swap: the pair as given lies outside the Mexico region
        (:data:`routerisk.crs.MEXICO_BOUNDS`) while the swapped pair lies inside it -> swapped and noted
        (a latitude between -90 and -86 with a longitude between 14 and 33.5 is in Antarctica's ocean,
-       never a migration route).
+       never a migration route);
+    5. latitude -90 or 90 (a pole) -> rejected: no route passes there, and the analysis projection (a conic)
+       sends the south pole to infinity.
     """
     lon = np.array(lon, dtype="float64")
     lat = np.array(lat, dtype="float64")
@@ -544,6 +608,9 @@ def validate_lonlat(
     rows.note(swap_mex, col, "latitude and longitude swapped (only inside Mexico's region swapped)", vals, "swapped")
     lon2 = np.where(swap, lat, lon)
     lat2 = np.where(swap, lon, lat)
+    with np.errstate(invalid="ignore"):
+        pole = (np.abs(lat2) >= 90) & ~rows.bad
+    rows.reject(pole, col, POLE_REASON, vals)
     bad = rows.bad
     lon2[bad] = np.nan
     lat2[bad] = np.nan

@@ -101,17 +101,47 @@ def _read_ogr(path: Path, file: str, *, layer: str | int | None, kind: str) -> g
         raise InputError(msg, path=file) from None
 
 
+def _lonlat_extent(gdf: gpd.GeoDataFrame) -> tuple[bool, bool]:
+    """(all coordinates within longitude/latitude range, none is): both True when there is no geometry."""
+    geoms = gdf.geometry.values
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    b = shapely.bounds(geoms[present]) if present.any() else np.zeros((0, 4))
+    b = b[np.isfinite(b).all(axis=1)]  # rows with non-finite coordinates are rejected later, one by one
+    if b.size == 0:
+        return True, True
+    with np.errstate(invalid="ignore"):
+        inside = (b[:, 0] >= -180) & (b[:, 2] <= 180) & (b[:, 1] >= -90) & (b[:, 3] <= 90)
+    return bool(inside.all()), bool(not inside.any())
+
+
+def _check_declared_crs(gdf: gpd.GeoDataFrame, file: str) -> None:
+    """Refuse a layer whose declared CRS contradicts its coordinates: a projected CRS (metres) with every
+    coordinate within longitude/latitude range, or a geographic CRS (degrees) with none within it. Reprojecting
+    either would put every feature somewhere else (lon/lat read as metres from a projection's origin lands in the
+    Gulf of Guinea or the Pacific)."""
+    crs = gdf.crs
+    all_in, none_in = _lonlat_extent(gdf)
+    if all_in and none_in:
+        return
+    name = crs.to_string()
+    if crs.is_projected and all_in:
+        msg = (
+            f"{file!r} declares the projected CRS {name} (metres), but every coordinate lies within "
+            "longitude/latitude range (degrees); fix or remove its CRS (GeoJSON: the `crs` member) rather than "
+            "let it be reprojected to the wrong place"
+        )
+        raise InputError(msg, path=file)
+    if crs.is_geographic and none_in:
+        msg = (
+            f"{file!r} declares the geographic CRS {name} (degrees), but no coordinate lies within "
+            "longitude/latitude range: they look projected (metres); declare the CRS they are in"
+        )
+        raise InputError(msg, path=file)
+
+
 def _to_wgs84(gdf: gpd.GeoDataFrame, rows: _Rows, file: str, ext: str) -> gpd.GeoDataFrame:
     if gdf.crs is None:
-        geoms = gdf.geometry.values
-        present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-        b = shapely.bounds(geoms[present]) if present.any() else np.zeros((0, 4))
-        with np.errstate(invalid="ignore"):
-            lonlat = bool(
-                b.size == 0
-                or ((np.nanmin(b[:, 0]) >= -180 and np.nanmax(b[:, 2]) <= 180)
-                and (np.nanmin(b[:, 1]) >= -90 and np.nanmax(b[:, 3]) <= 90))
-            )
+        lonlat, _ = _lonlat_extent(gdf)
         what = "no .prj file" if ext == ".shp" else "no coordinate reference system"
         if not lonlat:
             msg = (
@@ -121,6 +151,7 @@ def _to_wgs84(gdf: gpd.GeoDataFrame, rows: _Rows, file: str, ext: str) -> gpd.Ge
             raise InputError(msg, path=file)
         rows.note_file(f"{what}; coordinates are within longitude/latitude range, so EPSG:4326 assumed", "assumed")
         return gdf.set_crs(WGS84)
+    _check_declared_crs(gdf, file)
     if gdf.crs.equals(WGS84) or gdf.crs.to_epsg() == 4326:
         if gdf.crs.to_epsg() != 4326 or not gdf.crs.equals(WGS84):
             return gdf.set_crs(WGS84, allow_override=True)
