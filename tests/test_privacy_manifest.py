@@ -213,3 +213,51 @@ def test_public_frames_publish_every_month_when_differences_are_large():
     ok = np.isfinite(frames[0])
     assert (np.isfinite(frames[1]) == ok).all() and (np.isfinite(frames[2]) == ok).all()
     assert np.allclose(frames[1][ok] + frames[2][ok], frames[0][ok])
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    xy=st.lists(st.tuples(st.integers(0, 12), st.integers(0, 12), st.integers(0, 3)), min_size=1, max_size=30),
+    min_count=st.integers(3, 6),
+)
+def test_public_frames_rule_holds_for_any_incidents(xy, min_count):
+    """Property: wherever a frame is published it has >= min_count incidents in reach, and "all" minus the
+    published periods has 0 or >= min_count (support recomputed here by brute force on the same grid)."""
+    from routerisk.maps._frames import public_frames
+    from routerisk.model import RiskModel
+    from routerisk.privacy import mask_points
+    from routerisk.scoring import incident_bandwidths
+
+    model = RiskModel(bandwidth_m=5000.0)
+    # incidents on a 1.5 km lattice (EPSG:6372), in months 0-3 of 2024 (month 3 = undated)
+    x0, y0 = 2_900_000.0, 900_000.0
+    pts = gpd.GeoSeries(gpd.points_from_xy([x0 + 1500.0 * a for a, _, _ in xy], [y0 + 1500.0 * b for _, b, _ in xy]),
+                        crs="EPSG:6372").to_crs(4326)  # fmt: skip
+    dates = pd.to_datetime([f"2024-{m + 1:02d}-15" if m < 3 else None for _, _, m in xy])
+    inc = gpd.GeoDataFrame({"category": "homicide", "location_precision": "exact", "date": dates}, geometry=pts)
+    inc = mask_points(inc, min_m=1e-3, max_m=1e-3, key=b"k" * 16)  # masked by a millimetre: positions known here
+    frames, labels, transform, crs = public_frames(inc, model=model, min_count=min_count, time_step="month")
+    h = float(incident_bandwidths(inc, model)[0])
+    cell = transform.a
+    p = inc.to_crs(crs).geometry
+    col = np.floor((p.x.to_numpy() - transform.c) / cell)
+    row = np.floor((transform.f - p.y.to_numpy()) / cell)
+    rows, cols = frames[0].shape
+    rr, cc = np.mgrid[0:rows, 0:cols]
+    reach = np.hypot(rr[..., None] - row, cc[..., None] - col) * cell < h  # cells x incidents, as the stencil
+    month = pd.Series(dates).dt.strftime("%Y-%m").fillna("").to_numpy()
+    n_all = reach.sum(-1)
+    n = {lab: reach[..., month == lab].sum(-1) for lab in labels[1:]}
+    pub = {lab: np.isfinite(f) for lab, f in zip(labels, frames, strict=True)}
+    assert (n_all[pub["all"]] >= min_count).all()
+    residual = n_all.copy()
+    for lab in labels[1:]:
+        assert (n[lab][pub[lab]] >= min_count).all()
+        assert not (pub[lab] & ~pub["all"]).any()
+        residual = residual - np.where(pub[lab], n[lab], 0)
+    r = residual[pub["all"]]
+    assert ((r == 0) | (r >= min_count)).all()

@@ -243,8 +243,8 @@ def _record_messages(table: pd.DataFrame, lon: np.ndarray, lat: np.ndarray, min_
     parts = [pd.Series(np.char.mod("%.9f", lon)), pd.Series(np.char.mod("%.9f", lat))]
     for col in ("incident_id", "date", "category", "perpetrator", "victims"):
         if col in table.columns:
-            parts.append(table[col].astype(str).reset_index(drop=True))
-    text = parts[0].str.cat(parts[1:], sep="\x1f")
+            parts.append(pd.Series(table[col].map(str).to_numpy(dtype=object)))  # missing -> "NaT"/"None"/"nan"
+    text = parts[0].str.cat(parts[1:], sep="\x1f", na_rep="")
     occurrence = text.groupby(text, sort=False).cumcount().astype(str)  # identical records get distinct offsets
     prefix = f"routerisk-geomask-v1\x1f{min_m!r}\x1f{max_m!r}\x1f"
     return (prefix + text + "\x1f" + occurrence).str.encode("utf-8").tolist()
