@@ -1,4 +1,4 @@
-"""Hot spots on the route network (exact binomial test of attributed incident counts), Gi*, classes, bootstrap draws.
+"""Hot spots on the route network (exact binomial test of attributed incident counts), Gi*, classes.
 
 Hot spots (:func:`segment_hotspots`, see docs/hotspots.md): each placed incident is attributed to its nearest
 segment within its reach (:func:`attribute_incidents`); segments are adjacent when their geometries come within
@@ -6,27 +6,15 @@ segment within its reach (:func:`attribute_incidents`); segments are adjacent wh
 within ``steps`` adjacency steps (:func:`network_neighbourhood`). Under the null hypothesis "each of the ``N``
 attributed incidents fell on segment ``j`` with probability ``share_j`` (length, or a given flow), independently",
 the count in a neighbourhood is exactly Binomial(``N``, sum of its shares): the two-sided p-values are exact
-(:func:`binom_two_sided_p`, no permutations) and Benjamini-Hochberg controls the false discovery rate.
+(:func:`binom_two_sided_p`, no permutations) and Benjamini-Hochberg controls the false discovery rate
+(:func:`fdr_hotspot_labels`).
 
-The older test on a smoothed score (:func:`hotspots`: distance-band neighbours between midpoints, Gi* with
-conditional permutations) is kept for compatibility and described below; its null hypothesis does not hold for
-kernel-smoothed scores (neighbours share incidents), so it over-reports hot spots.
-
-Gi* is computed here rather than with ``esda.G_Local`` (which recompiles with numba in every process, 15-20 s);
-the tests check the z-scores against esda. With binary weights ``w_ij`` (1 for neighbours and for ``j = i``),
-``W_i = sum_j w_ij``, ``n`` values with mean ``xbar`` and population standard deviation ``s``:
+Gi* (:func:`gi_star`, reported as the descriptive ``gi_z``) is computed here rather than with ``esda.G_Local``
+(which recompiles with numba in every process, 15-20 s); the tests check the z-scores against esda. With binary
+weights ``w_ij`` (1 for neighbours and for ``j = i``), ``W_i = sum_j w_ij``, ``n`` values with mean ``xbar`` and
+population standard deviation ``s``:
 
     Gi*_z = (sum_j w_ij x_j - W_i xbar) / (s * sqrt((n W_i - W_i**2) / (n - 1)))
-
-Inference is by conditional permutation (as in esda): ``x_i`` stays, the other ``n - 1`` values are drawn
-without replacement into the ``W_i - 1`` neighbour slots; the pseudo p-value is one-sided in the direction of the
-observation, ``(min(#{S >= S_obs}, #{S <= S_obs}) + 1) / (permutations + 1)``, which equals esda's folded count
-when there are no ties and stays conservative with ties (e.g. many zero scores; sums within 1e-9 of the
-observed one count as ties). The permuted sums are shared by all segments with the same number of neighbours
-(see ``_perm_counts``), so inference costs O(n log P) rather than O(n P k). Benjamini-Hochberg then controls
-the false discovery rate over the tested segments; ``hotspot`` is "hot 99%" / "cold 99%" where the adjusted
-p-value is <= 0.01, then 95% (<= 0.05) and 90% (<= 0.10), else "not significant". Segments without neighbours,
-and all segments when the values are constant or ``permutations = 0``, are "not tested".
 
 Classes (``risk_class``) use the bins of mapclassify's ``Quantiles`` and ``FisherJenks``, computed here for the
 same reason (importing mapclassify compiles its numba functions, 1.5-5 s per process); the tests compare the bins.
@@ -34,15 +22,11 @@ same reason (importing mapclassify compiles its numba functions, 1.5-5 s per pro
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import shapely
-from scipy.spatial import cKDTree
 from scipy.stats import binom, false_discovery_control
-from tqdm import tqdm  # plain bars: tqdm.auto warns in Jupyter without ipywidgets
 
 try:
     from numba import njit
@@ -59,11 +43,9 @@ __all__ = [
     "attribute_incidents",
     "binom_two_sided_p",
     "classify",
-    "distance_band_neighbours",
     "fdr_hotspot_labels",
     "fisher_jenks_bins",
     "gi_star",
-    "hotspots",
     "network_neighbourhood",
     "poisson1_counts",
     "quantile_bins",
@@ -79,142 +61,68 @@ DEFAULT_NEIGHBOUR_STEPS = 1
 DEFAULT_SNAP_M = 50.0
 
 
-def distance_band_neighbours(xy, distance_m: float) -> sp.csr_matrix:
-    """Binary neighbours: points within ``distance_m`` of each other (self excluded), as a symmetric CSR matrix.
-
-    Parameters
-    ----------
-    xy : array-like of shape (n, 2)
-        Coordinates in metres (e.g. segment midpoints); rows with NaN have no neighbours.
-    distance_m : float
-        Band radius (inclusive).
-
-    Returns
-    -------
-    scipy.sparse.csr_matrix of shape (n, n)
-
-    Examples
-    --------
-    >>> distance_band_neighbours([[0, 0], [1, 0], [5, 0]], 1.5).toarray().astype(int).tolist()
-    [[0, 1, 0], [1, 0, 0], [0, 0, 0]]
-    """
-    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
-    n = len(xy)
-    ok = np.flatnonzero(np.all(np.isfinite(xy), axis=1))
-    if len(ok) < 2:
-        return sp.csr_matrix((n, n))
-    pairs = cKDTree(xy[ok]).query_pairs(float(distance_m), output_type="ndarray")
-    i, j = ok[pairs[:, 0]], ok[pairs[:, 1]]
-    data = np.ones(2 * len(i))
-    return sp.csr_matrix((data, (np.r_[i, j], np.r_[j, i])), shape=(n, n))
-
-
-def gi_star(values, neighbours: sp.spmatrix, *, permutations: int = 999, seed: int | None = None):
-    """Getis-Ord Gi* z-scores (binary weights, self included) and conditional-permutation pseudo p-values.
+def gi_star(values, neighbours: sp.spmatrix) -> np.ndarray:
+    """Getis-Ord Gi* z-scores with binary weights, self included (``esda.G_Local(star=True)``'s ``Zs``).
 
     Parameters
     ----------
     values : array-like of shape (n,)
     neighbours : scipy.sparse matrix of shape (n, n)
-        Binary neighbours without self (see :func:`distance_band_neighbours`).
-    permutations : int
-        0 skips inference (p-values NaN).
-    seed : int, optional
+        Binary neighbours without self (e.g. :func:`segment_adjacency`); non-zero entries count as 1.
 
     Returns
     -------
-    z : numpy.ndarray
-        Gi* z-scores (NaN where undefined: constant values or no neighbours).
-    p_sim : numpy.ndarray
-        One-sided pseudo p-values (NaN where not tested).
+    numpy.ndarray
+        Gi* z-scores, NaN where undefined (fewer than 3 values, non-finite or constant values, no neighbours).
 
     Examples
     --------
-    >>> A = distance_band_neighbours([[i, 0] for i in range(6)], 1.0)
-    >>> z, p = gi_star([5, 5, 5, 0, 0, 0], A, permutations=0)
+    >>> import scipy.sparse as sp
+    >>> A = sp.diags([1.0, 1.0], [-1, 1], shape=(6, 6))  # a chain
+    >>> z = gi_star([5, 5, 5, 0, 0, 0], A)
     >>> bool((z[:3] > 0).all() and (z[3:] < 0).all())
     True
     """
     x = np.asarray(values, dtype=np.float64)
     n = len(x)
     A = sp.csr_matrix(neighbours, dtype=np.float64)
+    A = (A != 0).astype(np.float64)
+    A = sp.csr_matrix(A - sp.diags(A.diagonal()))  # self is added below, whether or not it is given
+    A.eliminate_zeros()
     k = np.diff(A.indptr)
     z = np.full(n, np.nan)
-    p = np.full(n, np.nan)
     if n < 3 or not np.all(np.isfinite(x)):
-        return z, p
+        return z
     xbar = x.mean()
     s = x.std()
     tested = (k > 0) & (s > 0)
     if not tested.any():
-        return z, p
-    lag = A @ x + x
+        return z
     W = k + 1.0
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = (lag - W * xbar) / (s * np.sqrt((n * W - W * W) / (n - 1)))
+        z = (A @ x + x - W * xbar) / (s * np.sqrt((n * W - W * W) / (n - 1)))
     z[~tested] = np.nan
-    if permutations <= 0:
-        return z, p
-    rng = np.random.default_rng(seed)
-    kmax = int(k.max())
-    rids = np.empty((permutations, kmax), dtype=np.int64)
-    with tqdm(total=permutations, desc="Gi* permutations", file=sys.stderr, disable=None, leave=False) as bar:
-        for r in range(permutations):
-            rids[r] = rng.choice(n - 1, size=kmax, replace=False)
-            if r % 100 == 99:
-                bar.update(100)
-    ge, le = _perm_counts(x, k.astype(np.int64), A @ x, rids)
-    p = (np.minimum(ge, le) + 1.0) / (permutations + 1.0)
-    p[~tested] = np.nan
-    return z, p
+    return z
 
 
-def _perm_counts(x, k, obs, rids) -> tuple[np.ndarray, np.ndarray]:
-    """For every i: how many permuted neighbour sums are >= and <= the observed one (ties within 1e-9 count).
-
-    Permutation r gives observation i the values at positions ``rids[r, :k_i]`` of ``y_i``, the other n - 1
-    values laid out as ``x[:n-1]`` with ``x[i]`` replaced by ``x[n-1]``: a uniform random k_i-subset of the other
-    values, as conditional permutation requires. Because ``y_i`` differs from ``x[:n-1]`` in one position only,
-    the sums ``cumsum(x[rids])`` are shared by every i with the same k_i (counted by binary search) and corrected
-    where i itself was drawn: O(n log P + P kmax) instead of O(n P k).
-    """
-    n = len(x)
-    nperm, kmax = rids.shape
-    cum = np.cumsum(x[rids], axis=1)
-    tol = 1e-9 * (np.abs(obs) + np.abs(x).max())
-    lo_obs, hi_obs = obs - tol, obs + tol
-    ge = np.zeros(n, dtype=np.int64)
-    le = np.zeros(n, dtype=np.int64)
-    for kk in np.unique(k[k > 0]):
-        members = np.flatnonzero(k == kk)
-        col = np.sort(cum[:, kk - 1])
-        ge[members] = nperm - np.searchsorted(col, lo_obs[members], side="left")
-        le[members] = np.searchsorted(col, hi_obs[members], side="right")
-    # where i itself was drawn (at a slot j < k_i), y_i holds x[n-1] instead of x[i]
-    v = rids.ravel()
-    r = np.repeat(np.arange(nperm), kmax)
-    j = np.tile(np.arange(kmax), nperm)
-    hit = k[v] > j
-    r, v = r[hit], v[hit]
-    base = cum[r, k[v] - 1]
-    new = base + (x[n - 1] - x[v])
-    np.add.at(ge, v, (new >= lo_obs[v]).astype(np.int64) - (base >= lo_obs[v]))
-    np.add.at(le, v, (new <= hi_obs[v]).astype(np.int64) - (base <= hi_obs[v]))
-    return ge, le
-
-
-def fdr_hotspot_labels(z, p_sim) -> tuple[np.ndarray, np.ndarray]:
-    """Benjamini-Hochberg adjustment of the pseudo p-values and the hot/cold label of each segment.
+def fdr_hotspot_labels(direction, p_raw) -> tuple[np.ndarray, np.ndarray]:
+    """Benjamini-Hochberg adjustment of the p-values and the hot/cold label of each segment.
 
     Parameters
     ----------
-    z, p_sim : array-like
-        Gi* z-scores and pseudo p-values; NaN p-values are "not tested" and excluded from the adjustment.
+    direction : array-like
+        Positive for "more than expected" (hot), negative for "fewer" (cold), e.g. ``observed - expected``;
+        NaN marks a segment "not tested".
+    p_raw : array-like
+        Unadjusted p-values; NaN is "not tested". Only tested segments enter the adjustment.
 
     Returns
     -------
     labels : numpy.ndarray of str
+        "hot 99%" / "cold 99%" where the adjusted p-value is <= 0.01, then 95% (<= 0.05) and 90% (<= 0.10),
+        else "not significant"; "not tested".
     p_adjusted : numpy.ndarray of float
+        NaN where not tested.
 
     Examples
     --------
@@ -222,8 +130,8 @@ def fdr_hotspot_labels(z, p_sim) -> tuple[np.ndarray, np.ndarray]:
     >>> labels.tolist()
     ['hot 99%', 'cold 99%', 'not significant', 'not tested']
     """
-    z = np.asarray(z, dtype=np.float64)
-    p = np.asarray(p_sim, dtype=np.float64)
+    z = np.asarray(direction, dtype=np.float64)
+    p = np.asarray(p_raw, dtype=np.float64)
     labels = np.full(len(p), "not tested", dtype=object)
     q = np.full(len(p), np.nan)
     tested = np.isfinite(p) & np.isfinite(z)
@@ -236,36 +144,6 @@ def fdr_hotspot_labels(z, p_sim) -> tuple[np.ndarray, np.ndarray]:
         labels[sig & (z > 0)] = f"hot {name}"
         labels[sig & (z < 0)] = f"cold {name}"
     return labels, q
-
-
-def hotspots(values, xy, *, distance_m: float, permutations: int = 999, seed: int | None = None) -> pd.DataFrame:
-    """Gi* hot and cold spots of ``values`` at points ``xy`` with distance-band neighbours and FDR control.
-
-    Parameters
-    ----------
-    values : array-like of shape (n,)
-    xy : array-like of shape (n, 2)
-        Locations in metres (segment midpoints).
-    distance_m : float
-        Neighbour band (midpoints within this distance, across routes too).
-    permutations : int
-        0 marks every row "not tested".
-    seed : int, optional
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``gi_z``, ``p_sim`` (pseudo p-value), ``p_value`` (BH-adjusted), ``hotspot``.
-
-    Examples
-    --------
-    >>> hotspots([1.0, 2.0], [[0, 0], [1, 0]], distance_m=2, permutations=0)["hotspot"].tolist()
-    ['not tested', 'not tested']
-    """
-    A = distance_band_neighbours(xy, distance_m)
-    z, p = gi_star(values, A, permutations=permutations, seed=seed)
-    labels, q = fdr_hotspot_labels(z, p)
-    return pd.DataFrame({"gi_z": z, "p_sim": p, "p_value": q, "hotspot": labels})
 
 
 # -- network hot spots: exact binomial test of attributed incident counts -------------------------------------------
@@ -548,9 +426,7 @@ def segment_hotspots(counts, share, neighbourhood) -> pd.DataFrame:
     p_raw = np.full(n, np.nan)
     if tested.any():
         p_raw[tested] = binom_two_sided_p(observed[tested], total, P[tested])
-    A = H - sp.identity(n, format="csr")
-    A.eliminate_zeros()
-    gi_z, _ = gi_star(cf, A, permutations=0)
+    gi_z = gi_star(cf, H)  # the diagonal is the "self" weight gi_star adds
     gi_z[~tested] = np.nan
     direction = np.where(tested, observed - expected, np.nan)
     labels, q = fdr_hotspot_labels(direction, p_raw)
