@@ -357,3 +357,39 @@ def test_far_away_empty_segments_act_only_through_the_shares(net, extra, extra_s
     P = (old["expected"] / max(counts.sum(), 1)).to_numpy()
     want = binom_two_sided_p(old["observed"][tested], counts.sum(), P[tested])
     np.testing.assert_allclose(old["p_raw"][tested], want, rtol=1e-12)
+
+
+# -- end to end through routerisk.score_segments ----------------------------------------------------------------------
+def score_line(seed, cluster=0):
+    """The line scenario scored by ``score_segments`` (default model, EPSG:6372, dated homicides)."""
+    import geopandas as gpd
+    import shapely
+
+    from routerisk import RiskModel, score_segments
+
+    offset = np.array([2_000_000.0, 1_000_000.0])  # central Mexico in EPSG:6372
+    segs = gpd.GeoDataFrame(
+        {"segment_id": [f"s{i:03d}" for i in range(len(LINE_SEGS))]},
+        geometry=[LineString(np.asarray(g.coords) + offset) for g in LINE_SEGS],
+        crs="EPSG:6372",
+    )
+    xy = line_incidents(seed, cluster) + offset
+    inc = gpd.GeoDataFrame(
+        {"category": np.full(len(xy), "homicide"), "date": pd.Timestamp("2024-06-01")},
+        geometry=shapely.points(xy), crs="EPSG:6372",
+    )
+    return score_segments(segs, inc, model=RiskModel(crs="EPSG:6372"))
+
+
+@pytest.mark.slow
+def test_score_segments_is_calibrated_and_finds_the_cluster():
+    # benchmark (200 seeds): see benchmarks/results_hotspots.md; here 30 null runs and 10 with a cluster
+    flagged = [score_line(seed)["hotspot"].str.startswith(("hot", "cold")).any() for seed in range(30)]
+    assert np.mean(flagged) <= 0.20
+    found = [score_line(1000 + seed, cluster=25)["hotspot"].iloc[NEAR_CLUSTER].str.startswith("hot").any()
+             for seed in range(10)]
+    assert np.mean(found) >= 0.8
+    # the columns come from segment_hotspots on the records attributed within reach
+    out = score_line(3, cluster=25)
+    assert out["p_value"].notna().all() and out["gi_z"].notna().all()
+    assert out["gi_z"].iloc[100] > 3
