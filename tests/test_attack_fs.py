@@ -322,6 +322,31 @@ def test_map_sites_rerun_refuse_to_write_into_their_input_run(a_run):
     assert digest(a_run) == before
 
 
+def test_map_of_a_run_with_a_hostile_manifest(tmp_path, a_run):
+    run = tmp_path / "run"
+    shutil.copytree(a_run, run)
+    doc = json.loads((run / "manifest.json").read_text())
+    for field, value, needle in [("privacy", 5, "`privacy` must be a table"),
+                                 ("privacy", {"mode": "secret"}, "`privacy.mode`"),
+                                 ("data", {"incident_dates": 3}, "`data.incident_dates`")]:  # fmt: skip
+        (run / "manifest.json").write_text(json.dumps({**doc, field: value}))
+        one_error(invoke("map", "--run", run, "--out", tmp_path / "m.html"), 2, needle)
+    assert not (tmp_path / "m.html").exists()
+
+
+def test_overwrite_through_a_symlinked_out_keeps_the_linked_folder(tmp_path, a_run):
+    real = tmp_path / "real_run"
+    shutil.copytree(a_run, real)
+    before = digest(real)
+    link = tmp_path / "link"
+    link.symlink_to(real, target_is_directory=True)
+    with atomic_dir(link, overwrite=True) as tmp:
+        (tmp / "new.txt").write_text("new")
+    assert digest(real) == before  # the folder the link pointed to is untouched; the link is replaced
+    assert (link / "new.txt").read_text() == "new" and not link.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "real_run"]
+
+
 def test_rerun_refuses_an_out_holding_a_recorded_input(tmp_path, small_routes):
     inputs = tmp_path / "in"
     inputs.mkdir()

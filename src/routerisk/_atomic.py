@@ -307,6 +307,15 @@ def _remove_dead_tmps(target: Path) -> None:
             with contextlib.suppress(OSError):
                 os.rename(path, target)
                 continue
+        _remove(path)
+
+
+def _remove(path: Path) -> None:
+    """Remove a folder, or only the link when ``path`` is a symlink (never the folder it points to)."""
+    if path.is_symlink():
+        with contextlib.suppress(OSError):
+            path.unlink()
+    else:
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -409,7 +418,7 @@ def atomic_dir(
                     raise _output_error(exc, "move the outputs into", target) from None
                 raise
             if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
+                _remove(old)
         finally:
             if tmp.exists():
                 shutil.rmtree(tmp, ignore_errors=True)

@@ -45,6 +45,7 @@ def map(
     """Draw the map of the run folder RUN into OUT."""
     from .._atomic import refuse_inputs
     from .._errors import ConfigError
+    from ..io._manifest import check_run_manifest
     from ..maps import heatmap, save_html
     from ..maps.run import _model_from, load_run, provenance_of, publishable_shelters
     from ..maps.static import save_static, static_map
@@ -57,6 +58,7 @@ def map(
         refuse_inputs(out.with_name(f"{out.stem}.embed.html"), [run_dir])
     run = load_run(run_dir)
     manifest = run["manifest"]
+    check_run_manifest(manifest, Path(run_dir) / "manifest.json")
     run_privacy = (manifest.get("privacy") or {}).get("mode", "internal")
     privacy = privacy or run_privacy
     if run_privacy == "public" and privacy == "internal":

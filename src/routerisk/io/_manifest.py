@@ -15,7 +15,7 @@ from typing import Any
 
 from .._errors import InputError
 
-__all__ = ["check_rerun_manifest"]
+__all__ = ["check_rerun_manifest", "check_run_manifest"]
 
 _ROLES = ("incidents", "routes", "zones", "shelters")
 _FORMATS = {
@@ -112,3 +112,44 @@ def check_rerun_manifest(doc: dict[str, Any], path: str | os.PathLike[str]) -> l
     if not _number(radius) or not 0 < radius <= 20_000:
         raise _fail(where, "options.sites_radius_km", f"was {radius!r}; expected a number in (0, 20000]")
     return files
+
+
+def check_run_manifest(doc: Any, path: str | os.PathLike[str]) -> None:
+    """Raise :class:`InputError` when the manifest of a run folder lacks or mistypes a field ``map`` reads.
+
+    Parameters
+    ----------
+    doc : object
+        The parsed ``manifest.json`` of a run folder (an empty dict when the folder has none).
+    path : path
+        Where it was read from (for messages).
+
+    Examples
+    --------
+    >>> check_run_manifest({"privacy": {"mode": "public", "min_count": 5}, "data": {}}, "run/manifest.json")
+    >>> check_run_manifest({"privacy": 5}, "run/manifest.json")
+    Traceback (most recent call last):
+    ...
+    routerisk._errors.InputError: manifest 'run/manifest.json' cannot be used: `privacy` must be a table
+    """
+    where = str(path)
+
+    def fail(field: str, what: str) -> InputError:
+        return InputError(f"manifest {where!r} cannot be used: `{field}` {what}", path=where)
+
+    if not isinstance(doc, dict):
+        raise fail("(document)", "must be a JSON object")
+    for key in ("privacy", "data", "model", "options"):
+        if doc.get(key) is not None and not isinstance(doc[key], dict):
+            raise fail(key, "must be a table")
+    if doc.get("inputs") is not None and not isinstance(doc["inputs"], list):
+        raise fail("inputs", "must be a list")
+    privacy = doc.get("privacy") or {}
+    if privacy.get("mode", "internal") not in ("internal", "public"):
+        raise fail("privacy.mode", f"was {privacy.get('mode')!r}; expected 'internal' or 'public'")
+    mc = privacy.get("min_count", 5)
+    if not isinstance(mc, int) or isinstance(mc, bool) or mc < 1:
+        raise fail("privacy.min_count", f"was {mc!r}; expected a whole number >= 1")
+    dates = (doc.get("data") or {}).get("incident_dates")
+    if dates is not None and not (isinstance(dates, list) and all(isinstance(d, str) for d in dates)):
+        raise fail("data.incident_dates", "must be a list of dates")
