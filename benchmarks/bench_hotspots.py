@@ -10,7 +10,8 @@ Not a unit test. Run ``.venv/bin/python benchmarks/bench_hotspots.py``; the figu
   10% of >= 200 runs (the same on the shipped corridor network, whose routes meet and cross);
 - power: a cluster of 25 incidents (1 km standard deviation along the route) over that background is found (a
   hot label on a segment whose neighbourhood holds the cluster) in >= 90% of runs; the curve over cluster sizes
-  5-30 is reported.
+  5-30 is reported;
+- the line scenario's calibration and power (cluster of 25) also end to end through ``routerisk.score_segments``.
 """
 
 from __future__ import annotations
@@ -72,6 +73,28 @@ def line_run(seed: int, cluster: int = 0):
     xy = np.c_[rng.uniform(0, 1_000_000, m), rng.normal(0, 300, m)]
     c = np.c_[rng.normal(CLUSTER_CENTRE, 1000, cluster), rng.normal(0, 300, cluster)]
     return run_test(LINE, LINE_H, np.r_[xy, c])
+
+
+def score_line(seed: int, cluster: int = 0):
+    """The line scenario through ``routerisk.score_segments`` (default model, EPSG:6372, dated homicides)."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from routerisk import RiskModel, score_segments
+
+    offset = np.array([2_000_000.0, 1_000_000.0])  # central Mexico in EPSG:6372
+    segs = gpd.GeoDataFrame(
+        {"segment_id": [f"s{i:03d}" for i in range(len(LINE))]},
+        geometry=[shapely.LineString(np.asarray(g.coords) + offset) for g in LINE], crs="EPSG:6372",
+    )
+    rng = np.random.default_rng(seed)
+    m = rng.poisson(1600)
+    xy = np.c_[rng.uniform(0, 1_000_000, m), rng.normal(0, 300, m)]
+    c = np.c_[rng.normal(CLUSTER_CENTRE, 1000, cluster), rng.normal(0, 300, cluster)]
+    xy = np.r_[xy, c] + offset
+    inc = gpd.GeoDataFrame({"category": np.full(len(xy), "homicide"), "date": pd.Timestamp("2024-06-01")},
+                           geometry=shapely.points(xy), crs="EPSG:6372")
+    return score_segments(segs, inc, model=RiskModel(crs="EPSG:6372"))
 
 
 def flagged(out) -> bool:
@@ -159,6 +182,24 @@ def main() -> int:
     )
     if k_net / args.seeds > 0.10:
         missed.append("calibration (corridors)")
+
+    # -- the same line scenario end to end through routerisk.score_segments (default model: reach of the kernel)
+    t0 = time.perf_counter()
+    k_score = sum(flagged(score_line(seed)) for seed in range(args.seeds))
+    hits = sum(
+        bool(score_line(200_000 + seed, 25)["hotspot"].iloc[NEAR_CLUSTER].str.startswith("hot").any())
+        for seed in range(args.seeds)
+    )
+    lines.append(
+        f"through routerisk.score_segments (default RiskModel, EPSG:6372), same line scenario, {args.seeds} seeds: "
+        f"any hot/cold label in {k_score}/{args.seeds} null runs = {k_score / args.seeds:.1%} "
+        f"(95% CI {wilson(k_score, args.seeds)}); 25-incident cluster found in {hits / args.seeds:.1%} "
+        f"({time.perf_counter() - t0:.1f} s)"
+    )
+    if k_score / args.seeds > 0.10:
+        missed.append("calibration (score_segments)")
+    if hits / args.seeds < 0.90:
+        missed.append("power (score_segments)")
 
     # -- power
     curve = []
