@@ -393,3 +393,12 @@ def test_score_segments_is_calibrated_and_finds_the_cluster():
     out = score_line(3, cluster=25)
     assert out["p_value"].notna().all() and out["gi_z"].notna().all()
     assert out["gi_z"].iloc[100] > 3
+
+
+def test_empty_inputs_and_degenerate_probabilities():
+    out = segment_hotspots(np.array([], dtype=int), np.array([]), sp.csr_matrix((0, 0)))
+    assert len(out) == 0 and list(out.columns) == ["observed", "expected", "gi_z", "p_raw", "p_value", "hotspot"]
+    assert attribute_incidents(np.array([], dtype=object), np.array([[0.0, 0.0]]), 5.0).tolist() == [-1]
+    assert network_neighbourhood(sp.csr_matrix((0, 0)), 2).shape == (0, 0)
+    # P = 0: only k = 0 is possible; P = 1: only k = n
+    np.testing.assert_array_equal(binom_two_sided_p([0, 3, 10, 9], 10, [0.0, 0.0, 1.0, 1.0]), [1.0, 0.0, 1.0, 0.0])
