@@ -239,15 +239,27 @@ def _check_radii(min_m: float, max_m: float) -> None:
 
 
 def _record_messages(table: pd.DataFrame, lon: np.ndarray, lat: np.ndarray, min_m: float, max_m: float) -> list:
-    """One byte string per record for the keyed PRF: its id, coordinates, date, category and occurrence."""
-    parts = [pd.Series(np.char.mod("%.9f", lon)), pd.Series(np.char.mod("%.9f", lat))]
-    for col in ("incident_id", "date", "category", "perpetrator", "victims"):
-        if col in table.columns:
-            parts.append(pd.Series(table[col].map(str).to_numpy(dtype=object)))  # missing -> "NaT"/"None"/"nan"
-    text = parts[0].str.cat(parts[1:], sep="\x1f", na_rep="")
-    occurrence = text.groupby(text, sort=False).cumcount().astype(str)  # identical records get distinct offsets
-    prefix = f"routerisk-geomask-v1\x1f{min_m!r}\x1f{max_m!r}\x1f"
-    return (prefix + text + "\x1f" + occurrence).str.encode("utf-8").tolist()
+    """One byte string per record for the keyed PRF: the radii, its coordinates, date, id, category,
+    perpetrator, victims and its occurrence among identical records (fixed width, built column by column)."""
+    n = len(lon)
+    fields = [np.ascontiguousarray(v, dtype="<f8").view(np.uint8).reshape(n, 8) for v in (lon, lat)]
+    if "date" in table.columns:
+        ns = pd.to_datetime(table["date"], errors="coerce").to_numpy(dtype="datetime64[ns]").view("<i8")
+        fields.append(np.ascontiguousarray(ns).view(np.uint8).reshape(n, 8))
+    for col in ("incident_id", "category", "perpetrator", "victims"):
+        if col in table.columns:  # 16 bytes of SHA-256 per distinct value: the same record hashes alike anywhere
+            codes, uniques = pd.factorize(table[col], use_na_sentinel=True)
+            digests = [hashlib.sha256(str(u).encode("utf-8")).digest()[:16] for u in uniques] + [bytes(16)]
+            table_bytes = np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(-1, 16)
+            fields.append(table_bytes[np.where(codes < 0, len(uniques), codes)])
+    rows = np.hstack(fields)
+    words = pd.DataFrame(np.ascontiguousarray(rows).view("<u8"))  # widths are multiples of 8 bytes
+    occurrence = words.groupby(list(words.columns), sort=False).cumcount().to_numpy(dtype="<u4")
+    rows = np.hstack([rows, occurrence.view(np.uint8).reshape(n, 4)])
+    width = rows.shape[1]
+    prefix = b"routerisk-geomask-v2\x1f" + np.array([min_m, max_m], dtype="<f8").tobytes()
+    buf = rows.tobytes()
+    return [prefix + buf[k : k + width] for k in range(0, n * width, width)]
 
 
 def _uniforms(n: int, key: bytes | None, messages: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
