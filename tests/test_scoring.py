@@ -393,3 +393,14 @@ def test_translation_in_analysis_crs_leaves_scores_unchanged(dx, dy, seed):
                 "risk_lo", "risk_hi"):
         np.testing.assert_allclose(b[col], a[col], rtol=1e-7, atol=1e-7)
     assert (a["evidence"] == b["evidence"]).all()
+
+
+def test_hotspot_attribution_in_chunks_gives_the_same_result(monkeypatch):
+    import routerisk._scoring_hotspots as hot
+
+    seg = route(40)
+    inc = random_incidents(300, 5, spread=(40_000.0, 5_000.0))
+    whole = score_segments(seg, inc, model=RiskModel(crs=METRIC))
+    monkeypatch.setattr(hot, "_CHUNK", 7)
+    chunked = score_segments(seg, inc, model=RiskModel(crs=METRIC))
+    pd.testing.assert_frame_equal(whole[["hotspot", "p_value", "gi_z"]], chunked[["hotspot", "p_value", "gi_z"]])

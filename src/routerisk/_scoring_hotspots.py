@@ -14,6 +14,8 @@ from .stats import attribute_incidents, network_neighbourhood, segment_adjacency
 
 __all__: list[str] = []
 
+_CHUNK = 500_000  # records attributed at once (bounds the memory of their shapely Points)
+
 
 def score_hotspots(seg_geoms, seg_len, segments, pts, reach, model: RiskModel) -> pd.DataFrame:
     """Attribute the placed records to their nearest segment in reach and test the network neighbourhoods.
@@ -23,9 +25,9 @@ def score_hotspots(seg_geoms, seg_len, segments, pts, reach, model: RiskModel) -
     nseg = len(seg_geoms)
     share = _flow(segments, seg_len)
     counts = np.zeros(nseg, dtype=np.int64)
-    if nseg and len(pts):
-        seg = attribute_incidents(seg_geoms, pts, reach)
-        counts = np.bincount(seg[seg >= 0], minlength=nseg)
+    for lo in range(0, len(pts) if nseg else 0, _CHUNK):  # in chunks: one shapely Point per record at a time
+        seg = attribute_incidents(seg_geoms, pts[lo : lo + _CHUNK], reach[lo : lo + _CHUNK])
+        counts += np.bincount(seg[seg >= 0], minlength=nseg)
     if nseg < 2 or counts.sum() == 0 or share.sum() <= 0:
         out = pd.DataFrame({"hotspot": np.full(nseg, "not tested", dtype=object), "p_value": np.full(nseg, np.nan),
                             "gi_z": np.full(nseg, np.nan)})
