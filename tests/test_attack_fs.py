@@ -148,11 +148,19 @@ def test_corpus_through_score(tmp_path, small_routes, option, name, code, reason
         ("half_life_days=1e308", "`half_life_days`"),
         ("incident_weight=1e308", "`incident_weight`"),
         ("segment_length_m=1e308", "`segment_length_m`"),
+        *([("neighbour_steps=1000000000", "`neighbour_steps`")] if "neighbour_steps" in RiskModel().to_dict() else []),
     ],
 )
 def test_hostile_config_values_exit_3(tmp_path, param, needle):
     result = invoke("score", "--param", param, "--out", tmp_path / "out", *FAST)
     one_error(result, 3, needle)
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("radii", ["1e308,1e308", "0,100", "500,100", "inf,inf", "nan,1"])
+def test_hostile_geomask_exit_3(tmp_path, radii):
+    """Attack: `--geomask 1e308,1e308` overflowed in the masking (exit 70)."""
+    one_error(invoke("score", "--geomask", radii, "--out", tmp_path / "out", *FAST), 3, "--geomask")
     assert not (tmp_path / "out").exists()
 
 

@@ -218,6 +218,10 @@ def build_model(config: str | None, params: tuple[str, ...]) -> Any:
     return RiskModel.from_dict({**base.to_dict(), **overrides})
 
 
+#: Largest geomask radius, metres (a larger displacement leaves nothing to map, and 1e308 overflowed).
+MAX_GEOMASK_M = 1_000_000.0
+
+
 def parse_geomask(text: str | None) -> tuple[float, float] | None:
     """``"500,2000"`` -> ``(500.0, 2000.0)``; None stays None."""
     from .._errors import ConfigError
@@ -230,8 +234,8 @@ def parse_geomask(text: str | None) -> tuple[float, float] | None:
     except ValueError:
         msg = f"--geomask {text!r} must be two distances in metres, MIN_M,MAX_M (e.g. 500,2000)"
         raise ConfigError(msg) from None
-    if not 0 < lo <= hi:
-        msg = f"--geomask {text!r} must satisfy 0 < MIN_M <= MAX_M"
+    if not 0 < lo <= hi <= MAX_GEOMASK_M:
+        msg = f"--geomask {text!r} must satisfy 0 < MIN_M <= MAX_M <= {MAX_GEOMASK_M:,.0f} (metres)"
         raise ConfigError(msg)
     return lo, hi
 
