@@ -126,8 +126,12 @@ def test_existing_output_needs_overwrite(run_dir, candidates, tmp_path):
     assert "--overwrite" in result.stderr
     assert [p.name for p in out.iterdir()] == ["keep.txt"]
     result = invoke("--run", run_dir, "--candidates", candidates, "--k", 1, "--out", out, "--overwrite")
-    assert result.exit_code == 0, result.output
-    assert not (out / "keep.txt").exists()
+    assert result.exit_code == 4  # --overwrite replaces only an empty or a routerisk folder, never unrelated files
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+    (out / "keep.txt").unlink()
+    assert invoke("--run", run_dir, "--candidates", candidates, "--k", 1, "--out", out).exit_code == 0
+    result = invoke("--run", run_dir, "--candidates", candidates, "--k", 1, "--out", out, "--overwrite")
+    assert result.exit_code == 0, result.output  # a previous sites folder (its manifest.json) is replaced
 
 
 def test_existing_shelters_file(run_dir, candidates, tmp_path):
