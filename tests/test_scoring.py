@@ -404,3 +404,32 @@ def test_hotspot_attribution_in_chunks_gives_the_same_result(monkeypatch):
     monkeypatch.setattr(hot, "_CHUNK", 7)
     chunked = score_segments(seg, inc, model=RiskModel(crs=METRIC))
     pd.testing.assert_frame_equal(whole[["hotspot", "p_value", "gi_z"]], chunked[["hotspot", "p_value", "gi_z"]])
+
+
+def test_cli_prints_and_records_the_overlap_warning_and_the_layer(tmp_path):
+    """End to end: zones from 2010-2011 with the embedded incidents (2019-2021) warn on stderr and in the manifest."""
+    import json
+
+    from click.testing import CliRunner
+
+    from routerisk.cli import cli
+
+    zones = gpd.GeoDataFrame(
+        {"zone_id": ["z1"], "intensity": [3.0], "start_date": ["2010-01-01"], "end_date": ["2011-06-30"]},
+        geometry=[box(-95.5, 15.0, -93.0, 17.5)], crs="EPSG:4326",
+    )
+    zpath = tmp_path / "zones.geojson"
+    zones.to_file(zpath, driver="GeoJSON")
+    out = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["score", "--zones", str(zpath), "--param", "risk_layer='composite'",
+                                      "--out", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "do not overlap in time" in result.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    score = manifest["score"]
+    assert score["risk_layer"] == "composite" and manifest["model"]["risk_layer"] == "composite"
+    assert score["zone_months"]["first"] == "2010-01" and score["zone_months"]["last"] == "2011-06"
+    assert score["incident_months"]["first"] <= score["incident_months"]["last"]
+    assert any("do not overlap" in w for w in score["warnings"])
+    ranked = pd.read_csv(out / "segments_ranked.csv")
+    np.testing.assert_allclose(ranked["risk"], ranked["composite_risk"], atol=1e-4)

@@ -457,7 +457,7 @@ def score_segments(
     if overlap:
         warnings.append(overlap)
     for msg in warnings:
-        _terms.log.warning("routerisk: %s", msg)
+        _terms.log.warning("%s", msg)
 
     hs = score_hotspots(seg_geoms, seg_len, segments, pts, KERNEL_SUPPORT[model.kernel] * hp, model)
 
