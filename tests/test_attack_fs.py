@@ -313,6 +313,15 @@ def test_overwrite_replaces_only_a_routerisk_folder(tmp_path):
     before = digest(tmp_path)
     one_error(invoke("score", "--out", out, "--overwrite", *FAST), 4, "not a routerisk output folder")
     assert digest(tmp_path) == before
+    (out / "holiday.jpg").unlink()
+    one_error(invoke("score", "--out", out, "--overwrite", *FAST), 4, "not a routerisk output folder")
+    assert (out / "manifest.json").read_text() == '{"name": "some other tool"}'
+    maps = tmp_path / "maps"  # the repository's maps/ holds routerisk_demo.png only: `make demo` replaces it
+    maps.mkdir()
+    (maps / "routerisk_demo.png").write_bytes(b"png")
+    with atomic_dir(maps, overwrite=True) as tmp:
+        (tmp / "routerisk_demo.png").write_bytes(b"new png")
+    assert (maps / "routerisk_demo.png").read_bytes() == b"new png"
     empty = tmp_path / "empty"
     empty.mkdir()
     with atomic_dir(empty) as tmp:  # an empty folder is replaced without --overwrite

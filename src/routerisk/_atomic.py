@@ -158,16 +158,36 @@ def refuse_inputs(
                 raise OutputError(msg)
 
 
+#: Names of the files routerisk writes into an output folder (run, demo, sites). The map stems are the defaults.
+OUTPUT_NAMES = frozenset(
+    {
+        "manifest.json", "segments.gpkg", "segments.parquet", "segments_ranked.csv", "rejected_rows.csv",
+        "input_notes.csv", "zones.gpkg", "shelters.gpkg", "incidents.gpkg", "incidents_geomasked.gpkg",
+        "risk_surface.tif", "sites.gpkg", "sites.csv", "gaps.csv", "coverage_curve.csv", "coverage_curve.png",
+    }
+    | {f"{stem}.{ext}" for stem in ("map", "routerisk_demo") for ext in ("html", "embed.html", "png", "pdf", "svg")}
+)
+
+
 def is_routerisk_output(folder: Path) -> bool:
-    """Whether ``folder`` holds a ``manifest.json`` written by routerisk (a run or a siting folder)."""
+    """Whether ``folder`` is a routerisk output folder: it holds a ``manifest.json`` written by routerisk (a run or
+    a siting folder), or nothing but files with the names routerisk writes (:data:`OUTPUT_NAMES`, e.g. the
+    repository's ``maps/`` with only ``routerisk_demo.png``)."""
     try:
         doc = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
-        return False
-    return (
+        doc = None
+    if (
         isinstance(doc, dict) and "manifest_version" in doc
         and isinstance(doc.get("software"), dict) and "routerisk" in doc["software"]
-    )
+    ):
+        return True
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return False
+    names = OUTPUT_NAMES - {"manifest.json"}  # a manifest.json that is not routerisk's belongs to something else
+    return all(e.name in names and e.is_file(follow_symlinks=False) for e in entries)
 
 
 # ------------------------------------------------------------------------------------------ folders
@@ -187,7 +207,8 @@ def _check_target(target: Path, *, overwrite: bool) -> None:
         if full and not is_routerisk_output(target):
             msg = (
                 f"output folder {str(target)!r} holds files but is not a routerisk output folder (no manifest.json "
-                "written by routerisk); --overwrite replaces only such folders or empty ones: choose another --out"
+                "written by routerisk, and files routerisk does not write); --overwrite replaces only such folders "
+                "or empty ones: choose another --out"
             )
             raise OutputError(msg)
     parent = target.parent
