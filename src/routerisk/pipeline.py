@@ -286,6 +286,7 @@ def run(
     -------
     RunResult
     """
+    from ._budget import check_grid, check_pairs
     from .model import RiskModel
     from .routes import segmentize
     from .scoring import score_segments
@@ -299,7 +300,7 @@ def run(
     model = RiskModel() if model is None else model
     out = Path(out)
     # fail on an unusable output folder before any work
-    with atomic_dir(out, overwrite=overwrite) as tmp:
+    with atomic_dir(out, overwrite=overwrite, inputs=(incidents, routes, zones, shelters, geomask_key)) as tmp:
         report = ValidationReport()
         inc, inc_key = _load("incidents", incidents, incidents_format, report)
         rts, rts_key = _load("routes", routes, "auto", report)
@@ -310,6 +311,9 @@ def run(
             shl, shl_key = _load("shelters", shelters, "auto", report)
 
         segments = segmentize(rts, segment_length_m=model.segment_length_m, crs=model.crs, report=report)
+        check_pairs(segments, inc, model)  # run-time budgets, checked before the work
+        if maps:
+            check_grid(inc, model)
         masked_inc = None
         if privacy == "public" or geomask is not None:  # one masked copy for every public number and point
             from .privacy import DEFAULT_GEOMASK_M, mask_points
@@ -443,11 +447,14 @@ def rerun(
     InputError
         When an input is missing or its bytes changed since the recorded run.
     """
+    from ._atomic import refuse_inputs
     from ._data import data_path
     from ._errors import InputError
+    from .io._manifest import check_rerun_manifest
     from .model import RiskModel
 
     doc = read_manifest(manifest)
+    refuse_inputs(out, [manifest, *check_rerun_manifest(doc, manifest)])
     kwargs: dict[str, Any] = {}
     for rec in doc["inputs"]:
         role, path = rec["role"], rec["path"]
