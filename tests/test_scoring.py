@@ -433,3 +433,21 @@ def test_cli_prints_and_records_the_overlap_warning_and_the_layer(tmp_path):
     assert any("do not overlap" in w for w in score["warnings"])
     ranked = pd.read_csv(out / "segments_ranked.csv")
     np.testing.assert_allclose(ranked["risk"], ranked["composite_risk"], atol=1e-4)
+
+
+def test_maps_name_the_risk_layer():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from routerisk.maps import static_map
+    from routerisk.maps._legend import legend_html
+
+    assert "Segment risk class (composite risk)" in legend_html(heat_min=0, heat_max=1, heat_units="x",
+                                                                 layer="composite")
+    assert "Segment risk class</b>" in legend_html(heat_min=0, heat_max=1, heat_units="x")
+    seg = score_segments(route(4), incidents([(2_505_000.0, 1_000_000.0)]), model=RiskModel(**QUICK)).to_crs(4326)
+    fig = static_map(seg, title="t")
+    assert "(incident risk)" in fig.legends[0].get_title().get_text()
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
