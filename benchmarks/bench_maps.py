@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 def _scored(incidents, segment_length_m: float = 5000.0):
     from routerisk import RiskModel, load_corridors, score_segments, segmentize
 
-    model = RiskModel(segment_length_m=segment_length_m, bootstrap=0, permutations=0)
+    model = RiskModel(segment_length_m=segment_length_m)
     segments = segmentize(load_corridors(), segment_length_m=segment_length_m)
     return score_segments(segments, incidents, model=model), model
 
@@ -93,8 +93,8 @@ def main() -> None:
         f"`benchmarks/bench_maps.py`, {time.strftime('%Y-%m-%d')}, {platform.machine()} "
         f"({platform.processor() or 'cpu'}), Python {platform.python_version()}, Debian chromium headless, "
         "every non-file request blocked. Load = `page.goto` until the map sets `data-routerisk-ready` "
-        "(all layers drawn), median of 3. Segments: the embedded corridors at 5 km, scored without "
-        "bootstrap/permutations (irrelevant to the map).",
+        "(all layers drawn), median of 3. Segments: the embedded corridors at 5 km, scored with the default "
+        "model.",
         "",
         "| incidents | privacy | segments | heat | HTML MB | build s | load median s | load max s |",
         "|---:|---|---:|---|---:|---:|---:|---:|",

@@ -14,7 +14,7 @@ from routerisk.cli import cli
 from routerisk.manifest import sha256_file
 from routerisk.pipeline import RANKED_COLUMNS
 
-FAST = ["--param", "bootstrap=20", "--param", "permutations=99"]
+FAST = ["--param", "neighbour_steps=2"]
 
 
 def invoke(*args):
@@ -33,7 +33,7 @@ def test_score_writes_every_output_with_provenance(demo_run):
     names = sorted(p.name for p in demo_run.iterdir())
     assert names == ["incidents.gpkg", "manifest.json", "segments.gpkg", "segments.parquet", "segments_ranked.csv"]
     manifest = json.loads((demo_run / "manifest.json").read_text())
-    assert manifest["model"]["bootstrap"] == 20
+    assert manifest["model"]["neighbour_steps"] == 2
     assert manifest["privacy"] == {"mode": "internal", "min_count": 5, "geomask_m": None}
     assert manifest["data"]["synthetic_incidents"] is True
     for rec in manifest["inputs"]:
@@ -130,7 +130,7 @@ def test_run_proposes_sites_and_draws_them(tmp_path):
     from routerisk.model import RiskModel
     from routerisk.pipeline import run
 
-    model = RiskModel(bootstrap=0, permutations=0)
+    model = RiskModel()
     res = run(tmp_path / "r", model=model, embedded_zones=True, embedded_shelters=True, sites=2, maps=True,
               command="test")  # fmt: skip
     out = res.out

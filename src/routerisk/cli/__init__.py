@@ -7,6 +7,7 @@ readable line on stderr and a documented exit code; ``--debug`` shows the traceb
 from __future__ import annotations
 
 import importlib
+import logging
 
 import click
 
@@ -28,6 +29,14 @@ _EPILOG = "Exit codes:\n\n" + "\n\n".join(f"  {code}  {text}" for code, text in 
 def cli(ctx: click.Context, debug: bool) -> None:
     """Risk analysis of migration routes: score corridor segments from incident records and enforcement zones."""
     ctx.obj = CLIState(debug=debug)
+    log = logging.getLogger("routerisk")  # the library's warnings (e.g. the two terms' periods) on stderr
+    if not any(isinstance(h, _EchoWarnings) for h in log.handlers):
+        log.addHandler(_EchoWarnings(logging.WARNING))
+
+
+class _EchoWarnings(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"Warning: {record.getMessage()}", err=True)
 
 
 for _name in _SUBCOMMANDS:

@@ -54,8 +54,12 @@ def legend_html(
     heat: bool = True,
     sites: bool = False,
     gaps: bool = False,
+    layer: str | None = None,
 ) -> str:
     """HTML of the map legend: risk classes, the fixed heat scale and the point symbols.
+
+    ``layer`` names the risk layer the classes show (``"incident"`` or ``"composite"``, the model's
+    ``risk_layer``); it is added to the heading.
 
     Parameters
     ----------
@@ -112,7 +116,8 @@ def legend_html(
     if gaps:
         symbols.append(f'<div><i class="rr-line" style="background:{GAP_COLOR}"></i>protection gap</div>')
     return (
-        '<div class="rr-legend"><b>Segment risk class</b>' + "".join(rows)
+        '<div class="rr-legend"><b>Segment risk class'
+        + (f" ({escape_text(layer)} risk)" if layer else "") + "</b>" + "".join(rows)
         + ("<b>Incident heat</b>" + heat_html if heat else "") + "".join(symbols) + "</div>"
     )
 

@@ -428,6 +428,7 @@ def heatmap(
             suppressed=bool(public_segments), shelters=shelters is not None and len(shelters) > 0,
             zones=zones is not None and len(zones) > 0, min_count=min_count, heat=heat_name is not None,
             sites=site_pts is not None and len(site_pts) > 0, gaps=gap_lines is not None and len(gap_lines) > 0,
+            layer=segments.attrs.get("routerisk", {}).get("risk_layer") or getattr(model, "risk_layer", None),
         ),
         "footer": footer_html(provenance, synthetic=syn, privacy=privacy),
     }

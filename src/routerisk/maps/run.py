@@ -168,10 +168,11 @@ def _model_from(manifest: Mapping[str, Any]) -> Any:
     if not params:
         return None
     try:
-        from ..model import RiskModel
+        from ..model import REMOVED_KEYS, RiskModel
     except ImportError:
         return None
-    return RiskModel.from_dict(params)
+    # a run written before the analytic intervals still redraws: its removed keys do not affect the maps
+    return RiskModel.from_dict({k: v for k, v in params.items() if k not in REMOVED_KEYS})
 
 
 def write_run_maps(

@@ -264,8 +264,9 @@ def static_map(
     ax.set_title(f"{title} ({privacy} map)", fontsize=13, fontweight="bold", **MPL_TEXT)
     _scale_bar(ax, extent)
     _north_arrow(ax)
-    legend = fig.legend(handles=handles, title="Segment risk class", loc="upper left", bbox_to_anchor=(0.77, 0.92),
-                        fontsize=8, title_fontsize=9, frameon=False)
+    layer = segments.attrs.get("routerisk", {}).get("risk_layer") or getattr(model, "risk_layer", None)
+    legend = fig.legend(handles=handles, title="Segment risk class" + (f"\n({layer} risk)" if layer else ""),
+                        loc="upper left", bbox_to_anchor=(0.77, 0.92), fontsize=8, title_fontsize=9, frameon=False)
     for text in (*legend.get_texts(), legend.get_title()):
         text.set(**MPL_TEXT)
     if heat_norm is not None:
