@@ -45,14 +45,21 @@ RANKED_COLUMNS = (
     "risk",
     "risk_lo",
     "risk_hi",
+    "risk_percentile",
     "risk_class",
     "evidence",
     "hotspot",
     "p_value",
+    "gi_z",
     "n_incidents",
     "incident_exposure",
+    "incident_exposure_lo",
+    "incident_exposure_hi",
     "incident_density",
+    "incident_risk",
     "enforcement_exposure",
+    "enforcement_risk",
+    "composite_risk",
 )
 
 EMBEDDED = "embedded"
