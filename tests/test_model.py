@@ -109,6 +109,7 @@ def test_toml_with_native_dates_and_partial_weights(tmp_path):
         ({"neighbour_steps": 0}, r"`neighbour_steps` was 0 but must be an integer >= 1"),
         ({"neighbour_steps": True}, r"`neighbour_steps` was True but must be an integer"),
         ({"junction_snap_m": -1}, r"`junction_snap_m` was -1 but must be a finite number >= 0"),
+        ({"junction_snap_m": 1e9}, r"`junction_snap_m` was 1000000000.0 but must be a finite number >= 0 and <= 10000"),
         ({"risk_layer": "composit"}, r"`risk_layer` was 'composit' .*did you mean 'composite'"),
         ({"risk_reference": 0}, r"`risk_reference` was 0 but must be a finite number > 0"),
         ({"enforcement_reference": -2}, r"`enforcement_reference` was -2 but must be a finite number > 0"),

@@ -111,9 +111,10 @@ class RiskModel:
         Scheme of the five ``risk_class`` values: fixed breaks 20/40/60/80 (comparable between runs) or
         within-run quantiles / Fisher-Jenks natural breaks.
     neighbour_steps : int, default 1
-        Hot-spot neighbourhood: a segment and the segments within this many adjacency steps (>= 1).
+        Hot-spot neighbourhood: a segment and the segments within this many adjacency steps (1 to 100).
     junction_snap_m : float, default 50
-        Two segments are adjacent (for the hot-spot neighbourhood) when they lie within this distance (>= 0).
+        Two segments are adjacent (for the hot-spot neighbourhood) when they lie within this distance (0 to
+        10,000 m).
     seed : int, default 2021
         Seed of the model's random draws. Geomasking never uses it: the seed is published in every manifest
         (see docs/threat-model.md).
@@ -396,6 +397,9 @@ DATE_RANGE = (dt.date(1900, 1, 1), dt.date(2100, 12, 31))
 MAX_LENGTH_M, MAX_HALF_LIFE_DAYS, MAX_WEIGHT = 1_000_000.0, 100_000.0, 1_000_000.0
 #: Hot-spot neighbourhood steps: 1,000 took 35 s over the embedded corridors, 10^9 never ended.
 MAX_NEIGHBOUR_STEPS = 100
+#: Junction snap (metres): a snap of the order of the routes' extent makes every pair of segments adjacent
+#: (40,000 segments: 1.6e9 pairs); junctions digitised apart need metres, not kilometres.
+MAX_JUNCTION_SNAP_M = 10_000.0
 
 
 def _date_in_range(name: str, value: Any) -> dt.date | None:
@@ -440,7 +444,7 @@ _CHECKS = {
     "enforcement_reference": lambda n, v: _number(n, v, strict=True),
     "classes": lambda n, v: _choice(n, v, CLASSIFIERS),
     "neighbour_steps": lambda n, v: _integer(n, v, minimum=1, maximum=MAX_NEIGHBOUR_STEPS),
-    "junction_snap_m": lambda n, v: _number(n, v),
+    "junction_snap_m": lambda n, v: _number(n, v, upper=MAX_JUNCTION_SNAP_M),
     "seed": lambda n, v: _integer(n, v),
     "category_weights": _weights,
 }
