@@ -351,6 +351,15 @@ def test_map_of_a_run_with_a_hostile_manifest(tmp_path, a_run):
     assert not (tmp_path / "m.html").exists()
 
 
+def test_map_grid_budget_of_a_run_exit_3(tmp_path, a_run, monkeypatch):
+    """`routerisk map` checks the heat surface's cells before drawing (budget lowered to reach it cheaply)."""
+    from routerisk import _budget
+
+    monkeypatch.setattr(_budget, "MAX_GRID_CELLS", 1000)
+    one_error(invoke("map", "--run", a_run, "--out", tmp_path / "m.html"), 3, "--param bandwidth_m")
+    assert not (tmp_path / "m.html").exists()
+
+
 def test_overwrite_through_a_symlinked_out_keeps_the_linked_folder(tmp_path, a_run):
     real = tmp_path / "real_run"
     shutil.copytree(a_run, real)

@@ -44,6 +44,7 @@ def map(
 ) -> None:
     """Draw the map of the run folder RUN into OUT."""
     from .._atomic import refuse_inputs
+    from .._budget import check_grid
     from .._errors import ConfigError
     from ..io._manifest import check_run_manifest
     from ..maps import heatmap, save_html
@@ -68,6 +69,8 @@ def map(
         min_count = int((manifest.get("privacy") or {}).get("min_count", 5))
     model = _model_from(manifest)
     incidents = run["incidents"]  # a public run folder holds none
+    if incidents is not None and model is not None:
+        check_grid(incidents, model, cell_m=2000.0)  # the maps' heat surface, before drawing
     surface = run["surface"] if incidents is None else None
     shelters = publishable_shelters(run["shelters"], privacy) if run["shelters"] is not None else None
     prov = provenance_of(incidents=incidents, model=model, privacy=privacy, min_count=min_count, manifest=manifest)
