@@ -240,6 +240,12 @@ def test_intervals_do_not_change_when_far_rows_are_added():
     b = score_segments(seg, pd.concat([inc, far], ignore_index=True), model=model)
     for col in ("incident_exposure", "incident_exposure_lo", "incident_exposure_hi", "risk", "risk_lo", "risk_hi"):
         np.testing.assert_array_equal(a[col], b[col], err_msg=col)
+    # with the defaults the window and the reference date follow the data: far rows dated inside it change nothing
+    far["date"] = far["date"].clip(inc["date"].min(), inc["date"].max())
+    a = score_segments(seg, inc, model=RiskModel(**QUICK))
+    b = score_segments(seg, pd.concat([inc, far], ignore_index=True), model=RiskModel(**QUICK))
+    for col in ("incident_exposure", "incident_exposure_lo", "incident_exposure_hi", "risk", "risk_lo", "risk_hi"):
+        np.testing.assert_array_equal(a[col], b[col], err_msg=col)
 
 
 def test_score_matches_engine_reference_and_backends():
