@@ -618,3 +618,27 @@ def test_binary_with_nuls_is_still_binary():
     assert _utf16_without_bom(bytes(range(256)) * 4) is None
     assert _utf16_without_bom("lat,lon\n".encode("utf-16-le")) == "utf-16-le"
     assert _utf16_without_bom("lat,lon\n".encode("utf-16-be")) == "utf-16-be"
+
+
+# -- the whole corpus, every file as every layer: documented codes only ----------------------------------------------
+def _corpus_files():
+    return sorted(p for p in BAD.iterdir() if p.suffix not in (".dbf", ".shx", ".prj", ".cpg"))
+
+
+def test_every_corpus_file_has_an_exact_code_listed():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_validate_corpus", Path(__file__).with_name("test_cli_validate.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    listed = {name for name, *_ in CORPUS} | {name for name, *_ in module.CORPUS}
+    assert {p.name for p in _corpus_files()} <= listed
+
+
+@pytest.mark.parametrize("kind", ["incidents", "zones", "routes", "shelters", "deployments"])
+def test_no_corpus_file_ends_in_exit_70_as_any_layer(tmp_path, kind):
+    for path in _corpus_files():
+        result = invoke("validate", path, "--kind", kind, "--rejected", tmp_path / f"{path.stem}.{kind}.csv")
+        assert result.exit_code in EXIT_CODES and result.exit_code != 70, (path.name, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit), (path.name, result.exception)
+        assert "Traceback" not in result.output
