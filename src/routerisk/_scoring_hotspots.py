@@ -14,7 +14,7 @@ from .stats import attribute_incidents, network_neighbourhood, segment_adjacency
 
 __all__: list[str] = []
 
-_CHUNK = 500_000  # records attributed at once (bounds the memory of their shapely Points)
+_CHUNK = 200_000  # records attributed at once (bounds the memory of their shapely Points)
 
 
 def score_hotspots(seg_geoms, seg_len, segments, pts, reach, model: RiskModel) -> pd.DataFrame:
