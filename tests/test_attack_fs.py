@@ -451,10 +451,17 @@ def test_empty_or_partial_lock_file_is_not_a_second_holder(tmp_path):
     assert not _lock_path(target).exists()
 
 
-def _race_worker(target: str, rounds: int, barrier, results) -> None:
+def _race_worker(k: int, target: str, rounds: int, barrier, results) -> None:
+    import random
+
+    rng = random.Random(k)
+    lock = _lock_path(Path(target))
     got = 0
     for i in range(rounds):
+        if k == 0 and i % 3:  # most rounds start with a lock file nobody holds: empty, or a dead process's pid
+            lock.write_text(["", "999999999"][i % 3 - 1])
         barrier.wait()
+        time.sleep(rng.random() * 1e-4)  # 0-100 us apart: explores the interleavings of the two attempts
         try:
             with _lock(Path(target)):
                 results.put(("held", i))
@@ -467,21 +474,23 @@ def _race_worker(target: str, rounds: int, barrier, results) -> None:
     results.put(("done", got))
 
 
-def test_lock_race_two_processes_fifty_rounds(tmp_path):
-    """Two processes released together by a barrier try the same lock, 50 times: exactly one holds it each time."""
+def test_lock_race_two_processes_hundred_rounds(tmp_path):
+    """Two processes released together by a barrier try the same lock, 100 times, most rounds over a lock file
+    left by a dead run: exactly one holds it each time. (The earlier pid-file lock gave two holders in 44 of 200
+    such rounds: both judged the file stale, one removed the other's fresh lock.)"""
     ctx = mp.get_context("fork")
     barrier, results = ctx.Barrier(2, timeout=60), ctx.Queue()
     target = str(tmp_path / "run")
-    procs = [ctx.Process(target=_race_worker, args=(target, 50, barrier, results)) for _ in range(2)]
+    procs = [ctx.Process(target=_race_worker, args=(k, target, 100, barrier, results)) for k in range(2)]
     for p in procs:
         p.start()
     for p in procs:
         p.join(120)
         assert p.exitcode == 0
-    msgs = [results.get(timeout=5) for _ in range(50 + 2)]
+    msgs = [results.get(timeout=5) for _ in range(100 + 2)]
     held = sorted(m[1] for m in msgs if m[0] == "held")
-    assert held == list(range(50))  # exactly one holder in every round: never two, never none
-    assert sum(m[1] for m in msgs if m[0] == "done") == 50
+    assert held == list(range(100))  # exactly one holder in every round: never two, never none
+    assert sum(m[1] for m in msgs if m[0] == "done") == 100
     assert not _lock_path(Path(target)).exists()
 
 
