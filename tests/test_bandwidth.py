@@ -167,3 +167,50 @@ def test_selection_is_equivariant_under_scaling(scale, seed):
     a = select_bandwidth(_points(xy), model=m, candidates_m=cands)
     b = select_bandwidth(_points(xy * scale), model=m, candidates_m=cands * scale)
     assert b.bandwidth_m == pytest.approx(a.bandwidth_m * scale, rel=1e-9)
+
+
+# -- end to end: the CLI ------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_cli_auto_bandwidth_and_sensitivity_table(tmp_path, shared_data):
+    """`--param bandwidth_m=auto` selects from the records; every run writes sensitivity.csv and records both."""
+    import json
+
+    from click.testing import CliRunner
+
+    from routerisk.cli import cli
+
+    out = tmp_path / "auto"
+    iom = shared_data / "iom_mmp_mexico_2018_sample.csv"
+    res = CliRunner().invoke(cli, ["score", "--incidents", str(iom), "--param", "bandwidth_m=auto", "--out", str(out)])
+    assert res.exit_code in (0, 1), res.output  # 1: rows of the real sample are rejected, and reported
+    manifest = json.loads((out / "manifest.json").read_text())
+    sel = manifest["bandwidth_selection"]
+    assert sel["method"].startswith("likelihood cross-validation")
+    assert manifest["model"]["bandwidth_m"] == pytest.approx(sel["bandwidth_m"], abs=0.05)
+    assert min(sel["candidates_m"]) <= sel["bandwidth_m"] <= max(sel["candidates_m"])
+    table = pd.read_csv(out / "sensitivity.csv")
+    assert table["factor"].tolist() == [0.5, 0.75, 1.0, 1.5, 2.0]
+    assert table["bandwidth_m"].iloc[2] == pytest.approx(manifest["model"]["bandwidth_m"])
+    assert [r["kendall_tau"] for r in manifest["sensitivity"]] == pytest.approx(table["kendall_tau"].tolist())
+
+    # the same through a TOML file, and a plain run without selection still has its sensitivity table
+    cfg = tmp_path / "model.toml"
+    cfg.write_text('[model]\nbandwidth_m = "auto"\nkernel = "gaussian"\n')
+    out2 = tmp_path / "auto_toml"
+    res = CliRunner().invoke(cli, ["score", "--incidents", str(iom), "--config", str(cfg), "--out", str(out2)])
+    assert res.exit_code in (0, 1), res.output
+    m2 = json.loads((out2 / "manifest.json").read_text())
+    assert m2["model"]["kernel"] == "gaussian"
+    assert m2["bandwidth_selection"]["kernel"] == "gaussian"
+    # Gaussian equivalence: the quartic bandwidth is sqrt(8) times the Gaussian one for the same criterion
+    assert m2["bandwidth_selection"]["sigma_m"] == pytest.approx(sel["sigma_m"], rel=1e-9)
+
+
+def test_cli_rejects_a_bad_bandwidth_word(tmp_path):
+    from click.testing import CliRunner
+
+    from routerisk.cli import cli
+
+    res = CliRunner().invoke(cli, ["score", "--param", "bandwidth_m=automatic", "--out", str(tmp_path / "x")])
+    assert res.exit_code == 3, res.output
+    assert "bandwidth_m" in res.output and "Traceback" not in res.output

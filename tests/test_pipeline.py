@@ -31,7 +31,9 @@ def demo_run(tmp_path_factory):
 
 def test_score_writes_every_output_with_provenance(demo_run):
     names = sorted(p.name for p in demo_run.iterdir())
-    assert names == ["incidents.gpkg", "manifest.json", "segments.gpkg", "segments.parquet", "segments_ranked.csv"]
+    assert names == [
+        "incidents.gpkg", "manifest.json", "segments.gpkg", "segments.parquet", "segments_ranked.csv", "sensitivity.csv"
+    ]
     manifest = json.loads((demo_run / "manifest.json").read_text())
     assert manifest["model"]["neighbour_steps"] == 2
     assert manifest["privacy"] == {"mode": "internal", "min_count": 5, "geomask_m": None}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from ._errors import ConfigError, CRSMismatchError, InputError, OutputError, RouteRiskError, SolverError
+from .bandwidth import BandwidthSelection, bandwidth_sensitivity, select_bandwidth
 from .crs import analysis_crs, check_same_crs
 from .datasets import load_corridors, load_incidents, load_shelters, load_states, load_zones, synthetic_incidents
 from .gazetteer import resolve_locality
@@ -33,6 +34,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree wi
     __version__ = "0+unknown"
 
 __all__ = [
+    "BandwidthSelection",
     "CRSMismatchError",
     "ConfigError",
     "InputError",
@@ -44,6 +46,7 @@ __all__ = [
     "SolverError",
     "__version__",
     "analysis_crs",
+    "bandwidth_sensitivity",
     "build_route",
     "check_same_crs",
     "heatmap",
@@ -57,6 +60,7 @@ __all__ = [
     "save_html",
     "score_segments",
     "segmentize",
+    "select_bandwidth",
     "sites_layers",
     "static_map",
     "synthetic_incidents",

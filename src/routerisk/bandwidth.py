@@ -31,6 +31,7 @@ the smoothing.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -261,15 +262,24 @@ def bandwidth_sensitivity(
     light = _light(model)
     n = len(segments)
     k = max(1, min(int(top), n))
-    base = score_segments(segments, incidents, model=light)["incident_exposure"].to_numpy()
+
+    def exposure_at(m: RiskModel) -> np.ndarray:
+        log = logging.getLogger("routerisk")  # the scoring's warnings were given once by the main scoring
+        level = log.level
+        log.setLevel(logging.ERROR)
+        try:
+            return score_segments(segments, incidents, model=m)["incident_exposure"].to_numpy()
+        finally:
+            log.setLevel(level)
+
+    base = exposure_at(light)
     base_top = set(_top(base, k))
     rows = []
     for f in factors:
         if float(f) == 1.0:
             e = base
         else:
-            m = dataclasses.replace(light, bandwidth_m=float(model.bandwidth_m) * float(f))
-            e = score_segments(segments, incidents, model=m)["incident_exposure"].to_numpy()
+            e = exposure_at(dataclasses.replace(light, bandwidth_m=float(model.bandwidth_m) * float(f)))
         tau = np.nan
         if n > 1 and np.ptp(base) > 0 and np.ptp(e) > 0:
             tau = float(kendalltau(base, e).statistic)

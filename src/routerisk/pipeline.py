@@ -242,6 +242,7 @@ def run(
     sites_radius_km: float = 30.0,
     geomask: tuple[float, float] | None = None,
     geomask_key: str | os.PathLike[str] | None = None,
+    bandwidth: str | None = None,
     command: str | None = None,
 ) -> RunResult:
     """Read, validate, segment and score, then write the run folder atomically.
@@ -286,6 +287,9 @@ def run(
     geomask_key : path, optional
         A secret key file (:func:`routerisk.privacy.read_geomask_key`): displacements become a keyed PRF of each
         record, so a rerun with the key reproduces them; the key is written nowhere.
+    bandwidth : {"auto"}, optional
+        ``"auto"`` replaces ``model.bandwidth_m`` by the one :func:`routerisk.select_bandwidth` selects from the
+        incidents (the masked copy in public mode); the manifest records the selection and the model used.
     command : str, optional
         The command line to record; the current one by default.
 
@@ -294,6 +298,7 @@ def run(
     RunResult
     """
     from ._budget import check_grid, check_pairs
+    from .bandwidth import bandwidth_sensitivity, resolve_bandwidth
     from .model import RiskModel
     from .routes import segmentize
     from .scoring import score_segments
@@ -327,7 +332,13 @@ def run(
 
             lo, hi = (float(v) for v in (geomask or DEFAULT_GEOMASK_M))
             masked_inc = mask_points(inc, min_m=lo, max_m=hi, key=key, crs=model.crs)
-        scored = score_segments(segments, masked_inc if privacy == "public" else inc, zones=zns, model=model)
+        scoring_inc = masked_inc if privacy == "public" else inc
+        bw_selection = None
+        if bandwidth == "auto":
+            model, bw_selection = resolve_bandwidth(model, scoring_inc, auto=True)
+            check_pairs(segments, inc, model)
+        scored = score_segments(segments, scoring_inc, zones=zns, model=model)
+        sensitivity = bandwidth_sensitivity(segments, scoring_inc, model=model)
         score_details = {k: v for k, v in scored.attrs.get("routerisk", {}).items() if k != "model"}
         if privacy == "public":  # every date the manifest records cut to its month
             from .privacy import month_dates_in
@@ -339,6 +350,7 @@ def run(
         published.to_file(tmp / "segments.gpkg", layer="segments", driver="GPKG")
         published.to_parquet(tmp / "segments.parquet")
         write_csv(rank_segments(published), tmp / "segments_ranked.csv")  # every CSV via routerisk._sinks
+        write_csv(sensitivity, tmp / "sensitivity.csv")
         if zns is not None:
             zns.to_file(tmp / "zones.gpkg", layer="zones", driver="GPKG")
         if shl is not None:
@@ -387,6 +399,8 @@ def run(
             "inputs": inputs,
             "model": model.to_dict(),
             "score": score_details,
+            "bandwidth_selection": None if bw_selection is None else bw_selection.to_dict(),
+            "sensitivity": sensitivity.to_dict(orient="records"),
             "privacy": {"mode": privacy, "min_count": int(min_count),
                         "geomask_m": None if geomask is None else [float(v) for v in geomask]},
             "disclosure": disclosure_record(privacy, masked_inc, min_count),

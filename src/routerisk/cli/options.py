@@ -187,7 +187,8 @@ def model_options(func: F) -> F:
         "params",
         multiple=True,
         metavar="KEY=VALUE",
-        help="Override one model parameter (TOML value), e.g. --param bandwidth_m=10000. Repeatable.",
+        help="Override one model parameter (TOML value), e.g. --param bandwidth_m=10000; bandwidth_m=auto selects "
+        "the bandwidth from the incidents by likelihood cross-validation. Repeatable.",
     )(func)
     return click.option(
         "--config",
@@ -196,14 +197,29 @@ def model_options(func: F) -> F:
     )(func)
 
 
-def build_model(config: str | None, params: tuple[str, ...]) -> Any:
-    """The RiskModel from ``--config`` with ``--param`` overrides applied."""
+def build_model(config: str | None, params: tuple[str, ...]) -> tuple[Any, bool]:
+    """The RiskModel from ``--config`` with ``--param`` overrides applied, and whether ``bandwidth_m`` is "auto".
+
+    ``bandwidth_m = "auto"`` (in the TOML file or as ``--param bandwidth_m=auto``) asks the run to select the
+    bandwidth from the incidents (:func:`routerisk.select_bandwidth`); the model returned then carries the default
+    bandwidth until the run replaces it.
+    """
     from .._errors import ConfigError
     from ..model import RiskModel, tomllib
 
-    base = RiskModel.from_toml(config) if config else RiskModel()
-    if not params:
-        return base
+    base, auto = RiskModel(), False
+    if config:
+        try:
+            base = RiskModel.from_toml(config)
+        except ConfigError:
+            doc = _toml_model_table(config)
+            if doc is None or doc.get("bandwidth_m") != "auto":
+                raise
+            auto = True
+            try:
+                base = RiskModel.from_dict({k: v for k, v in doc.items() if k != "bandwidth_m"})
+            except ConfigError as exc:
+                raise ConfigError(f"{config}: {exc}") from None
     overrides: dict[str, Any] = {}
     for item in params:
         key, sep, raw = item.partition("=")
@@ -215,7 +231,26 @@ def build_model(config: str | None, params: tuple[str, ...]) -> Any:
         except tomllib.TOMLDecodeError:
             value = raw  # a bare word is a string
         overrides[key.strip()] = value
-    return RiskModel.from_dict({**base.to_dict(), **overrides})
+    if "bandwidth_m" in overrides:
+        auto = overrides["bandwidth_m"] == "auto"
+        if auto:
+            del overrides["bandwidth_m"]
+    if not overrides:
+        return base, auto
+    return RiskModel.from_dict({**base.to_dict(), **overrides}), auto
+
+
+def _toml_model_table(path: str) -> dict[str, Any] | None:
+    """The ``[model]`` table of a TOML file, or None when the file cannot be read as TOML."""
+    from ..model import tomllib
+
+    try:
+        with open(path, "rb") as fh:
+            doc = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    table = doc.get("model")
+    return table if isinstance(table, dict) else None
 
 
 #: Largest geomask radius, metres (a larger displacement leaves nothing to map, and 1e308 overflowed).

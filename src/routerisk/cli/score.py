@@ -72,6 +72,7 @@ def score(
     from .options import build_model, parse_geomask
 
     refuse_inputs(out, [incidents, routes, zones, shelters, config, geomask_key])
+    model, auto_bandwidth = build_model(config, params)
 
     result = run(
         out,
@@ -81,7 +82,8 @@ def score(
         zones=zones,
         zones_format=zones_format,
         shelters=shelters,
-        model=build_model(config, params),
+        model=model,
+        bandwidth="auto" if auto_bandwidth else None,
         privacy=privacy,
         min_count=min_count,
         overwrite=overwrite,
