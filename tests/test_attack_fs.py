@@ -651,3 +651,15 @@ def test_no_corpus_file_ends_in_exit_70_as_any_layer(tmp_path, kind):
         assert result.exit_code in EXIT_CODES and result.exit_code != 70, (path.name, result.output)
         assert result.exception is None or isinstance(result.exception, SystemExit), (path.name, result.exception)
         assert "Traceback" not in result.output
+
+
+def test_no_corpus_file_as_sites_candidates_ends_in_exit_70(tmp_path, a_run):
+    """Attack: a binary, empty or Latin-1 candidates CSV crashed `routerisk sites` (pandas errors, exit 70)."""
+    codes = {}
+    for path in _corpus_files():
+        result = invoke("sites", "--run", a_run, "--out", tmp_path / path.stem, "--k", 1, "--candidates", path)
+        assert result.exit_code in EXIT_CODES and result.exit_code != 70, (path.name, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit), (path.name, result.exception)
+        codes[path.name] = result.exit_code
+    assert codes["binary.csv"] == codes["empty.csv"] == codes["two_coordinate_sets.csv"] == 2
+    assert codes["latin1.csv"] in (0, 5)  # read as Windows-1252; 5 when no candidate is within reach

@@ -34,28 +34,37 @@ def _read_layer(path: Path, layer: str | None, what: str):
 
 
 def _read_points(path: Path, what: str):
-    """Points from a vector file, or from a CSV with lon/lat (or longitude/latitude) columns."""
+    """Points from a vector file, or from a CSV with latitude/longitude columns (EPSG:4326), read like every other
+    input: encodings, malformed lines, poles, infinities and ambiguous coordinate columns as in
+    :func:`routerisk.io.read_incidents`. Rows with unusable coordinates are reported on stderr and skipped."""
     import geopandas as gpd
-    import pandas as pd
+    import shapely
 
     from .._errors import InputError
+    from .._validate import ValidationReport
+    from ..io._incidents import coords_from_table
+    from ..io._layers import check_geometries
+    from ..io._tables import read_text_table
+    from ..io._vector import attributes, is_vector, read_vector
 
-    if path.suffix.lower() != ".csv":
-        return _read_layer(path, None, what)
-    if not path.is_file():
-        msg = f"{what} file {str(path)!r} does not exist"
-        raise InputError(msg, path=str(path))
-    table = pd.read_csv(path)
-    cols = {c.lower(): c for c in table.columns}
-    for lon, lat in (("lon", "lat"), ("longitude", "latitude"), ("x", "y")):
-        if lon in cols and lat in cols:
-            xy = table[[cols[lon], cols[lat]]].apply(pd.to_numeric, errors="coerce")
-            if xy.isna().any().any():
-                msg = f"{what} file {str(path)!r} has missing or non-numeric coordinates"
-                raise InputError(msg, path=str(path))
-            return gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(xy.iloc[:, 0], xy.iloc[:, 1]), crs="EPSG:4326")
-    msg = f"{what} file {str(path)!r} needs `lon` and `lat` columns (EPSG:4326)"
-    raise InputError(msg, path=str(path))
+    file = str(path)
+    report = ValidationReport()
+    if is_vector(path):
+        gdf, rows = read_vector(path, report, file, layer=None, kind=what)
+        geoms = gdf.geometry.to_numpy()
+        check_geometries(rows, geoms)
+        table = attributes(gdf)
+    else:
+        table, rows = read_text_table(path, report, file)
+        lon, lat, _ = coords_from_table(rows, table, file)
+        geoms = shapely.points(lon, lat)
+    keep = rows.finish()
+    if report.n_rejected:
+        click.echo(f"{report.n_rejected} {what} rows were rejected: {report.summary()}", err=True)
+    if not keep.any():
+        msg = f"{what} file {file!r} has no row with usable coordinates"
+        raise InputError(msg, path=file)
+    return gpd.GeoDataFrame(table.loc[keep].reset_index(drop=True), geometry=list(geoms[keep]), crs="EPSG:4326")
 
 
 def _existing(value: str | None, run: Path):
