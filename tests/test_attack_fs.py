@@ -451,6 +451,22 @@ def test_empty_or_partial_lock_file_is_not_a_second_holder(tmp_path):
     assert not _lock_path(target).exists()
 
 
+def test_a_planted_lock_symlink_never_truncates_an_input(tmp_path):
+    victim = tmp_path / "incidents.csv"
+    victim.write_text("id,lat,lon\n1,16.9,-92.1\n")
+    before = digest(tmp_path)
+    (tmp_path / ".run.lock").symlink_to(victim)
+    with pytest.raises(OutputError, match="symbolic link"):
+        with atomic_dir(tmp_path / "run"):
+            pass
+    os.mkfifo(tmp_path / ".run2.lock")
+    with pytest.raises(OutputError, match="not a regular file"):
+        with atomic_dir(tmp_path / "run2"):
+            pass
+    assert digest(tmp_path) == before
+    assert not (tmp_path / "run").exists() and not (tmp_path / "run2").exists()
+
+
 def _race_worker(k: int, target: str, rounds: int, barrier, results) -> None:
     import random
 

@@ -28,6 +28,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -242,6 +243,10 @@ def _holder_text(fd: int) -> str:
     return f" (pid {text[0]})" if text and text[0].isdigit() else ""
 
 
+#: Open flags of the lock file: never follow a symlink, never block on a FIFO planted in its place.
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
 @contextlib.contextmanager
 def _lock(target: Path) -> Iterator[None]:
     """Hold the lock of ``target`` for the block; :class:`OutputError` when another run holds it."""
@@ -249,11 +254,16 @@ def _lock(target: Path) -> Iterator[None]:
 
     lock = _lock_path(target)
     while True:
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_RDWR, 0o644)
+        try:  # never through a symlink: a planted `.out.lock -> input.csv` would be truncated
+            fd = os.open(lock, os.O_CREAT | os.O_RDWR | _NOFOLLOW, 0o644)
         except OSError as exc:
-            msg = f"cannot create a lock file beside {str(target)!r}: {exc.strerror}"
+            reason = "it is a symbolic link" if exc.errno == errno.ELOOP else exc.strerror
+            msg = f"cannot create the lock file {str(lock)!r} beside {str(target)!r}: {reason}"
             raise OutputError(msg) from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            msg = f"the lock file {str(lock)!r} is not a regular file; remove it"
+            raise OutputError(msg)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -324,7 +334,7 @@ def _remove_dead_tmps(target: Path) -> None:
     for path, pid, start, old in _owned_tmps(target):
         if _owner_alive(pid, start):
             continue
-        if old and not target.exists():
+        if old and not target.exists() and path.is_dir() and not path.is_symlink():
             with contextlib.suppress(OSError):
                 os.rename(path, target)
                 continue
