@@ -422,6 +422,21 @@ def test_cleanup_matches_exact_names_and_live_owners(tmp_path):
     assert (tmp_path / "run" / "ok").exists()
 
 
+def test_atomic_file_temporaries_are_owned_too(tmp_path):
+    from routerisk._atomic import atomic_file
+
+    me, start = os.getpid(), _start_time(os.getpid()) or 0
+    dead = tmp_path / (_tmp_name("map.html", 999_999_999, 0) + ".html")
+    live = tmp_path / (_tmp_name("map.html", me, start) + ".html")
+    other = tmp_path / (_tmp_name("map.html.bak", 999_999_999, 0) + ".bak")
+    for p in (dead, live, other):
+        p.write_text("partial")
+    with atomic_file(tmp_path / "map.html") as tmp:
+        assert tmp.suffix == ".html"
+        tmp.write_text("<html></html>")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name, "map.html"])
+
+
 def test_previous_outputs_of_a_run_killed_mid_swap_are_restored(tmp_path):
     """A run killed between moving the old outputs aside and moving the new ones in: the next run puts them back."""
     old = tmp_path / _tmp_name("run", 999_999_999, 0, ".old")

@@ -29,7 +29,6 @@ import re
 import secrets
 import shutil
 import stat
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -39,7 +38,8 @@ __all__ = ["atomic_dir", "atomic_file", "refuse_inputs"]
 
 _TMP_PREFIX = ".routerisk-tmp-"
 #: What follows ``.routerisk-tmp-<target>.`` in a temporary folder's name: pid, start time, token [, "old"].
-_OWNER_RE = re.compile(r"(?P<pid>\d+)\.(?P<start>\d+)\.(?P<token>[0-9a-f]{16})(?P<old>\.old)?")
+_OWNER = r"(?P<pid>\d+)\.(?P<start>\d+)\.(?P<token>[0-9a-f]{16})"
+_OWNER_RE = re.compile(_OWNER + r"(?P<old>\.old)?")
 #: Extensions of a shapefile's sidecar files: writing any of them destroys the shapefile.
 _SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".qmd", ".shp.xml")
 
@@ -341,6 +341,21 @@ def _remove_dead_tmps(target: Path) -> None:
         _remove(path)
 
 
+def _remove_dead_tmp_files(path: Path) -> None:
+    """Remove the temporary files of dead writers of exactly ``path`` (see :func:`atomic_file`)."""
+    prefix = f"{_TMP_PREFIX}{path.name}."
+    owner = re.compile(_OWNER + re.escape(path.suffix))
+    try:
+        entries = [e for e in os.scandir(path.parent) if e.name.startswith(prefix)]
+    except OSError:
+        return
+    for entry in entries:
+        m = owner.fullmatch(entry.name[len(prefix):])
+        if m is not None and entry.is_file(follow_symlinks=False) and not _owner_alive(int(m["pid"]), int(m["start"])):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+
+
 def _remove(path: Path) -> None:
     """Remove a folder, or only the link when ``path`` is a symlink (never the folder it points to)."""
     if path.is_symlink():
@@ -482,12 +497,13 @@ def _atomic_file(path: Path) -> Iterator[Path]:
         raise OutputError(msg)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+        _remove_dead_tmp_files(path)
+        # owned like the temporary folders: pid, start time, token; the suffix kept for writers that read it
+        tmp = path.parent / f"{_TMP_PREFIX}{path.name}.{_me()}{path.suffix}"
+        os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY | _NOFOLLOW, 0o600))
     except OSError as exc:
         msg = f"cannot write {str(path)!r}: {exc.strerror}"
         raise OutputError(msg) from None
-    os.close(fd)
-    tmp = Path(name)
     try:
         yield tmp
         os.chmod(tmp, 0o644)
