@@ -565,6 +565,22 @@ def test_sigterm_sighup_keep_previous_outputs_and_leave_nothing(tmp_path, a_run,
     assert digest(prev) == before
 
 
+def test_stdout_closed_early_is_141_not_a_bug(tmp_path):
+    """Attack: `routerisk validate FILE | head -1` ended in exit 70 (BrokenPipeError)."""
+    proc = subprocess.Popen(
+        [*ROUTERISK, "validate", str(BAD / "hostile_numbers.csv"), "--kind", "incidents", "--rejected",
+         str(tmp_path / "r.csv")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    proc.stdout.close()  # the reader goes away before the first line
+    with proc.stderr:
+        err = proc.stderr.read().decode()
+    proc.wait(timeout=120)
+    assert proc.returncode == 141, err
+    assert 141 in EXIT_CODES
+    assert "Traceback" not in err and "bug" not in err
+
+
 # -- disk full and permission problems: exit 4 ------------------------------------------------------------------------
 @pytest.fixture
 def tiny_tmpfs(tmp_path):

@@ -77,5 +77,6 @@ EXIT_CODES = {
     70: "a bug in routerisk (an unexpected error; rerun with --debug and report it)",
     129: "stopped by SIGHUP (the terminal closed); previous outputs kept",
     130: "interrupted (Ctrl-C, SIGINT); previous outputs kept",
+    141: "standard output was closed early (e.g. piped into `head`); the command stopped there",
     143: "stopped by SIGTERM; previous outputs kept",
 }

@@ -73,6 +73,16 @@ def _interrupted() -> None:
     sys.exit(128 + signum)
 
 
+def _pipe_closed() -> None:
+    """The reader of stdout went away (``routerisk ... | head``): stop quietly, exit 141 as a shell reports SIGPIPE."""
+    try:  # later writes (and the interpreter's final flush) go nowhere instead of raising again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no file descriptor (e.g. under click's CliRunner)
+        pass
+    sys.exit(141)
+
+
 #: Phrases of errors raised by GDAL, Arrow or the kernel for a full disk or a read-only target, when a library
 #: re-raises them as its own error type.
 _OUTPUT_PHRASES = ("No space left on device", "Disk quota exceeded", "Read-only file system")
@@ -114,6 +124,8 @@ def handle_errors(func: F) -> F:
             raise
         except KeyboardInterrupt:
             _interrupted()
+        except BrokenPipeError:
+            _pipe_closed()
         except RouteRiskError as exc:
             if _INTERRUPTED.is_set():
                 _interrupted()
