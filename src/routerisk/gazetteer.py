@@ -21,6 +21,7 @@ from ._data import data_path
 from ._errors import InputError
 from ._text import fold
 from .schema import WGS84
+from .states import STATES, state_key
 
 __all__ = ["load_localities", "resolve_localities", "resolve_locality", "resolve_state"]
 
@@ -86,8 +87,6 @@ def _name_index() -> pd.DataFrame:
 
 @functools.cache
 def _state_lookup() -> dict[str, str]:
-    from .datasets import STATES, state_key
-
     out = dict(_STATE_ALIASES)
     for code, name in STATES.items():
         out[code] = code
@@ -126,8 +125,6 @@ def resolve_state(state: str) -> str:
     """
     code = _state_lookup().get(_fold(state).replace(" ", "_")) or _state_lookup().get(_fold(state))
     if code is None:
-        from .datasets import STATES
-
         msg = f"`state` was {state!r}, which is not a Mexican state; use an INEGI code or name, e.g. {STATES['07']!r}"
         raise InputError(msg)
     return code
@@ -218,9 +215,7 @@ def resolve_localities(names: Sequence[str], states: Sequence[str | None] | None
             name, want = parsed[q][0], codes[q]
             elsewhere = hits.loc[hits["q"] == q, "state_name"].unique().tolist()
             if elsewhere:
-                from .datasets import STATES
-
-                problems.append(f"{name!r} is not in {STATES[want]} (found in {', '.join(sorted(elsewhere))})")
+                        problems.append(f"{name!r} is not in {STATES[want]} (found in {', '.join(sorted(elsewhere))})")
             else:
                 sugg = _suggest(_fold(name), want)
                 hint = f"; did you mean {' or '.join(repr(s) for s in sugg)}?" if sugg else ""

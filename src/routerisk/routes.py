@@ -20,7 +20,9 @@ from ._budget import check_segments
 from ._errors import InputError
 from ._validate import ValidationReport
 from .crs import analysis_crs
+from .gazetteer import resolve_localities
 from .schema import MODES, ROUTE_COLUMNS, WGS84
+from .states import assign_states
 
 __all__ = ["build_route", "geodesic_line", "segmentize"]
 
@@ -58,8 +60,6 @@ def _resolve_waypoints(waypoints: Sequence[Waypoint]) -> tuple[np.ndarray, list[
         xy[i] = lon, lat
         labels[i] = f"({lon:.5f}, {lat:.5f})"
     if named:
-        from .gazetteer import resolve_localities
-
         res = resolve_localities([waypoints[i] for i in named])
         xy[named, 0] = res["lon"].to_numpy()
         xy[named, 1] = res["lat"].to_numpy()
@@ -98,7 +98,7 @@ def geodesic_line(lonlat: np.ndarray, densify_km: float | None = 25.0) -> shapel
 
 
 def _load_network(network: Any) -> Any:
-    import networkx as nx
+    import networkx as nx  # optional: networkx comes with osmnx (the network branch only)
 
     if isinstance(network, nx.MultiDiGraph | nx.MultiGraph | nx.DiGraph | nx.Graph):
         return network
@@ -136,7 +136,7 @@ def _pbf_to_xml(pbf: Path, xml: Path) -> Path:
 
 
 def _read_osm_xml(path: Path, *, shown: Path) -> Any:
-    import osmnx as ox
+    import osmnx as ox  # optional dependency (network branch); its import costs ~1 s
 
     try:
         return ox.graph_from_xml(path, bidirectional=True, simplify=True, retain_all=True)
@@ -146,8 +146,8 @@ def _read_osm_xml(path: Path, *, shown: Path) -> Any:
 
 
 def _network_line(graph: Any, xy: np.ndarray, labels: list[str]) -> shapely.LineString:
-    import networkx as nx
-    from scipy.spatial import cKDTree
+    import networkx as nx  # optional: networkx comes with osmnx (the network branch only)
+    from scipy.spatial import cKDTree  # lazy: scipy.spatial import costs 0.38 s, needed by the network branch only
 
     if graph.number_of_nodes() == 0:
         msg = "`network` has no nodes"
@@ -467,8 +467,6 @@ def segmentize(
     for col in ROUTE_COLUMNS[1:]:
         if col in routes.columns:
             out[col] = routes[col].to_numpy()[seg_row]
-    from .datasets import assign_states
-
     states = assign_states(gpd.GeoSeries(mids, crs=acrs))
     out["state_code"] = states["state_code"].to_numpy()
     out["state_name"] = states["state_name"].to_numpy()

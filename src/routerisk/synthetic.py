@@ -29,8 +29,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ._data import data_dir
 from ._errors import InputError
+from ._sinks import write_csv
+from .corridors import load_corridors
 from .crs import MEXICO_CRS
+from .gazetteer import resolve_localities
 from .schema import INCIDENT_COLUMNS, WGS84, compute_severity
 
 __all__ = ["CATEGORY_MIX", "HOTSPOTS", "PERPETRATOR_MIX", "read_table", "synthetic_incidents", "to_table"]
@@ -145,9 +149,6 @@ def synthetic_incidents(
     >>> inc.equals(synthetic_incidents(200, seed=1))
     True
     """
-    from .datasets import _corridors
-    from .gazetteer import resolve_localities
-
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         msg = f"`n` was {n!r} but must be a positive integer"
         raise InputError(msg)
@@ -172,7 +173,7 @@ def synthetic_incidents(
     c_note = np.array([f"cluster near {h[0]}" for h in HOTSPOTS], dtype=object)[which]
 
     # -- background along the corridors
-    corridors = _corridors().to_crs(MEXICO_CRS)
+    corridors = load_corridors().to_crs(MEXICO_CRS)
     lines = corridors.geometry.to_numpy()
     lengths = shapely.length(lines)
     pick = np.searchsorted(np.cumsum(lengths) / lengths.sum(), rng.random(n_back), side="right")
@@ -291,9 +292,6 @@ def read_table(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
 
 def main() -> None:  # pragma: no cover - dev-time regeneration of the committed file
     """Regenerate ``data/incidents_synthetic.csv`` (``python -m routerisk.synthetic``)."""
-    from ._data import data_dir
-    from ._sinks import write_csv
-
     path = data_dir() / "incidents_synthetic.csv"
     write_csv(to_table(synthetic_incidents()), path, lineterminator="\n")
     print(f"wrote {path}")
