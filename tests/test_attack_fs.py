@@ -565,6 +565,29 @@ def test_sigterm_sighup_keep_previous_outputs_and_leave_nothing(tmp_path, a_run,
     assert digest(prev) == before
 
 
+@pytest.mark.slow
+def test_a_run_into_run_leaves_a_live_run_into_run_2_alone(tmp_path, slow_incidents, small_routes):
+    """Attack: `--out run-2` was killed (exit 134, outputs lost, lock left) by a run into `--out run`, whose
+    clean-up matched the name prefix and deleted run-2's live temporary folder."""
+    slow = subprocess.Popen(
+        [*ROUTERISK, "score", "--incidents", str(slow_incidents), "--out", str(tmp_path / "run-2"), *FAST],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    t0 = time.monotonic()
+    while not any(p.name.startswith(".routerisk-tmp-run-2.") for p in tmp_path.iterdir()):
+        assert slow.poll() is None, slow.communicate()
+        assert time.monotonic() - t0 < 120
+        time.sleep(0.02)
+    fast = invoke("score", "--routes", small_routes, "--out", tmp_path / "run", *FAST)
+    assert fast.exit_code == 0, fast.output
+    if slow.poll() is None:  # still running: its temporary folder is still there
+        assert any(p.name.startswith(".routerisk-tmp-run-2.") for p in tmp_path.iterdir())
+    _, err = slow.communicate(timeout=300)
+    assert slow.returncode == 0, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "run-2"]
+    assert (tmp_path / "run-2" / "manifest.json").is_file()
+
+
 def test_stdout_closed_early_is_141_not_a_bug(tmp_path):
     """Attack: `routerisk validate FILE | head -1` ended in exit 70 (BrokenPipeError)."""
     proc = subprocess.Popen(
