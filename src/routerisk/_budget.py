@@ -20,7 +20,8 @@ __all__ = ["MAX_GRID_CELLS", "MAX_PAIRS", "MAX_SEGMENTS", "check_grid", "check_p
 
 #: Most segments a run may cut its routes into (the embedded corridors make 1,739 at 5 km).
 MAX_SEGMENTS = 1_000_000
-#: Most (segment, incident) pairs within the kernel's reach (estimated from above, by up to ~3x).
+#: Most (segment, incident) pairs within the kernel's reach (estimated from above, by up to ~3x): about 10 s of the
+#: engine, which evaluates ~5e8 pairs per second (benchmarks/results.md: 403 million pairs in 0.75 s).
 MAX_PAIRS = 5_000_000_000
 #: Most cells of the map's risk surface (as :func:`routerisk.surface.risk_surface` allows).
 MAX_GRID_CELLS = 60_000_000
