@@ -28,9 +28,14 @@ def brute_force(segments, pts, weights, bandwidths, kernel):
     elif kernel == "epanechnikov":
         k = np.where(d < h, 1 - (d / h) ** 2, 0.0)
         inside = d < h
-    else:
+    elif kernel == "triweight":
+        k = np.where(d < h, (1 - (d / h) ** 2) ** 3, 0.0)
+        inside = d < h
+    elif kernel == "uniform":
         k = np.where(d <= h, 1.0, 0.0)
         inside = d <= h
+    else:
+        raise AssertionError(f"no brute force for {kernel!r}")
     return (k * np.asarray(weights)[None, :]).sum(axis=1), inside.sum(axis=1)
 
 

@@ -15,7 +15,6 @@ from routerisk.stats import (
     fdr_hotspot_labels,
     fisher_jenks_bins,
     gi_star,
-    poisson1_counts,
     quantile_bins,
 )
 
@@ -84,11 +83,9 @@ def test_classify_ties_constants_and_large_input():
         classify([1.0, 2.0], "jenks")
 
 
-def test_poisson1_counts_distribution_and_addressing():
-    c = poisson1_counts(2021, np.arange(50_000), 0, 20)
-    freq = np.bincount(c.ravel().astype(np.int64), minlength=6)[:6] / c.size
-    pmf = np.exp(-1.0) / np.array([1, 1, 2, 6, 24, 120])
-    np.testing.assert_allclose(freq, pmf, atol=0.003)
-    assert abs(np.corrcoef(c[:, 0], c[:, 1])[0, 1]) < 0.02
-    np.testing.assert_array_equal(poisson1_counts(2021, [10, 5], 3, 7), c[[10, 5], 3:7])
-    assert not np.array_equal(poisson1_counts(2022, [10, 5], 3, 7), c[[10, 5], 3:7])
+def test_fixed_is_one_of_the_schemes_and_classify_applies_its_breaks():
+    from routerisk.model import CLASSIFIERS
+    from routerisk.stats import CLASS_SCHEMES
+
+    assert CLASS_SCHEMES is CLASSIFIERS and "fixed" in CLASS_SCHEMES
+    assert classify([0, 19.999, 20, 39.9, 40, 60, 79.9, 80, 100], "fixed").tolist() == [1, 1, 2, 2, 3, 4, 4, 5, 5]

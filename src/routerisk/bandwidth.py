@@ -16,7 +16,7 @@ likelihood is the constant ``sum w``, so it drops out. Two choices make the crit
   record has a zero leave-one-out likelihood (with a compact kernel an isolated record would force the bandwidth
   up to its nearest neighbour, or be dropped). The selected ``sigma`` is carried to the model's kernel by equal
   per-axis standard deviation (:data:`GAUSSIAN_EQUIVALENT`): quartic ``h = sqrt(8) sigma``, Epanechnikov
-  ``h = sqrt(6) sigma``, uniform ``h = 2 sigma``, Gaussian ``h = sigma``.
+  ``h = sqrt(6) sigma``, triweight ``h = sqrt(10) sigma``, uniform ``h = 2 sigma``, Gaussian ``h = sigma``.
 
 The candidates are a geometric grid (as ``bw.ppl``) from the smallest positive nearest-neighbour distance (at least
 ``min_m``) to half the diameter of the points (at most ``max_m``). Above ``max_points`` records a seeded random
@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,9 +42,13 @@ from numba import njit, prange
 from scipy.spatial import cKDTree
 from scipy.stats import kendalltau
 
+from ._coords import _projected_point_xy
 from ._errors import InputError
+from .crs import analysis_crs
+from .kernels import registry_view
 from .model import RiskModel
 from .schema import LOCATION_SIGMA_M
+from .scoring import incident_weights, score_segments
 
 __all__ = [
     "GAUSSIAN_EQUIVALENT",
@@ -55,13 +60,9 @@ __all__ = [
 ]
 
 #: ``bandwidth_m`` of each kernel with the per-axis standard deviation of a Gaussian of ``sigma = 1``: the 2-D
-#: kernels ``(1 - r^2)^2``, ``1 - r^2`` and the uniform disc have ``E[r^2] = 1/4, 1/3, 1/2``, per axis half of it.
-GAUSSIAN_EQUIVALENT: dict[str, float] = {
-    "gaussian": 1.0,
-    "quartic": float(np.sqrt(8.0)),
-    "epanechnikov": float(np.sqrt(6.0)),
-    "uniform": 2.0,
-}
+#: kernels ``(1 - r^2)^2``, ``1 - r^2``, ``(1 - r^2)^3`` and the uniform disc have ``E[r^2] = 1/4, 1/3, 1/5, 1/2``,
+#: per axis half of it (a live view of :data:`routerisk.kernels.KERNEL_REGISTRY`).
+GAUSSIAN_EQUIVALENT: Mapping[str, float] = registry_view("gaussian_equivalent")
 #: Multiples of the bandwidth in the sensitivity table.
 SENSITIVITY_FACTORS = (0.5, 0.75, 1.0, 1.5, 2.0)
 _N_CANDIDATES = 25
@@ -156,9 +157,6 @@ def select_bandwidth(
     >>> 1000 < sel.bandwidth_m < 4000
     True
     """
-    from .crs import analysis_crs
-    from .scoring import _projected_point_xy, incident_weights
-
     model = model or RiskModel()
     xy_all = _projected_point_xy(incidents, crs or _crs_for(incidents, model, analysis_crs))
     if xy_all is None:
@@ -256,8 +254,6 @@ def bandwidth_sensitivity(
     >>> t.loc[t["factor"] == 1.0, ["top_overlap", "kendall_tau"]].values.tolist()
     [[1.0, 1.0]]
     """
-    from .scoring import score_segments
-
     model = model or RiskModel()
     light = _light(model)
     n = len(segments)

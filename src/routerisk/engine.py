@@ -8,10 +8,10 @@ Both backends compute, for every segment ``s`` (a chain of 2-vertex *pieces*) an
 and, on request (``exposure(..., moments=True)``) in the same pass, ``V_s = sum_i (w_i K(d_is; h_i))^2`` and
 ``M_s = max_i w_i K(d_is; h_i)`` (the inputs of the analytic intervals of :mod:`routerisk.intervals`)
 
-with the unnormalised kernels of :data:`routerisk.model.KERNEL_SUPPORT` (``K(0) = 1``). The distance is the minimum
+with the unnormalised kernels of the registry :mod:`routerisk.kernels` (``K(0) = 1``). The distance is the minimum
 over the segment's pieces, never a sum over pieces, so a bent segment counts each point once.
 
-``backend="numba"`` (the default when numba imports): points are binned into a uniform grid by counting sort
+``backend="numba"`` (the default): points are binned into a uniform grid by counting sort
 (cell = a quarter of the largest cutoff); segments are processed in parallel, each by one thread, so per-segment
 sums are race-free and deterministic. For each piece only the grid rows and the column range that can lie within
 the cutoff are visited, and the exact squared distance and the kernel are evaluated in the same pass: no pair
@@ -34,12 +34,11 @@ import shapely
 
 from ._engine_numba import HAVE_NUMBA
 from ._engine_numba import grid_pass as _grid_pass
-from .model import KERNEL_SUPPORT, KERNELS
+from .kernels import Kernel, get_kernel, kernel_by_code
 
 __all__ = ["BACKENDS", "HAVE_NUMBA", "exposure", "kernel_matrix", "kernel_values", "segment_pieces"]
 
 BACKENDS = ("auto", "numba", "numpy")
-_CODES = {name: i for i, name in enumerate(KERNELS)}  # quartic 0, gaussian 1, epanechnikov 2, uniform 3
 _NUMPY_CHUNK = 20_000
 
 
@@ -87,7 +86,8 @@ def kernel_values(d, h, kernel: str = "quartic") -> np.ndarray:
     ----------
     d, h : array-like of float
         Distances and bandwidths (metres), broadcast together.
-    kernel : {"quartic", "gaussian", "epanechnikov", "uniform"}
+    kernel : str
+        A name of :data:`routerisk.kernels.KERNEL_REGISTRY` (``"quartic"``, ``"gaussian"``, ...).
 
     Returns
     -------
@@ -104,28 +104,11 @@ def kernel_values(d, h, kernel: str = "quartic") -> np.ndarray:
 
 def _kernel_u(u: np.ndarray, code: int) -> np.ndarray:
     """Kernel of ``u = (d/h)**2``, zero outside the support (the compiled kernel uses the same expressions)."""
-    if code == 0:
-        return np.where(u < 1.0, (1.0 - u) ** 2, 0.0)
-    if code == 1:
-        return np.where(u < 9.0, np.exp(-0.5 * u), 0.0)
-    if code == 2:
-        return np.where(u < 1.0, 1.0 - u, 0.0)
-    return np.where(u <= 1.0, 1.0, 0.0)
-
-
-def _in_support(u: np.ndarray, code: int) -> np.ndarray:
-    if code == 1:
-        return u < 9.0
-    if code == 3:
-        return u <= 1.0
-    return u < 1.0
+    return kernel_by_code(code).of_u(u)
 
 
 def _code(kernel: str) -> int:
-    if kernel not in _CODES:
-        msg = f"`kernel` was {kernel!r} but must be one of {KERNELS}"
-        raise ValueError(msg)
-    return _CODES[kernel]
+    return get_kernel(kernel).code
 
 
 def _d2_numpy(px, py, ax, ay, bx, by) -> np.ndarray:
@@ -146,10 +129,7 @@ def _prepare(seg_xy0, seg_xy1, pts_xy, weights, bandwidths, kernel, piece_segmen
         msg = f"`backend` was {backend!r} but must be one of {BACKENDS}"
         raise ValueError(msg)
     if backend == "auto":
-        backend = "numba" if HAVE_NUMBA else "numpy"
-    if backend == "numba" and not HAVE_NUMBA:  # pragma: no cover
-        msg = "`backend` was 'numba' but numba is not installed; `pip install numba` or use backend='numpy'"
-        raise ImportError(msg)
+        backend = "numba"
     xy0 = np.ascontiguousarray(np.asarray(seg_xy0, dtype=np.float64).reshape(-1, 2))
     xy1 = np.ascontiguousarray(np.asarray(seg_xy1, dtype=np.float64).reshape(-1, 2))
     if xy0.shape != xy1.shape:
@@ -216,14 +196,15 @@ def exposure(
         ``w_i`` (e.g. severity x time decay).
     bandwidths : array-like of shape (n_points,) or scalar
         ``h_i`` in metres (> 0).
-    kernel : {"quartic", "gaussian", "epanechnikov", "uniform"}
+    kernel : str
+        A name of :data:`routerisk.kernels.KERNEL_REGISTRY`.
     piece_segment : array-like of int, optional
         Segment of each piece (default: each piece is its own segment). The distance to a segment is the minimum
         over its pieces.
     n_segments : int, optional
         Number of segments (default ``max(piece_segment) + 1``); segments without pieces get zeros.
     backend : {"auto", "numba", "numpy"}
-        ``"auto"`` uses the compiled grid kernel when numba is available.
+        ``"auto"`` uses the compiled grid kernel.
     chunk_size : int
         Points processed per pass of the compiled kernel (bounds memory).
     moments : bool, default False
@@ -333,7 +314,8 @@ def _numpy_scan(code, xy0, xy1, piece_ptr, pts, w, h, out_e, out_n, rows, moment
     nseg = len(piece_ptr) - 1
     piece_seg = np.repeat(np.arange(nseg, dtype=np.int64), np.diff(piece_ptr))
     tree = shapely.STRtree(shapely.linestrings(np.stack([xy0, xy1], axis=1)))
-    support = KERNEL_SUPPORT[KERNELS[code]]
+    kern: Kernel = kernel_by_code(code)
+    support = kern.support
     for lo in range(0, len(pts), _NUMPY_CHUNK):
         hi = min(lo + _NUMPY_CHUNK, len(pts))
         geoms = shapely.points(pts[lo:hi])
@@ -352,9 +334,9 @@ def _numpy_scan(code, xy0, xy1, piece_ptr, pts, w, h, out_e, out_n, rows, moment
         key = key[first]
         pi, seg = key // nseg, key % nseg
         u = d2 * (1.0 / (h[pi] * h[pi]))
-        inside = _in_support(u, code)
+        inside = kern.inside(u)
         pi, seg, u = pi[inside], seg[inside], u[inside]
-        k = _kernel_u(u, code)
+        k = kern.of_u(u)
         if rows is not None:
             rows.append((seg, pi, k))
             continue

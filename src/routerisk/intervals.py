@@ -33,9 +33,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import erf, gammaincinv
+from scipy.special import gammaincinv
 
-from .model import KERNEL_SUPPORT
+from .kernels import get_kernel
 
 __all__ = ["C_FLOOR", "INTERVAL_LEVEL", "exposure_interval", "kernel_integrals", "mean_reach_kernel"]
 
@@ -50,7 +50,8 @@ def kernel_integrals(kernel: str, h) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
     Parameters
     ----------
-    kernel : {"quartic", "gaussian", "epanechnikov", "uniform"}
+    kernel : str
+        A name of :data:`routerisk.kernels.KERNEL_REGISTRY` (whose ``plane`` and ``line`` are returned).
     h : float or array-like
         Bandwidths in metres.
 
@@ -58,13 +59,13 @@ def kernel_integrals(kernel: str, h) -> tuple[np.ndarray, np.ndarray, np.ndarray
     -------
     plane : numpy.ndarray
         ``integral of K(|x|; h) over the plane`` (m²): ``pi h²/3``, ``2 pi h² (1 - e^-4.5)``, ``pi h²/2``,
-        ``pi h²``.
+        ``pi h²``, ``pi h²/4`` (quartic, gaussian, epanechnikov, uniform, triweight).
     line : numpy.ndarray
         ``integral of K(|t|; h) dt over the real line`` (m): ``16h/15``, ``h sqrt(2 pi) erf(3/sqrt 2)``,
-        ``4h/3``, ``2h``. The integral of ``K(d(x, s))`` over the plane for a straight segment ``s`` of length
-        ``L`` is ``plane + L * line``.
+        ``4h/3``, ``2h``, ``32h/35``. The integral of ``K(d(x, s))`` over the plane for a straight segment ``s``
+        of length ``L`` is ``plane + L * line``.
     reach : numpy.ndarray
-        Support radius ``KERNEL_SUPPORT[kernel] * h``.
+        Support radius ``support * h``.
 
     Examples
     --------
@@ -73,19 +74,8 @@ def kernel_integrals(kernel: str, h) -> tuple[np.ndarray, np.ndarray, np.ndarray
     (True, 4.0, 2.0)
     """
     h = np.asarray(h, dtype=np.float64)
-    if kernel == "quartic":
-        plane, line = math.pi * h * h / 3.0, 16.0 * h / 15.0
-    elif kernel == "gaussian":
-        plane = 2.0 * math.pi * h * h * (1.0 - math.exp(-4.5))
-        line = h * math.sqrt(2.0 * math.pi) * float(erf(3.0 / math.sqrt(2.0)))
-    elif kernel == "epanechnikov":
-        plane, line = math.pi * h * h / 2.0, 4.0 * h / 3.0
-    elif kernel == "uniform":
-        plane, line = math.pi * h * h, 2.0 * h
-    else:
-        msg = f"`kernel` was {kernel!r} but must be one of {tuple(KERNEL_SUPPORT)}"
-        raise ValueError(msg)
-    return plane, line, KERNEL_SUPPORT[kernel] * h
+    kern = get_kernel(kernel)
+    return kern.plane(h), kern.line(h), kern.support * h
 
 
 def mean_reach_kernel(kernel: str, h: float, length_m) -> np.ndarray:

@@ -2,13 +2,14 @@
 
 A model is read from a ``[model]`` table in TOML (with an optional ``[model.category_weights]`` table), validated
 once, and printed back with :meth:`RiskModel.to_toml` or :meth:`RiskModel.to_dict` (for the manifest). The formulas
-that use each parameter are in :mod:`routerisk.scoring`; DESIGN.md section 4 gives the model in words.
+that use each parameter are in :mod:`routerisk.scoring`; docs/model.md gives the model in words.
 
 Kernel support (the *cutoff*)
 -----------------------------
 An incident with bandwidth ``h_i = sqrt(bandwidth_m**2 + sigma_i**2)`` (``sigma_i`` from
 :data:`routerisk.schema.LOCATION_SIGMA_M`) reaches segments closer than ``cutoff_i = KERNEL_SUPPORT[kernel] * h_i``:
-``h_i`` for the quartic, Epanechnikov and uniform kernels and ``3 * h_i`` for the truncated Gaussian. Beyond it the
+``h_i`` for the quartic, Epanechnikov, triweight and uniform kernels and ``3 * h_i`` for the truncated Gaussian
+(the supports are read from :data:`routerisk.kernels.KERNEL_REGISTRY`). Beyond it the
 kernel is exactly zero, which is what lets the engine skip far pairs without approximation.
 :attr:`RiskModel.cutoff_m` gives the cutoff of an exactly located incident.
 """
@@ -28,6 +29,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ._errors import ConfigError
+from .kernels import kernel_names, registry_view
 from .schema import CATEGORIES, DEFAULT_CATEGORY_WEIGHTS, VICTIMS_FACTORS
 
 try:  # Python >= 3.11
@@ -37,13 +39,17 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10 needs the tomli ba
 
 __all__ = ["CLASSIFIERS", "KERNELS", "KERNEL_SUPPORT", "REMOVED_KEYS", "RISK_LAYERS", "RiskModel"]
 
-#: Kernels of the incident exposure, all unnormalised with ``K(0) = 1``.
-KERNELS = ("quartic", "gaussian", "epanechnikov", "uniform")
+#: Kernels of the incident exposure, all unnormalised with ``K(0) = 1`` (the built-in entries of
+#: :data:`routerisk.kernels.KERNEL_REGISTRY`; a kernel registered later is accepted too).
+KERNELS = kernel_names()
+
+
 #: Support of each kernel in bandwidths: ``K(d; h) = 0`` for ``d >= KERNEL_SUPPORT[kernel] * h``
-#: (``d > h`` for the uniform kernel, which includes its boundary).
-KERNEL_SUPPORT: dict[str, float] = {"quartic": 1.0, "gaussian": 3.0, "epanechnikov": 1.0, "uniform": 1.0}
+#: (``d > h`` for the uniform kernel, which includes its boundary); a live view of the kernel registry.
+KERNEL_SUPPORT: Mapping[str, float] = registry_view("support")
 #: Classification schemes of ``risk_class``: fixed breaks 20/40/60/80 on the 0-100 scale (comparable between runs),
-#: or the within-run bins of mapclassify's ``Quantiles`` and ``FisherJenks``.
+#: or the within-run bins of mapclassify's ``Quantiles`` and ``FisherJenks``; the one table of schemes, read by
+#: :func:`routerisk.stats.classify` (``CLASS_SCHEMES`` there is this tuple).
 CLASSIFIERS = ("fixed", "quantiles", "fisher_jenks")
 #: Layers ``risk`` can show: the incident term alone, or the weighted composite with the enforcement term.
 RISK_LAYERS = ("incident", "composite")
@@ -64,9 +70,6 @@ REMOVED_KEYS: dict[str, str] = {
     ),
 }
 
-_DATE_KEYS = ("reference_date", "window_start", "window_end")
-
-
 def _frozen_weights(weights: Mapping[str, float] | None = None) -> Mapping[str, float]:
     return MappingProxyType({**DEFAULT_CATEGORY_WEIGHTS, **dict(weights or {})})
 
@@ -79,10 +82,11 @@ class RiskModel:
     ----------
     bandwidth_m : float, default 15000
         Kernel bandwidth ``h`` in metres for an exactly located incident (> 0).
-    kernel : {"quartic", "gaussian", "epanechnikov", "uniform"}, default "quartic"
+    kernel : {"quartic", "gaussian", "epanechnikov", "uniform", "triweight"}, default "quartic"
         Shape of ``K(d; h)``, unnormalised with ``K(0) = 1``: quartic ``(1 - (d/h)^2)^2`` for ``d < h``; Gaussian
         ``exp(-d^2 / (2 h^2))`` for ``d < 3h``; Epanechnikov ``1 - (d/h)^2`` for ``d < h``; uniform ``1`` for
-        ``d <= h``; zero beyond. ``incident_exposure`` therefore reads as a severity-weighted count.
+        ``d <= h``; triweight ``(1 - (d/h)^2)^3`` for ``d < h``; zero beyond (:mod:`routerisk.kernels`).
+        ``incident_exposure`` therefore reads as a severity-weighted count.
     half_life_days : float, default 365
         Time decay ``D = 2 ** (-age_days / half_life_days)``; ``0`` switches decay off. Incidents without a date
         (NaT) are not decayed.
@@ -429,7 +433,7 @@ def _weights(name: str, value: Any) -> Mapping[str, float]:
 
 _CHECKS = {
     "bandwidth_m": lambda n, v: _number(n, v, strict=True, upper=MAX_LENGTH_M),
-    "kernel": lambda n, v: _choice(n, v, KERNELS),
+    "kernel": lambda n, v: _choice(n, v, kernel_names()),
     "half_life_days": lambda n, v: _number(n, v, upper=MAX_HALF_LIFE_DAYS),
     "reference_date": _date_in_range,
     "window_start": _date_in_range,

@@ -44,10 +44,10 @@ from ._coords import _incident_lonlat, _is_lonlat_table, _point_xy, _project, _p
 from ._scoring_hotspots import score_hotspots
 from .crs import analysis_crs, check_same_crs
 from .engine import exposure, segment_pieces
-from .intervals import C_FLOOR, INTERVAL_LEVEL, exposure_interval, mean_reach_kernel
+from .intervals import C_FLOOR, INTERVAL_LEVEL, exposure_interval, kernel_integrals, mean_reach_kernel
 from .model import KERNEL_SUPPORT, RiskModel
 from .schema import DEFAULT_CATEGORY_WEIGHTS, LOCATION_SIGMA_M, compute_severity, victims_factor
-from .stats import classify
+from .stats import CLASS_BREAKS, classify, fixed_classes
 
 __all__ = [
     "CLASS_BREAKS",
@@ -84,8 +84,6 @@ SCORE_COLUMNS = (
 )
 #: ``evidence`` is "low" below the first count of supporting incidents, "medium" below the second, else "high".
 EVIDENCE_THRESHOLDS = (3, 10)
-#: Breaks of the ``"fixed"`` classes on the 0-100 scale: class 1 below 20, ..., class 5 from 80.
-CLASS_BREAKS = (20.0, 40.0, 60.0, 80.0)
 
 
 def _dates(values) -> pd.Series:
@@ -221,8 +219,6 @@ def precision_factor(bandwidths, model: RiskModel | None = None) -> np.ndarray:
     >>> precision_factor([15000.0, 21213.2], RiskModel(bandwidth_m=15000)).round(3).tolist()
     [1.0, 0.54]
     """
-    from .intervals import kernel_integrals
-
     model = model or RiskModel()
     h = np.asarray(bandwidths, dtype=np.float64)
     L = model.segment_length_m
@@ -325,17 +321,6 @@ def _saturate(x: np.ndarray, ref: float) -> np.ndarray:
     """``100 x / (x + ref)``: 0 at 0, 50 at ``ref``, below 100 for any finite ``x`` (no flat cap)."""
     x = np.asarray(x, dtype=np.float64)
     return 100.0 * x / (x + ref)
-
-
-def fixed_classes(risk) -> np.ndarray:
-    """Class 1-5 of a 0-100 score by the fixed breaks :data:`CLASS_BREAKS` (20, 40, 60, 80).
-
-    Examples
-    --------
-    >>> fixed_classes([0.0, 19.9, 20.0, 59.0, 80.0, 99.0]).tolist()
-    [1, 1, 2, 3, 5, 5]
-    """
-    return 1 + np.searchsorted(np.asarray(CLASS_BREAKS), np.asarray(risk, dtype=np.float64), side="right")
 
 
 def _evidence(n: np.ndarray) -> np.ndarray:
@@ -475,7 +460,7 @@ def score_segments(
     out["risk_lo"] = shown["_lo"]
     out["risk_hi"] = shown["_hi"]
     out["risk_percentile"] = pd.Series(risk).rank(method="max", pct=True).to_numpy() * 100.0 if nseg else risk
-    out["risk_class"] = fixed_classes(risk) if model.classes == "fixed" else classify(risk, model.classes, 5)
+    out["risk_class"] = classify(risk, model.classes, 5)
     out["evidence"] = _evidence(n_inc)
     out["hotspot"] = hs["hotspot"].to_numpy()
     out["p_value"] = hs["p_value"].to_numpy()

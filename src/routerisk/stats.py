@@ -16,8 +16,7 @@ population standard deviation ``s``:
 
     Gi*_z = (sum_j w_ij x_j - W_i xbar) / (s * sqrt((n W_i - W_i**2) / (n - 1)))
 
-Classes (``risk_class``) use the bins of mapclassify's ``Quantiles`` and ``FisherJenks``, computed here for the
-same reason (importing mapclassify compiles its numba functions, 1.5-5 s per process); the tests compare the bins.
+Classes (``risk_class``) live in :mod:`routerisk.classes` (re-exported here).
 """
 
 from __future__ import annotations
@@ -28,14 +27,10 @@ import scipy.sparse as sp
 import shapely
 from scipy.stats import binom, false_discovery_control
 
-try:
-    from numba import njit
-
-    HAVE_NUMBA = True
-except ImportError:  # pragma: no cover
-    HAVE_NUMBA = False
+from .classes import CLASS_BREAKS, CLASS_SCHEMES, classify, fisher_jenks_bins, fixed_classes, quantile_bins
 
 __all__ = [
+    "CLASS_BREAKS",
     "CLASS_SCHEMES",
     "DEFAULT_NEIGHBOUR_STEPS",
     "DEFAULT_SNAP_M",
@@ -45,9 +40,9 @@ __all__ = [
     "classify",
     "fdr_hotspot_labels",
     "fisher_jenks_bins",
+    "fixed_classes",
     "gi_star",
     "network_neighbourhood",
-    "poisson1_counts",
     "quantile_bins",
     "segment_adjacency",
     "segment_hotspots",
@@ -433,168 +428,3 @@ def segment_hotspots(counts, share, neighbourhood) -> pd.DataFrame:
     return pd.DataFrame(
         {"observed": observed, "expected": expected, "gi_z": gi_z, "p_raw": p_raw, "p_value": q, "hotspot": labels}
     )
-
-
-# -- classification ---------------------------------------------------------------------------------------------------
-CLASS_SCHEMES = ("quantiles", "fisher_jenks")
-
-
-def quantile_bins(values, k: int = 5) -> np.ndarray:
-    """Upper bounds of ``k`` quantile classes (as ``mapclassify.Quantiles``), duplicates merged.
-
-    Examples
-    --------
-    >>> quantile_bins(np.arange(11.0), 5).tolist()
-    [2.0, 4.0, 6.0, 8.0, 10.0]
-    """
-    y = np.asarray(values, dtype=np.float64)
-    step = 100.0 / k
-    pct = np.arange(step, 100.0 + step, step)[:k]  # the percentiles mapclassify uses
-    pct[-1] = 100.0
-    return np.unique(np.percentile(y, pct))
-
-
-def fisher_jenks_bins(values, k: int = 5, *, max_sample: int = 3000) -> np.ndarray:
-    """Upper bounds of the ``k`` Fisher-Jenks (optimal natural breaks) classes, duplicates merged.
-
-    The exact dynamic programme (the algorithm of ``mapclassify.FisherJenks``, in float64) is quadratic in the
-    number of values, so above ``max_sample`` values it runs on an evenly spaced sample of the sorted values;
-    the last bin is always the maximum.
-
-    Examples
-    --------
-    >>> fisher_jenks_bins([1.0, 1.1, 1.2, 5.0, 5.1, 9.0], 3).tolist()
-    [1.2, 5.1, 9.0]
-    """
-    y = np.sort(np.asarray(values, dtype=np.float64))
-    if len(y) == 0:
-        return y
-    if len(y) > max_sample:
-        y = y[np.linspace(0, len(y) - 1, max_sample).astype(np.int64)]
-    k = max(1, min(int(k), len(np.unique(y))))
-    bins = _fisher_jenks(y, k) if k > 1 else y[-1:]
-    return np.unique(bins)
-
-
-def classify(values, scheme: str = "quantiles", k: int = 5) -> np.ndarray:
-    """Class 1..k of each value (1 = lowest), as mapclassify assigns them (``y <= bin``), robust to ties.
-
-    Fewer than ``k`` classes are used when the values have fewer distinct values or tied quantiles; constant or
-    empty input gives class 1. Non-finite values get class 1.
-
-    Parameters
-    ----------
-    values : array-like of float
-    scheme : {"quantiles", "fisher_jenks"}
-    k : int
-
-    Returns
-    -------
-    numpy.ndarray of int64
-
-    Examples
-    --------
-    >>> classify([0, 0, 0, 1, 2, 3, 4, 50], "quantiles", 4).tolist()
-    [1, 1, 1, 2, 3, 3, 4, 4]
-    """
-    if scheme not in CLASS_SCHEMES:
-        msg = f"`scheme` was {scheme!r} but must be one of {CLASS_SCHEMES}"
-        raise ValueError(msg)
-    x = np.asarray(values, dtype=np.float64)
-    out = np.ones(len(x), dtype=np.int64)
-    finite = np.isfinite(x)
-    y = x[finite]
-    if len(np.unique(y)) < 2:
-        return out
-    bins = quantile_bins(y, k) if scheme == "quantiles" else fisher_jenks_bins(y, k)
-    bins[-1] = max(bins[-1], y.max())
-    out[finite] = np.searchsorted(bins, y, side="left") + 1
-    return out
-
-
-def _fisher_jenks_py(y, k):  # pragma: no cover - used only without numba
-    return _fisher_jenks_core(y, k)
-
-
-def _fisher_jenks_core(y, k):
-    n = y.size
-    lower = np.zeros((n + 1, k + 1), dtype=np.int64)
-    cost = np.zeros((n + 1, k + 1))
-    lower[1, 1:] = 1
-    cost[2:, 1:] = np.inf
-    v = 0.0
-    for right in range(2, n + 1):
-        s1 = 0.0
-        s2 = 0.0
-        w = 0.0
-        for m in range(1, right + 1):
-            i3 = right - m + 1
-            val = y[i3 - 1]
-            s2 += val * val
-            s1 += val
-            w += 1.0
-            v = s2 - (s1 * s1) / w
-            i4 = i3 - 1
-            if i4 != 0:
-                for j in range(2, k + 1):
-                    if cost[right, j] >= v + cost[i4, j - 1]:
-                        lower[right, j] = i3
-                        cost[right, j] = v + cost[i4, j - 1]
-        lower[right, 1] = 1
-        cost[right, 1] = v
-    bins = np.empty(k)
-    bins[k - 1] = y[n - 1]
-    last = n
-    for c in range(k, 1, -1):
-        pivot = lower[last, c]
-        bins[c - 2] = y[pivot - 2]
-        last = pivot - 1
-    return bins
-
-
-_fisher_jenks = njit(cache=True)(_fisher_jenks_core) if HAVE_NUMBA else _fisher_jenks_py
-
-
-# -- bootstrap draws --------------------------------------------------------------------------------------------------
-# CDF of Poisson(1) for 0..20 (beyond: probability < 1e-19)
-_POISSON1_CDF = np.cumsum(np.exp(-1.0) / np.cumprod(np.r_[1.0, np.arange(1.0, 21.0)]))
-
-
-def poisson1_counts(seed: int, items, r0: int, r1: int) -> np.ndarray:
-    """Poisson(1) counts for ``items`` x replicates ``r0..r1-1``, each a pure function of (seed, item, replicate).
-
-    A counter-based generator (SplitMix64 of the item and replicate numbers, then the inverse Poisson CDF): any
-    subset of items or replicates can be drawn in any order and gets the same counts, so a bootstrap split into
-    blocks gives the same result as one done at once.
-
-    Parameters
-    ----------
-    seed : int
-    items : array-like of int
-        Item (incident) numbers, < 2**43.
-    r0, r1 : int
-        Replicate range, ``r1 <= 2**20``.
-
-    Returns
-    -------
-    numpy.ndarray of float64, shape (len(items), r1 - r0)
-
-    Examples
-    --------
-    >>> c = poisson1_counts(1, np.arange(100_000), 0, 10)
-    >>> bool(abs(c.mean() - 1) < 0.01 and abs(c.var() - 1) < 0.02)
-    True
-    >>> bool((poisson1_counts(1, [7, 3], 4, 6) == c[[7, 3], 4:6]).all())
-    True
-    """
-    items = np.asarray(items, dtype=np.uint64)
-    reps = np.arange(r0, r1, dtype=np.uint64)
-    z = (items[:, None] << np.uint64(20)) | reps[None, :]
-    z += np.uint64((int(seed) * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) % 2**64)
-    z ^= z >> np.uint64(30)
-    z *= np.uint64(0xBF58476D1CE4E5B9)
-    z ^= z >> np.uint64(27)
-    z *= np.uint64(0x94D049BB133111EB)
-    z ^= z >> np.uint64(31)
-    u = (z >> np.uint64(11)).astype(np.float64) * (1.0 / 2**53)
-    return np.searchsorted(_POISSON1_CDF, u, side="right").astype(np.float64)

@@ -25,20 +25,26 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from pyproj import CRS
 
+from ._atomic import atomic_file
+from ._coords import _incident_lonlat, _is_lonlat_table, _projected_point_xy
 from ._errors import ConfigError, InputError
+from .crs import analysis_crs
+from .kernels import Kernel, get_kernel, kernel_names
+from .model import RiskModel
 from .schema import WGS84
+from .scoring import incident_bandwidths, incident_weights
 
 __all__ = ["KERNELS", "kernel_2d", "risk_surface", "write_geotiff"]
 
-#: Kernels (2-D, normalised to integrate to one); the gaussian is truncated at 3 bandwidths and renormalised.
-KERNELS = ("quartic", "gaussian", "epanechnikov", "uniform")
-_SUPPORT = {"quartic": 1.0, "gaussian": 3.0, "epanechnikov": 1.0, "uniform": 1.0}
-_GAUSS_MASS = 1.0 - np.exp(-4.5)  # share of a 2-D gaussian's mass inside 3 sigma
+#: Kernels (2-D, normalised to integrate to one: ``K / plane(h)`` from :mod:`routerisk.kernels`); the gaussian is
+#: truncated at 3 bandwidths and renormalised. The built-in names; any registered kernel is accepted.
+KERNELS = kernel_names()
 _MAX_CELLS = 60_000_000
 
 
@@ -51,8 +57,8 @@ def kernel_2d(d_m: Any, h_m: Any, kernel: str = "quartic") -> np.ndarray:
         Distances in metres.
     h_m : float or array-like of float
         Bandwidths in metres (broadcast against ``d_m``).
-    kernel : {"quartic", "gaussian", "epanechnikov", "uniform"}
-        Shape; every one integrates to one over the plane.
+    kernel : str
+        A name of :data:`routerisk.kernels.KERNEL_REGISTRY`; every one integrates to one over the plane.
 
     Returns
     -------
@@ -63,24 +69,20 @@ def kernel_2d(d_m: Any, h_m: Any, kernel: str = "quartic") -> np.ndarray:
     >>> float(kernel_2d(0.0, 1.0, "uniform")) == 1 / np.pi
     True
     """
-    if kernel not in KERNELS:
-        msg = f"`kernel` was {kernel!r} but must be one of {KERNELS}"
-        raise ConfigError(msg)
+    kern = _kernel(kernel)
     d = np.asarray(d_m, dtype="float64")
     h = np.asarray(h_m, dtype="float64")
-    u2 = (d / h) ** 2
-    if kernel == "quartic":
-        return np.where(u2 < 1.0, 3.0 / (np.pi * h**2) * (1.0 - u2) ** 2, 0.0)
-    if kernel == "epanechnikov":
-        return np.where(u2 < 1.0, 2.0 / (np.pi * h**2) * (1.0 - u2), 0.0)
-    if kernel == "uniform":
-        return np.where(u2 <= 1.0, 1.0 / (np.pi * h**2), 0.0)
-    return np.where(u2 <= 9.0, np.exp(-0.5 * u2) / (2.0 * np.pi * h**2 * _GAUSS_MASS), 0.0)
+    return kern.of_u((d / h) ** 2) / kern.plane(h)
+
+
+def _kernel(kernel: str) -> Kernel:
+    try:
+        return get_kernel(kernel)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _resolve_model(model: Any) -> Any:
-    from .model import RiskModel
-
     return RiskModel() if model is None else model
 
 
@@ -91,8 +93,6 @@ def _model_params(model: Any) -> tuple[float, str]:
 
 def _weights_bandwidths(incidents: Any, model: Any) -> tuple[np.ndarray, np.ndarray]:
     """Per-incident weights (severity x time decay) and bandwidths (NaN = not placed), as the scoring uses."""
-    from .scoring import incident_bandwidths, incident_weights
-
     model = _resolve_model(model)
     w = np.asarray(incident_weights(incidents, model), dtype="float64")
     h = np.asarray(incident_bandwidths(incidents, model), dtype="float64")
@@ -167,25 +167,19 @@ def risk_surface(
     >>> a.shape, round(float(a.max()) * 2000**2 * np.pi / 3 / 1e6, 6)
     ((5, 5), 1.0)
     """
-    from rasterio.transform import from_origin
-
-    from .crs import analysis_crs
+    from rasterio.transform import from_origin  # lazy: rasterio's import costs ~0.3 s, surfaces only
 
     if not (isinstance(cell_m, (int, float, np.integer, np.floating)) and np.isfinite(cell_m) and cell_m > 0):
         msg = f"`cell_m` was {cell_m!r} but must be a positive number of metres"
         raise ConfigError(msg)
     cell_m = float(cell_m)
-    from ._coords import _incident_lonlat, _is_lonlat_table, _projected_point_xy
-
     table = _is_lonlat_table(incidents)
     if not table and ("geometry" not in getattr(incidents, "columns", ()) or incidents.crs is None):
         msg = "`incidents` must be a GeoDataFrame of points with a CRS, or a table with `lon` / `lat` columns"
         raise InputError(msg)
     inc_crs = CRS.from_user_input(WGS84) if table else incidents.crs
     _, kernel = _model_params(model)
-    if kernel not in KERNELS:
-        msg = f"`kernel` was {kernel!r} but must be one of {KERNELS}"
-        raise ConfigError(msg)
+    _kernel(kernel)
 
     if crs is None:
         if inc_crs.is_projected:
@@ -220,7 +214,7 @@ def risk_surface(
     placed = np.isfinite(x) & np.isfinite(y) & np.isfinite(h) & (h > 0) & np.isfinite(w)
     x, y, w, h = x[placed], y[placed], w[placed], h[placed]
 
-    reach_factor = _SUPPORT[kernel]
+    reach_factor = _kernel(kernel).support
     if extent is None:
         if len(x) == 0:
             msg = "`incidents` holds no placed point to build a surface from; pass `extent`"
@@ -258,14 +252,14 @@ def risk_surface(
 
 
 def _kernel_stencil(h_m: float, cell_m: float, kernel: str) -> np.ndarray:
-    r = int(np.floor(_SUPPORT[kernel] * h_m / cell_m))
+    r = int(np.floor(_kernel(kernel).support * h_m / cell_m))
     off = np.arange(-r, r + 1) * cell_m
     d = np.hypot(off[:, None], off[None, :])
     return kernel_2d(d, h_m, kernel)
 
 
 def _convolve(grid: np.ndarray, stencil: np.ndarray) -> np.ndarray:
-    from scipy.signal import convolve
+    from scipy.signal import convolve  # lazy: scipy.signal's import costs ~0.3 s, surfaces only
 
     if not grid.any():
         return np.zeros_like(grid)
@@ -320,12 +314,10 @@ def write_geotiff(
     >>> write_geotiff(p, np.ones((4, 4)), from_origin(0, 4000, 1000, 1000), "EPSG:6372").name
     's.tif'
     """
-    import rasterio
+    import rasterio  # lazy: rasterio's import costs ~0.3 s, surfaces only
     from rasterio.enums import Resampling
     from rasterio.io import MemoryFile
     from rasterio.shutil import copy as rio_copy
-
-    from ._atomic import atomic_file
 
     arr = np.asarray(array, dtype="float64")
     if arr.ndim != 2 or 0 in arr.shape:
@@ -355,6 +347,4 @@ def write_geotiff(
             )
     with rasterio.open(path) as check:  # fail loudly rather than leave an unreadable file
         check.read(1, window=((0, 1), (0, 1)))
-    from pathlib import Path
-
     return Path(path)
