@@ -167,3 +167,56 @@ def test_run_shelters_are_the_default_existing(run_dir, candidates, tmp_path):
     result = invoke("--run", run_dir, "--candidates", candidates, "--k", 2, "--radius-km", 12, "--existing", "none",
                     "--out", out2)
     assert result.exit_code == 0 and "shelters.gpkg" not in result.output
+
+
+def _solve_topk(siting, *, k, coverage, solver, time_limit_s, notes):
+    """A new objective: the k candidates covering the most risk each on its own (interactions ignored)."""
+    marginal = siting.marginal_risk().to_numpy()
+    chosen = np.argsort(-marginal, kind="stable")[:k]
+    value = float(marginal[chosen].sum())
+    return chosen, {"solver": "greedy", "optimal": False, "objective": value, "bound": float("nan"),
+                    "bound_method": "none (independent ranking)"}
+
+
+@pytest.fixture
+def topk():
+    """The siting-objective walk: a model registered in ONE place (routerisk.siting.register_model)."""
+    from routerisk.siting import MODELS, SitingModel, register_model
+
+    saved = dict(MODELS)
+    yield register_model(SitingModel("topk", _solve_topk, maximise=True, uses_k=True, spopt="none",
+                                     description="the k candidates with the most risk in reach, each alone"))
+    MODELS.clear()
+    MODELS.update(saved)
+
+
+def test_a_registered_objective_is_accepted_by_shelter_siting_and_the_cli(topk, run_dir, candidates, tmp_path):
+    from routerisk.siting import ShelterSiting
+
+    segs = gpd.read_file(run_dir / "segments.gpkg", layer="segments")
+    towns = pd.read_csv(candidates)
+    towns = gpd.GeoDataFrame(towns, geometry=gpd.points_from_xy(towns["lon"], towns["lat"]), crs="EPSG:4326")
+    siting = ShelterSiting.from_segments(segs, candidates=towns, radius_km=12)
+    res = siting.solve("topk", k=2)
+    expected = siting.marginal_risk().sort_values(ascending=False, kind="stable").index[:2]
+    assert sorted(res.sites["site_id"]) == sorted(siting.candidates.loc[expected, "site_id"])
+    assert res.model == "topk" and not res.optimal
+    out = tmp_path / "out"
+    result = invoke("--run", run_dir, "--candidates", candidates, "--k", 2, "--radius-km", 12, "--model", "topk",
+                    "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "site(s) proposed by topk" in result.output
+    assert json.loads((out / "manifest.json").read_text())["result"]["model"] == "topk"
+    help_text = CliRunner().invoke(cli, ["sites", "--help"]).output
+    assert "topk" in help_text
+
+
+def test_the_cli_choices_are_the_registry():
+    from routerisk.siting import DEFAULT_RADIUS_KM, measure_names, model_names, solver_names
+
+    help_text = " ".join(CliRunner().invoke(cli, ["sites", "--help"]).output.split())
+    for names in (model_names(), measure_names(), solver_names()):
+        assert "[" + "|".join(names) + "]" in help_text
+    assert f"[default: {DEFAULT_RADIUS_KM}]" in help_text
+    result = invoke("--run", "x", "--model", "nope", "--out", "y")
+    assert result.exit_code == 2 and "nope" in result.output

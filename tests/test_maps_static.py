@@ -11,10 +11,12 @@ from PIL import Image
 
 from browser_utils import make_incidents, make_segments, make_shelters, make_zones
 from routerisk._errors import ConfigError, InputError, OutputError
-from routerisk.maps import run as run_module
+from routerisk.maps import _common, _mpl, layers
+from routerisk.maps import outputs as outputs_module
 from routerisk.maps import static as static_module
-from routerisk.maps.run import provenance_of, publishable_shelters, write_run_maps
+from routerisk.maps.outputs import provenance_of, write_run_maps
 from routerisk.maps.static import save_static, static_map
+from routerisk.privacy import publishable_shelters
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +115,7 @@ def test_provenance_from_manifest():
     assert prov["model"] == {"bandwidth_m": 1000, "kernel": "quartic"}
 
 
-@pytest.mark.parametrize("module", [static_module, run_module])
+@pytest.mark.parametrize("module", [static_module, outputs_module, layers, _common, _mpl])
 def test_docstring_examples(module):
     failures, _ = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert failures == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 
 import geopandas as gpd
 import numpy as np
@@ -14,7 +15,7 @@ from shapely import LineString, Point, box
 
 from routerisk import ConfigError, InputError, SolverError, gazetteer
 from routerisk.siting import SAME_SITE_KM, ShelterSiting, sites_layers, write_sites
-from routerisk.siting import _core as core
+from routerisk.siting import _models as models
 
 # EPSG:6372 coordinates inside Mexico (near Puebla): the analysis CRS is EPSG:6372 itself, so distances are exact
 X0, Y0 = 2_800_000.0, 800_000.0
@@ -301,7 +302,7 @@ def test_gazetteer_candidates_within_reach(monkeypatch):
 
 def test_auto_falls_back_to_greedy_with_a_message(monkeypatch):
     segs, cands = make_instance(18)
-    monkeypatch.setattr(core, "CBC_MAX_NONZEROS", 0)
+    monkeypatch.setattr(models, "CBC_MAX_NONZEROS", 0)
     res = ShelterSiting.from_segments(segs, candidates=cands, radius_km=10).solve(k=3, solver="auto")
     assert res.solver == "greedy"
     assert any("used the greedy heuristic" in n for n in res.notes)
@@ -473,7 +474,8 @@ def test_shipped_corridor_and_gazetteer():
 
 @pytest.mark.parametrize("measure", ["route", "straight"])
 def test_sparse_coverage_matches_dense_distances(measure):
-    from routerisk.siting._geometry import build_demand, coverage_matrix, distance_matrix
+    from routerisk.siting import MEASURES
+    from routerisk.siting._geometry import build_demand
 
     rng = np.random.default_rng(30)
     geoms, rows = [], []
@@ -487,8 +489,8 @@ def test_sparse_coverage_matches_dense_distances(measure):
     demand = build_demand(segs, np.ones(len(segs)))
     pts = np.array([Point(x, y) for x, y in rng.uniform([X0, Y0 - 10_000], [X0 + 150_000, Y0 + 60_000], (40, 2))])
     for radius in (5_000.0, 20_000.0):
-        A = coverage_matrix(demand, pts, radius, measure).toarray()
-        dist = distance_matrix(demand, pts, measure)
+        A = MEASURES[measure].coverage(demand, pts, radius).toarray()
+        dist = MEASURES[measure].distances(demand, pts)
         within = dist <= radius
         np.testing.assert_array_equal(A, within)
     # along-route positions: each route starts at 0 and chains its segments
@@ -498,7 +500,7 @@ def test_sparse_coverage_matches_dense_distances(measure):
 
 def test_greedy_guarantee_bound_when_the_lp_is_too_large(monkeypatch):
     segs, cands = make_instance(31, n_cand=13)
-    monkeypatch.setattr(core, "LP_MAX_NNZ", 0)
+    monkeypatch.setattr(models, "LP_MAX_NNZ", 0)
     siting = ShelterSiting.from_segments(segs, candidates=cands, radius_km=9)
     res = siting.solve("mclp", k=3, solver="greedy")
     best = brute_mclp(route_distance_km(segs, cands) <= 9, weights(segs), 3)
@@ -512,7 +514,7 @@ def test_auto_without_cbc_and_long_curves(monkeypatch):
 
     segs, cands = make_instance(32)
     siting = ShelterSiting.from_segments(segs, candidates=cands, radius_km=8)
-    monkeypatch.setattr(core, "CURVE_CBC_MAX_K", 2)
+    monkeypatch.setattr(models, "CURVE_CBC_MAX_K", 2)
     curve = siting.coverage_curve(5, solver="auto")
     assert curve["method"].tolist() == ["existing", "optimal", "optimal", "greedy", "greedy", "greedy"]
     assert (np.diff(curve["share_covered"]) >= 0).all()
@@ -526,7 +528,7 @@ def test_greedy_pmedian_lagrangian_bound(monkeypatch, seed):
     segs, cands = make_instance(seed, n_cand=12, n_seg=8)
     siting = ShelterSiting.from_segments(segs, candidates=cands, radius_km=10)
     exact = siting.solve("pmedian", k=3, solver="cbc")
-    monkeypatch.setattr(core, "PMEDIAN_MAX_CELLS", 0)  # no LP: the Lagrangian bound
+    monkeypatch.setattr(models, "PMEDIAN_MAX_CELLS", 0)  # no LP: the Lagrangian bound
     greedy = siting.solve("pmedian", k=3, solver="greedy")
     assert greedy.bound_method.startswith("Lagrangian")
     assert greedy.bound <= exact.objective * (1 + 1e-9)
@@ -540,3 +542,27 @@ def test_point_zones_with_radius_exclude_around_them():
     zone = gpd.GeoDataFrame({"radius_m": [3_000.0]}, geometry=[Point(p.x + 2_000, p.y)], crs=CRS)
     siting = ShelterSiting.from_segments(segs, candidates=cands, radius_km=10, exclude=zone)
     assert siting.excluded["locality"].tolist() == [cands["name"].iloc[0]]
+
+
+def test_one_radius_default_everywhere():
+    import inspect
+
+    from routerisk import pipeline
+    from routerisk.siting import DEFAULT_RADIUS_KM, ShelterSiting
+
+    defaults = [
+        inspect.signature(ShelterSiting).parameters["radius_km"].default,
+        inspect.signature(ShelterSiting.from_segments).parameters["radius_km"].default,
+        inspect.signature(pipeline.run).parameters["sites_radius_km"].default,
+    ]
+    assert defaults == [DEFAULT_RADIUS_KM] * 3
+
+
+def test_unknown_model_lists_the_registry():
+    from routerisk.siting import model_names
+
+    segs = gpd.GeoDataFrame({"route_id": ["a"]}, geometry=[LineString([(X0, Y0), (X0 + 1000, Y0)])], crs=CRS)
+    town = gpd.GeoDataFrame(geometry=[Point(X0 + 500, Y0)], crs=CRS)
+    siting = ShelterSiting(segs, town, weights=[1.0], radius_km=1)
+    with pytest.raises(ConfigError, match=re.escape(str(model_names()))):
+        siting.solve("maxcover", k=1)

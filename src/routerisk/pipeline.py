@@ -27,8 +27,17 @@ from .privacy import (
     check_privacy,
     disclosure_record,
     public_report,
+    publishable_shelters,
     published_date_range,
     suppress_segments,
+)
+from .siting import (
+    DEFAULT_RADIUS_KM,
+    ShelterSiting,
+    result_summary,
+    shelters_only,
+    sites_layers,
+    write_site_files,
 )
 
 __all__ = ["RANKED_COLUMNS", "RunResult", "rank_segments", "rerun", "run"]
@@ -238,8 +247,9 @@ def run(
     overwrite: bool = False,
     maps: bool = False,
     map_name: str = "map",
+    layers: Any = None,
     sites: int = 0,
-    sites_radius_km: float = 30.0,
+    sites_radius_km: float = DEFAULT_RADIUS_KM,
     geomask: tuple[float, float] | None = None,
     geomask_key: str | os.PathLike[str] | None = None,
     bandwidth: str | None = None,
@@ -271,6 +281,8 @@ def run(
         Also write the interactive and static maps and the GeoTIFF risk surface.
     map_name : str, default "map"
         File stem of the maps (``map.html``, ``map.png``, ``map.pdf``).
+    layers : None, names or mapping, optional
+        Map layers to draw (:func:`routerisk.maps.layers.select_layers`); default every layer the mode allows.
     sites : int, default 0
         Propose this many new shelter sites (maximal covering, :class:`routerisk.siting.ShelterSiting`) among the
         gazetteer localities near the routes, with the given shelters (kind ``shelter``) covering first and
@@ -354,8 +366,6 @@ def run(
         if zns is not None:
             zns.to_file(tmp / "zones.gpkg", layer="zones", driver="GPKG")
         if shl is not None:
-            from .maps import publishable_shelters
-
             publishable_shelters(shl, privacy).to_file(tmp / "shelters.gpkg", layer="shelters", driver="GPKG")
         # Points of every incident only where something draws or masks them (a lon/lat table otherwise)
         inc_points = None
@@ -384,7 +394,7 @@ def run(
 
             write_run_maps(
                 tmp, segments=published, incidents=inc_points, zones=zns, shelters=shl, model=model,
-                privacy=privacy, min_count=min_count, name=map_name, sites=site_layers,
+                privacy=privacy, min_count=min_count, name=map_name, sites=site_layers, layers=layers,
             )
 
         inputs = [_input_record("incidents", incidents, incidents_format, report, inc_key)]
@@ -427,10 +437,6 @@ def _propose_sites(
     folder: Path, segments: gpd.GeoDataFrame, shelters: Any, zones: Any, *, k: int, radius_km: float
 ) -> tuple[dict[str, gpd.GeoDataFrame], dict[str, Any]]:
     """Solve the maximal covering problem on the scored segments and write its files into ``folder``."""
-    from .siting import ShelterSiting, sites_layers
-    from .siting._inputs import shelters_only
-    from .siting._outputs import result_summary, write_site_files
-
     existing = shelters_only(shelters) if shelters is not None and len(shelters) else None
     if "risk_class" in segments.columns:  # public mode nulls classes (Int64 with NA): suppressed = not high-risk
         segments = segments.assign(risk_class=segments["risk_class"].astype("float64"))
@@ -509,7 +515,7 @@ def rerun(
         maps=options.get("maps", False),
         map_name=options.get("map_name", "map"),
         sites=options.get("sites", 0),
-        sites_radius_km=options.get("sites_radius_km", 30.0),
+        sites_radius_km=options.get("sites_radius_km", DEFAULT_RADIUS_KM),
         geomask=tuple(geomask) if geomask else None,
         geomask_key=geomask_key,
         **kwargs,

@@ -24,19 +24,33 @@ is in ``docs/threat-model.md``):
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import os
-from pathlib import Path
+import re
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ._errors import ConfigError, InputError
+from .gazetteer import resolve_locality
+from .geomask import (
+    DEFAULT_GEOMASK_M,
+    GEOMASK_COLUMNS,
+    MASKED_ATTR,
+    MIN_KEY_BYTES,
+    donut_mask,
+    is_masked,
+    mask_points,
+    month_only,
+    read_geomask_key,
+)
+
 __all__ = [
     "DEFAULT_GEOMASK_M",
     "DEFAULT_MIN_COUNT",
+    "GEOMASK_COLUMNS",
+    "MASKED_ATTR",
+    "MIN_KEY_BYTES",
     "PRIVACY_MODES",
     "PUBLIC_MIN_COUNT_FLOOR",
     "check_privacy",
@@ -47,6 +61,7 @@ __all__ = [
     "month_dates_in",
     "month_only",
     "public_report",
+    "publishable_shelters",
     "published_date_range",
     "read_geomask_key",
     "suppress_segments",
@@ -57,16 +72,6 @@ DEFAULT_MIN_COUNT = 5
 #: Smallest ``min_count`` public mode accepts: with 1 a published number can describe one incident, with 2 a
 #: contributor who knows their own record learns the other one by subtraction.
 PUBLIC_MIN_COUNT_FLOOR = 3
-#: Shortest key file :func:`read_geomask_key` accepts, in bytes (128 bits).
-MIN_KEY_BYTES = 16
-#: ``attrs`` key marking a table whose coordinates :func:`mask_points` displaced.
-MASKED_ATTR = "routerisk_geomasked"
-#: Default donut radii (metres) of :func:`donut_mask`: far enough that a point never lands on its record's
-#: building or street, near enough that kernel scores at a 15 km bandwidth barely change.
-DEFAULT_GEOMASK_M = (500.0, 2000.0)
-#: Columns a geomasked incident layer keeps (besides the geometry); the date is cut to its month.
-GEOMASK_COLUMNS = ("category", "perpetrator", "victims", "location_precision", "month")
-
 #: Segment columns derived from incidents, nulled in public mode where support is below ``min_count``.
 INCIDENT_DERIVED = (
     "incident_exposure",
@@ -101,8 +106,6 @@ def check_privacy(privacy: str, min_count: int = DEFAULT_MIN_COUNT) -> None:
     routerisk._errors.ConfigError: `min_count` was 2 but public mode needs at least 3: with 2 a published number \
 can be traced to single incidents (see docs/threat-model.md)
     """
-    from ._errors import ConfigError
-
     if privacy not in PRIVACY_MODES:
         msg = f"`privacy` was {privacy!r} but must be one of {PRIVACY_MODES}"
         raise ConfigError(msg)
@@ -169,270 +172,51 @@ def public_report(rejected: pd.DataFrame) -> pd.DataFrame:
     return grouped.rename("rows").reset_index()
 
 
-def read_geomask_key(path: str | os.PathLike[str]) -> bytes:
-    """Read a geomasking key file: its raw bytes, at least :data:`MIN_KEY_BYTES` long.
+def publishable_shelters(shelters: Any, privacy: str = "internal") -> Any:
+    """Shelters as they may be published: in public mode, sensitive ones only at locality level.
 
-    The key never leaves this function's caller: routerisk writes neither the key nor any hash of it to an output
-    or a manifest. Make one with ``python -c "import secrets; print(secrets.token_hex(32))" > geomask.key`` and
-    keep it with the internal data, never with the public outputs.
-
-    Raises
-    ------
-    InputError
-        When the file cannot be read.
-    ConfigError
-        When it holds fewer than :data:`MIN_KEY_BYTES` bytes.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "k"
-    >>> _ = p.write_bytes(b"0123456789abcdef0123")
-    >>> len(read_geomask_key(p))
-    20
-    """
-    from ._errors import ConfigError, InputError
-
-    try:
-        key = Path(path).read_bytes()
-    except OSError as exc:
-        msg = f"cannot read the geomask key file {str(path)!r}: {exc.strerror or exc}"
-        raise InputError(msg, path=str(path)) from None
-    if len(key) < MIN_KEY_BYTES:
-        msg = (
-            f"the geomask key file {str(path)!r} holds {len(key)} bytes but must hold at least {MIN_KEY_BYTES} "
-            "(make one with: python -c \"import secrets; print(secrets.token_hex(32))\" > geomask.key)"
-        )
-        raise ConfigError(msg)
-    return key
-
-
-def is_masked(incidents: Any) -> bool:
-    """Whether ``incidents`` came out of :func:`mask_points` (their coordinates are already displaced).
-
-    Examples
-    --------
-    >>> is_masked(pd.DataFrame({"lon": [1.0], "lat": [2.0]}))
-    False
-    """
-    return bool(getattr(incidents, "attrs", {}).get(MASKED_ATTR))
-
-
-def month_only(dates: Any) -> pd.Series:
-    """Dates cut to their month, as ``YYYY-MM`` strings (empty where missing).
-
-    Examples
-    --------
-    >>> month_only(pd.to_datetime(["2020-05-17", None])).tolist()
-    ['2020-05', '']
-    """
-    d = pd.to_datetime(pd.Series(dates), errors="coerce")
-    return d.dt.strftime("%Y-%m").fillna("")
-
-
-def _check_radii(min_m: float, max_m: float) -> None:
-    from ._errors import ConfigError
-
-    if not (np.isfinite(min_m) and np.isfinite(max_m) and 0 < min_m <= max_m):
-        msg = f"geomask radii were ({min_m!r}, {max_m!r}) but must satisfy 0 < min_m <= max_m (metres)"
-        raise ConfigError(msg)
-
-
-def _record_messages(table: pd.DataFrame, lon: np.ndarray, lat: np.ndarray, min_m: float, max_m: float) -> list:
-    """One byte string per record for the keyed PRF: the radii, its coordinates, date, id, category,
-    perpetrator, victims and its occurrence among identical records (fixed width, built column by column)."""
-    n = len(lon)
-    fields = [np.ascontiguousarray(v, dtype="<f8").view(np.uint8).reshape(n, 8) for v in (lon, lat)]
-    if "date" in table.columns:
-        ns = pd.to_datetime(table["date"], errors="coerce").to_numpy(dtype="datetime64[ns]").view("<i8")
-        fields.append(np.ascontiguousarray(ns).view(np.uint8).reshape(n, 8))
-    for col in ("incident_id", "category", "perpetrator", "victims"):
-        if col in table.columns:  # 16 bytes of SHA-256 per distinct value: the same record hashes alike anywhere
-            codes, uniques = pd.factorize(table[col], use_na_sentinel=True)
-            digests = [hashlib.sha256(str(u).encode("utf-8")).digest()[:16] for u in uniques] + [bytes(16)]
-            table_bytes = np.frombuffer(b"".join(digests), dtype=np.uint8).reshape(-1, 16)
-            fields.append(table_bytes[np.where(codes < 0, len(uniques), codes)])
-    rows = np.hstack(fields)
-    words = pd.DataFrame(np.ascontiguousarray(rows).view("<u8"))  # widths are multiples of 8 bytes
-    occurrence = words.groupby(list(words.columns), sort=False).cumcount().to_numpy(dtype="<u4")
-    rows = np.hstack([rows, occurrence.view(np.uint8).reshape(n, 4)])
-    width = rows.shape[1]
-    prefix = b"routerisk-geomask-v2\x1f" + np.array([min_m, max_m], dtype="<f8").tobytes()
-    buf = rows.tobytes()
-    return [prefix + buf[k : k + width] for k in range(0, n * width, width)]
-
-
-def _uniforms(n: int, key: bytes | None, messages: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Three independent U(0, 1) arrays: from HMAC-SHA256(key, record) when a key is given, else OS entropy."""
-    if key is None:
-        rng = np.random.default_rng()  # seeded from OS entropy: never from anything a run records
-        return rng.random(n), rng.random(n), rng.random(n)
-    digests = b"".join(hmac.digest(key, m, hashlib.sha256) for m in messages)
-    words = np.frombuffer(digests, dtype=">u8").reshape(n, 4)[:, :3] >> np.uint64(11)  # 53 random bits each
-    u = words.astype("float64") / float(1 << 53)
-    return u[:, 0], u[:, 1], u[:, 2]
-
-
-def mask_points(
-    incidents: Any,
-    *,
-    min_m: float = DEFAULT_GEOMASK_M[0],
-    max_m: float = DEFAULT_GEOMASK_M[1],
-    key: bytes | None = None,
-    crs: str = "auto",
-) -> Any:
-    """Displace every incident between ``min_m`` and ``max_m`` metres (donut masking), keeping every column.
-
-    The displacement is uniform over the annulus's area (radius ``sqrt(U (max^2 - min^2) + min^2)``, direction
-    uniform) in the analysis CRS. Its random numbers come from OS entropy (a fresh draw each call, so two calls
-    differ), or, with ``key``, from HMAC-SHA256 of the key and the record (its id, coordinates, date, category,
-    perpetrator, victims, the radii and its occurrence among identical records): the analyst holding the key gets
-    the same displacement every time, nobody else can compute it. Nothing derived from a seed a run records is
-    used. Public mode computes every incident-derived output from the result, so fitting published numbers can
-    at best recover these masked positions.
+    A sensitive shelter (``sensitive`` true or missing) is moved to its locality's gazetteer point and named by
+    kind and locality only; one whose locality cannot be found is dropped (never published at its own
+    coordinates). Internal mode returns a copy.
 
     Parameters
     ----------
-    incidents : GeoDataFrame or DataFrame
-        Canonical incidents (points), or a lon/lat table (``read_incidents(..., geometry=False)``).
-    min_m, max_m : float
-        Inner and outer radius in metres (``0 < min_m <= max_m``).
-    key : bytes, optional
-        Secret key (:func:`read_geomask_key`); OS entropy when None.
-    crs : str, default "auto"
-        Analysis CRS (see :func:`routerisk.analysis_crs`).
+    shelters : GeoDataFrame
+        ``shelter_id, name, kind, locality, state, sensitive, illustrative``.
+    privacy : {"internal", "public"}
+        Public mode moves and renames sensitive shelters.
 
     Returns
     -------
-    GeoDataFrame or DataFrame
-        The same kind of table, rows in the same order, only coordinates changed (unplaced rows unchanged);
-        ``attrs`` marks it as masked (:func:`is_masked`). Not for publication as is (it keeps text and dates):
-        publish :func:`donut_mask` instead.
+    GeoDataFrame (EPSG:4326)
 
     Examples
     --------
-    >>> t = pd.DataFrame({"lon": [-93.9], "lat": [16.25], "category": ["robbery"]})
-    >>> m = mask_points(t, key=b"0123456789abcdef")
-    >>> m.equals(mask_points(t, key=b"0123456789abcdef")), m["category"].tolist(), is_masked(m)
-    (True, ['robbery'], True)
-    """
-    from pyproj import Transformer
-
-    from .crs import analysis_crs
-
-    _check_radii(min_m, max_m)
-    min_m, max_m = float(min_m), float(max_m)
-    table = not isinstance(incidents, gpd.GeoDataFrame)
-    if table:
-        lon = pd.to_numeric(incidents["lon"], errors="coerce").to_numpy(dtype="float64")
-        lat = pd.to_numeric(incidents["lat"], errors="coerce").to_numpy(dtype="float64")
-    else:
-        geo = incidents.geometry.to_crs(4326)
-        ok_geom = geo.notna().to_numpy() & ~geo.is_empty.to_numpy()
-        lon = np.full(len(geo), np.nan)
-        lat = np.full(len(geo), np.nan)
-        lon[ok_geom] = geo[ok_geom].x.to_numpy()
-        lat[ok_geom] = geo[ok_geom].y.to_numpy()
-    ok = np.isfinite(lon) & np.isfinite(lat)
-    bounds = (lon[ok].min(), lat[ok].min(), lon[ok].max(), lat[ok].max()) if ok.any() else None
-    work_crs = analysis_crs(bounds, crs)
-    fwd = Transformer.from_crs(4326, work_crs, always_xy=True)
-    back = Transformer.from_crs(work_crs, 4326, always_xy=True)
-    n = int(ok.sum())
-    messages = _record_messages(incidents[ok], lon[ok], lat[ok], min_m, max_m) if key is not None else None
-    u_r, u_a, _ = _uniforms(n, key, messages)
-    radius = np.sqrt(u_r * (max_m**2 - min_m**2) + min_m**2)
-    angle = 2.0 * np.pi * u_a
-    x, y = fwd.transform(lon[ok], lat[ok])
-    new_lon, new_lat = lon.copy(), lat.copy()
-    new_lon[ok], new_lat[ok] = back.transform(x + radius * np.cos(angle), y + radius * np.sin(angle))
-    if table:
-        out = incidents.copy()
-        out["lon"], out["lat"] = new_lon, new_lat
-    else:
-        import shapely
-
-        geoms = incidents.geometry.to_crs(4326).to_numpy().copy()
-        geoms[ok] = shapely.points(new_lon[ok], new_lat[ok])
-        out = incidents.copy()
-        out = out.set_geometry(gpd.GeoSeries(geoms, index=incidents.index, crs=4326).to_crs(incidents.crs))
-    out.attrs = {MASKED_ATTR: {"min_m": min_m, "max_m": max_m, "source": "key-file" if key is not None else
-                               "os-entropy"}}
-    return out
-
-
-def donut_mask(
-    incidents: Any,
-    *,
-    min_m: float = DEFAULT_GEOMASK_M[0],
-    max_m: float = DEFAULT_GEOMASK_M[1],
-    key: bytes | None = None,
-    crs: str = "auto",
-) -> gpd.GeoDataFrame:
-    """Donut-masked incident points for publication: each moved between ``min_m`` and ``max_m`` metres away.
-
-    The points of :func:`mask_points` (OS entropy, or a keyed PRF with ``key``; a table that is already masked
-    is used as it is, not masked twice) with free text, ids, sources and exact dates dropped: only
-    :data:`GEOMASK_COLUMNS` remain (``month`` as ``YYYY-MM``), in an order that cannot be matched to the source
-    table (random, or sorted by a keyed PRF with ``key``). No published point lies within ``min_m`` of its true
-    position, none farther than ``max_m``.
-
-    Parameters
-    ----------
-    incidents : GeoDataFrame or DataFrame
-        Canonical incidents (points, or a lon/lat table), or the output of :func:`mask_points`.
-    min_m, max_m : float
-        Inner and outer radius in metres (``0 < min_m <= max_m``).
-    key : bytes, optional
-        Secret key (:func:`read_geomask_key`): the same key gives the same points; OS entropy when None.
-    crs : str, default "auto"
-        Analysis CRS (see :func:`routerisk.analysis_crs`).
-
-    Returns
-    -------
-    GeoDataFrame
-        In the input's CRS (EPSG:4326 for a lon/lat table); unplaced records are dropped.
-
-    Examples
-    --------
-    >>> import geopandas as gpd, pandas as pd
     >>> from shapely import Point
-    >>> inc = gpd.GeoDataFrame({"category": ["robbery"], "date": pd.to_datetime(["2020-05-17"]),
-    ...                         "notes": ["secret"]}, geometry=[Point(-93.9, 16.25)], crs=4326)
-    >>> out = donut_mask(inc)
-    >>> list(out.columns), out["month"].iloc[0]
-    (['category', 'month', 'geometry'], '2020-05')
+    >>> s = gpd.GeoDataFrame({"name": ["Casa X"], "kind": ["shelter"], "locality": ["Tapachula"],
+    ...                       "state": ["Chiapas"], "sensitive": [True]}, geometry=[Point(-92.26, 14.9)], crs=4326)
+    >>> publishable_shelters(s, "public")["name"].tolist()
+    ['shelter (Tapachula)']
     """
-    import shapely
-
-    masked = incidents if is_masked(incidents) else mask_points(incidents, min_m=min_m, max_m=max_m, key=key, crs=crs)
-    if isinstance(masked, gpd.GeoDataFrame):
-        ok = (masked.geometry.notna() & ~masked.geometry.is_empty).to_numpy()
-        geom = masked.geometry[ok].to_numpy()
-        crs_out = masked.crs
-    else:
-        lon = pd.to_numeric(masked["lon"], errors="coerce").to_numpy(dtype="float64")
-        lat = pd.to_numeric(masked["lat"], errors="coerce").to_numpy(dtype="float64")
-        ok = np.isfinite(lon) & np.isfinite(lat)
-        geom = shapely.points(lon[ok], lat[ok])
-        crs_out = "EPSG:4326"
-    kept = masked[ok]
-    out = pd.DataFrame({c: kept[c].to_numpy() for c in GEOMASK_COLUMNS if c in kept.columns})
-    if "date" in kept.columns:
-        out["month"] = month_only(kept["date"]).to_numpy()
-    n = len(out)
-    if key is not None:
-        # order by a keyed PRF of the masked coordinates: reproducible with the key, unrelated to the input order
-        import shapely
-
-        xy = np.round(shapely.get_coordinates(geom), 9)
-        msgs = [b"routerisk-geomask-order-v1\x1f" + row.tobytes() for row in xy]
-        _, _, u = _uniforms(n, key, msgs)
-        order = np.lexsort((xy[:, 1], xy[:, 0], u))
-    else:
-        order = np.random.default_rng().permutation(n)
-    result = gpd.GeoDataFrame(out, geometry=geom, crs=crs_out)
-    return result.iloc[order].reset_index(drop=True)
+    out = shelters.to_crs(4326).copy()
+    if privacy != "public" or "sensitive" not in out or not len(out):
+        return out
+    sensitive = out["sensitive"].fillna(True).astype(bool).to_numpy()  # unknown counts as sensitive
+    keep = np.ones(len(out), dtype=bool)
+    geoms = list(out.geometry)
+    names = out["name"].astype(object).tolist() if "name" in out else [""] * len(out)
+    for i in np.flatnonzero(sensitive):  # a handful of shelters: one gazetteer look-up each
+        row = out.iloc[i]
+        state = row.get("state")
+        try:
+            lon, lat, _ = resolve_locality(str(row.get("locality", "")), state=None if pd.isna(state) else str(state))
+        except InputError:
+            keep[i] = False
+            continue
+        geoms[i] = gpd.points_from_xy([lon], [lat])[0]
+        names[i] = f"{str(row.get('kind', 'shelter')).replace('_', ' ')} ({row.get('locality', '')})"
+    out = out.assign(name=names).set_geometry(gpd.GeoSeries(geoms, index=out.index, crs=4326))
+    return out[keep]
 
 
 #: The frame rule of public maps, as recorded in a public run's manifest (see docs/threat-model.md).
@@ -490,8 +274,6 @@ def month_dates_in(value: Any) -> Any:
     >>> month_dates_in(["incidents end 2023-07-17, zones start 2024-01-01", "EPSG:6372"])
     ['incidents end 2023-07, zones start 2024-01', 'EPSG:6372']
     """
-    import re
-
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():

@@ -16,7 +16,8 @@ __all__ = ["demo"]
 @handle_errors
 def demo(privacy, min_count, out, overwrite):
     """Score the embedded corridors with the embedded synthetic incidents, illustrative enforcement zones and
-    shelters, propose 5 new shelter sites (maximal covering, 30 km along the routes) and write the tables, the
+    shelters, propose 5 new shelter sites (maximal covering along the routes, within the default radius of
+    `routerisk sites`) and write the tables, the
     sites and protection gaps, the GeoTIFF risk surface and the maps (routerisk_demo.html/.png/.pdf) to OUT.
 
     The demo incidents are SYNTHETIC and the zones and shelters ILLUSTRATIVE: the outputs say so.

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ._registry import LayerList, registry
 from .options import handle_errors
 
 __all__ = ["map"]
@@ -37,19 +38,24 @@ FORMATS = ("html", "png", "pdf", "svg")
 )
 @click.option("--title", default="Risk along migration routes", show_default=True, help="Map title.")
 @click.option("--dpi", default=300, show_default=True, type=click.IntRange(min=50, max=1200), help="PNG resolution.")
+@click.option(
+    "--layers", default=None, type=LayerList(registry("routerisk.maps.layers", "layer_names")),
+    help="Comma-separated map layers to draw, in any order (one registry: routerisk.maps.layers) [default: every "
+    "layer the privacy mode allows; 'incidents' is internal only].",
+)
 @handle_errors
 def map(
     run_dir: Path, out: Path, fmt: str | None, embed: bool, privacy: str | None, min_count: int | None, title: str,
-    dpi: int,
+    dpi: int, layers: tuple[str, ...] | None,
 ) -> None:
     """Draw the map of the run folder RUN into OUT."""
     from .._atomic import refuse_inputs
     from .._budget import check_grid
     from .._errors import ConfigError
     from ..io._manifest import check_run_manifest
-    from ..maps import heatmap, save_html
-    from ..maps.run import _model_from, load_run, provenance_of, publishable_shelters
-    from ..maps.static import save_static, static_map
+    from ..maps import heatmap, save_html, save_static, select_layers, static_map
+    from ..maps.outputs import load_run, model_from_manifest, provenance_of
+    from ..privacy import publishable_shelters
 
     fmt = fmt or (out.suffix.lstrip(".").lower() if out.suffix.lstrip(".").lower() in FORMATS else "html")
     if embed and fmt != "html":
@@ -67,7 +73,8 @@ def map(
         raise ConfigError(msg)
     if min_count is None:
         min_count = int((manifest.get("privacy") or {}).get("min_count", 5))
-    model = _model_from(manifest)
+    select_layers(layers, privacy)  # a non-public layer on a public map: exit 3 before drawing
+    model = model_from_manifest(manifest)
     incidents = run["incidents"]  # a public run folder holds none
     if incidents is not None and model is not None:
         check_grid(incidents, model, cell_m=2000.0)  # the maps' heat surface, before drawing
@@ -79,6 +86,7 @@ def map(
         m = heatmap(
             run["segments"], incidents=incidents, zones=run["zones"], shelters=shelters, surface=surface,
             privacy=privacy, min_count=min_count, model=model, title=title, provenance=prov, synthetic=synthetic,
+            layers=layers,
         )
         written = save_html(m, out, embed_snippet=embed)
     else:
@@ -86,7 +94,7 @@ def map(
         fig = static_map(
             run["segments"], incidents=incidents, zones=run["zones"], shelters=shelters, surface=surface,
             privacy=privacy, min_count=min_count, model=model, title=title, source=source or None,
-            synthetic=synthetic,
+            synthetic=synthetic, layers=layers,
         )
         written = [save_static(fig, out, dpi=dpi, fmt=fmt)]
     for path in written:

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import click
 
+from ._registry import RegistryChoice, RegistryDefault, constant, registry
 from .options import handle_errors, out_option, overwrite_option
+
+_SITING = "routerisk.siting.registry"
 
 __all__ = ["sites"]
 
@@ -70,7 +73,7 @@ def _read_points(path: Path, what: str):
 def _existing(value: str | None, run: Path):
     """Existing shelters: a file (read by :func:`routerisk.io.read_shelters`), ``shipped``, or by default the run's
     ``shelters.gpkg`` when there is one; asylum offices are dropped."""
-    from ..siting._inputs import shelters_only
+    from ..siting import shelters_only
 
     if value is None and (run / "shelters.gpkg").is_file():
         path = run / "shelters.gpkg"
@@ -102,7 +105,8 @@ def _existing(value: str | None, run: Path):
     help="Run folder of `routerisk score` (reads segments.gpkg and, for --exclude-zones, zones.gpkg).",
 )
 @click.option("--k", "k", type=int, default=5, show_default=True, help="Number of new sites (mclp, pmedian).")
-@click.option("--radius-km", type=float, default=30.0, show_default=True, help="Coverage radius of a site.")
+@click.option("--radius-km", type=float, default=None, cls=RegistryDefault,
+              registry_default=constant(_SITING, "DEFAULT_RADIUS_KM"), help="Coverage radius of a site (km).")
 @click.option(
     "--existing", metavar="FILE|shipped|none", default=None,
     help="Existing shelters (CSV or vector, read like `--shelters` of score; asylum offices ignored), "
@@ -115,13 +119,14 @@ def _existing(value: str | None, run: Path):
 )
 @click.option("--candidate-distance-km", type=float, default=10.0, show_default=True,
               help="Reach of gazetteer candidates from the routes (straight line).")
-@click.option("--model", type=click.Choice(["mclp", "pmedian", "lscp"]), default="mclp", show_default=True,
-              help="Maximal covering, p-median, or fewest sites reaching --coverage.")
+@click.option("--model", type=RegistryChoice(registry(_SITING, "model_names")), default="mclp", show_default=True,
+              help="Location model of routerisk.siting.registry: maximal covering, p-median, or fewest sites "
+              "reaching --coverage.")
 @click.option("--coverage", type=float, default=0.9, show_default=True,
               help="lscp: target share of all risk covered (existing shelters included).")
-@click.option("--measure", type=click.Choice(["route", "straight"]), default="route", show_default=True,
+@click.option("--measure", type=RegistryChoice(registry(_SITING, "measure_names")), default="route", show_default=True,
               help="Distance along the route (snap point + offset) or straight line.")
-@click.option("--solver", type=click.Choice(["auto", "cbc", "greedy"]), default="auto", show_default=True,
+@click.option("--solver", type=RegistryChoice(registry(_SITING, "solver_names")), default="auto", show_default=True,
               help="CBC (exact), greedy (with its gap), or auto (greedy when too large or CBC times out).")
 @click.option("--time-limit", "time_limit_s", type=float, default=30.0, show_default=True,
               help="Seconds allowed to each CBC run.")
@@ -143,8 +148,9 @@ def sites(
     candidates), 4 OUT cannot be written, 5 no answer (no candidate within reach, unreachable --coverage).
     """
     from .._atomic import refuse_inputs
-    from ..siting import ShelterSiting, write_sites
+    from ..siting import DEFAULT_RADIUS_KM, ShelterSiting, write_sites
 
+    radius_km = DEFAULT_RADIUS_KM if radius_km is None else radius_km
     run = Path(run_dir)
     named = [v for v in (existing, candidates) if v not in (None, "none", "shipped", "gazetteer")]
     refuse_inputs(out, [run, *named])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import importlib
 import re
 from pathlib import Path
 
@@ -16,8 +17,6 @@ __all__ = ["asset_tags", "data_uri"]
 
 
 def _xstatic_dir(name: str) -> Path:
-    import importlib
-
     try:
         module = importlib.import_module(f"xstatic.pkg.{name}")
     except ImportError as exc:  # pragma: no cover - declared dependencies
@@ -28,7 +27,7 @@ def _xstatic_dir(name: str) -> Path:
 
 
 def _folium_templates() -> Path:
-    import folium
+    import folium  # lazy: folium costs ~0.4 s at start-up, paid only when an HTML map is drawn
 
     return Path(folium.__file__).parent / "templates"
 

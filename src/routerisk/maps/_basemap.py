@@ -5,28 +5,26 @@ from __future__ import annotations
 import functools
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+
+from ..datasets import load_states
+from ..gazetteer import load_localities
 
 __all__ = ["basemap_layers"]
 
 
 @functools.lru_cache(maxsize=1)
 def _states() -> gpd.GeoDataFrame:
-    from ..datasets import load_states
-
     return load_states()[["state_name", "geometry"]]
 
 
 @functools.lru_cache(maxsize=1)
 def _localities() -> pd.DataFrame:
-    from ..gazetteer import load_localities
-
     return pd.DataFrame(load_localities()[["name", "population", "lon", "lat"]])
 
 
 def _declutter(lon, lat, n_labels: int, min_sep_deg: float):
-    import numpy as np
-
     chosen: list[int] = []
     for i in range(len(lon)):
         if len(chosen) >= n_labels:

@@ -13,7 +13,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from PIL import Image
+from pyproj import Transformer
+from rasterio.transform import array_bounds
+from rasterio.warp import Resampling, calculate_default_transform, reproject
 
+from .._errors import InputError
+from ..privacy import check_privacy, is_masked, mask_points
+from ..surface import _convolve, _kernel_stencil, _model_params, _weights_bandwidths, risk_surface
+from ._leaflet import heat_image_layer
 from ._legend import HEAT_COLORS
 
 __all__ = ["PUBLIC_CELL_M", "heat_scale_max", "period_index", "public_frames", "public_heat", "surface_png"]
@@ -89,6 +97,7 @@ def period_index(dates: Any, step: str = "auto", *, max_frames: int | None = Non
 
 
 def _palette() -> list[int]:
+    # lazy: matplotlib.colors costs ~0.15 s at start-up, paid only when a surface image is drawn
     from matplotlib.colors import LinearSegmentedColormap
 
     cmap = LinearSegmentedColormap.from_list("rr_heat", HEAT_COLORS)
@@ -118,11 +127,6 @@ def surface_png(
     bounds : [[south, west], [north, east]]
     web_grid : tuple
     """
-    from PIL import Image
-    from pyproj import Transformer
-    from rasterio.transform import array_bounds
-    from rasterio.warp import Resampling, calculate_default_transform, reproject
-
     rows, cols = array.shape
     if web_grid is None:
         west, south, east, north = array_bounds(rows, cols, transform)
@@ -161,8 +165,6 @@ def _support_counts(
     x: np.ndarray, y: np.ndarray, h: np.ndarray, transform: Any, shape: tuple[int, int], kernel: str
 ) -> np.ndarray:
     """Per cell, how many of the points have the cell within their kernel's reach (where the kernel is > 0)."""
-    from ..surface import _convolve, _kernel_stencil
-
     rows, cols = shape
     cell = transform.a
     col = np.floor((x - transform.c) / cell).astype("int64")
@@ -237,9 +239,6 @@ def public_frames(
     >>> labels, bool(jan.any()), bool(np.allclose(frames[0][jan], frames[1][jan])), bool(np.isfinite(frames[2]).any())
     (['all', '2024-01', '2024-02'], True, True, False)
     """
-    from ..privacy import check_privacy, is_masked, mask_points
-    from ..surface import _model_params, _weights_bandwidths, risk_surface
-
     check_privacy("public", min_count)
     inc = incidents if is_masked(incidents) else mask_points(incidents, crs=getattr(model, "crs", "auto"))
     w, h = _weights_bandwidths(inc, model)
@@ -293,12 +292,9 @@ def public_heat(
     Returns
     -------
     tuple or None
-        ``(data, code, labels, vmin, vmax)``: the Leaflet layer (:func:`routerisk.maps._layers.heat_image_layer`),
+        ``(data, code, labels, vmin, vmax)``: the Leaflet layer (:func:`routerisk.maps._leaflet.heat_image_layer`),
         the frame labels and the fixed colour scale; None when no incident is placed.
     """
-    from .._errors import InputError
-    from ._layers import heat_image_layer
-
     try:
         frames, labels, transform, crs = public_frames(
             incidents, model=model, min_count=min_count, time_step=time_step

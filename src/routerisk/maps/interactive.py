@@ -17,26 +17,26 @@ from __future__ import annotations
 
 import html
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from .._errors import ConfigError, InputError, OutputError
+from .._atomic import atomic_file
+from .._errors import ConfigError, OutputError
+from ..privacy import DEFAULT_MIN_COUNT, check_privacy, publishable_shelters
+from ._assets import asset_tags
+from ._basemap import basemap_layers
+from ._common import POINT_LIMIT, MapData, check_segments, class_ranges, is_synthetic
 from ._escape import escape_text, js_json
+from ._heat import DEFAULT_POINT_HEAT_MAX, HEAT_UNITS_POINTS, HEAT_UNITS_SURFACE
+from ._leaflet import basemap_layer
+from ._legend import CSS, footer_html, legend_html, title_html
+from .layers import MapLayer, select_layers
 
-__all__ = ["heatmap", "save_html"]
-
-#: Above this many placed incidents the heat comes from the pre-computed surface image, not from the points.
-POINT_LIMIT = 20_000
-#: Client-side heat: colour saturates where the weights in one heat cell (``radius / 2`` pixels) reach this.
-DEFAULT_POINT_HEAT_MAX = 2.0
-HEAT_UNITS_POINTS = "weighted incidents per heat cell (radius/2 px); colour full at the max"
-HEAT_UNITS_SURFACE = (
-    "weighted incidents per km² (kernel density); colour full at the max, the 99th percentile of non-empty cells"
-)
+__all__ = ["DEFAULT_POINT_HEAT_MAX", "HEAT_UNITS_POINTS", "HEAT_UNITS_SURFACE", "POINT_LIMIT", "heatmap", "save_html"]
 
 
 def _element_classes():
@@ -47,6 +47,7 @@ def _element_classes():
     data as ``<script type="application/json">`` blocks (escaped JSON) read by the page's script, and fixed
     JavaScript written here.
     """
+    # lazy: folium and branca cost ~0.4 s at start-up, paid only when an HTML map is drawn
     from branca.element import Element, MacroElement
     from folium.map import Layer
 
@@ -162,94 +163,37 @@ _CONTROLS = """
 
 
 def _check_args(privacy: str, min_count: int, time_step: str) -> None:
-    from ..privacy import check_privacy
-
     check_privacy(privacy, min_count)
     if time_step not in ("auto", "month", "year"):
         msg = f"`time_step` was {time_step!r} but must be one of ('auto', 'month', 'year')"
         raise ConfigError(msg)
 
 
-def _class_ranges(segments: Any) -> list[str] | None:
-    if "risk" not in segments or "risk_class" not in segments:
-        return None
-    out = []
-    for k in range(1, 6):
-        r = pd.to_numeric(segments.loc[segments["risk_class"] == k, "risk"], errors="coerce").dropna()
-        out.append(f"{r.min():.0f}–{r.max():.0f}" if len(r) else "none")
-    return out
+def _new_map(title: str, privacy: str, assets: set[str], web_tiles: bool) -> tuple[Any, Any, Any]:
+    """The folium map with its inlined assets, styles, title, panes and offline basemap (no user layer yet)."""
+    # lazy: folium and branca cost ~0.4 s at start-up, paid only when an HTML map is drawn
+    import folium
 
-
-def _is_synthetic(incidents: Any, zones: Any, shelters: Any, provenance: Mapping[str, Any] | None) -> bool:
-    flags = [bool((provenance or {}).get("synthetic", False))]
-    for layer, col in ((incidents, "synthetic"), (zones, "illustrative"), (shelters, "illustrative")):
-        if layer is not None and col in layer and len(layer):
-            flags.append(bool(layer[col].fillna(False).astype(bool).any()))
-    return any(flags)
-
-
-def _heat(incidents, surface, *, model, privacy, min_count, point_limit, time_step, heat_max, cell_m):
-    """Choose and build the heat layer: returns (data, code, labels, vmin, vmax, units)."""
-    from ..surface import _weights_bandwidths, risk_surface
-    from ._frames import heat_scale_max, period_index, surface_png
-    from ._layers import heat_image_layer, heat_points_layer
-
-    if incidents is None or len(incidents) == 0:
-        if surface is None:
-            return None
-        arr, transform, crs = surface
-        vmax = float(heat_max) if heat_max else heat_scale_max(arr)
-        uri, bounds, _ = surface_png(arr, transform, crs, vmax=vmax)
-        data, code = heat_image_layer([uri], bounds, ["all"])
-        return data, code, ["all"], 0.0, vmax, HEAT_UNITS_SURFACE
-    if privacy == "public":  # from masked points, frames suppressed against differencing (maps._frames)
-        from ._frames import public_heat
-
-        res = public_heat(incidents, model=model, min_count=min_count, time_step=time_step, heat_max=heat_max)
-        return None if res is None else (*res, HEAT_UNITS_SURFACE)
-
-    inc = incidents
-    w, h = _weights_bandwidths(inc, model)
-    placed = np.isfinite(w) & np.isfinite(h) & ~inc.geometry.is_empty.to_numpy() & inc.geometry.notna().to_numpy()
-    if not placed.any() and surface is None:
-        return None  # e.g. only state-level records: nothing to draw as heat
-    use_points = privacy == "internal" and int(placed.sum()) <= point_limit and surface is None
-    dates = inc["date"] if "date" in inc else pd.Series(pd.NaT, index=inc.index)
-    period, labels = period_index(dates, time_step, max_frames=None if use_points else 12)
-
-    if use_points:
-        ll = inc.geometry.to_crs(4326)
-        radius = 18
-        hm = float(heat_max) if heat_max else DEFAULT_POINT_HEAT_MAX
-        data, code = heat_points_layer(
-            ll.y.to_numpy()[placed], ll.x.to_numpy()[placed], w[placed], period[placed], labels,
-            heat_max=hm, radius=radius,
-        )
-        return data, code, labels, 0.0, hm, HEAT_UNITS_POINTS
-
-    mc = min_count if privacy == "public" else None
-    if surface is not None:
-        arr, transform, crs = surface
-    else:
-        arr, transform, crs = risk_surface(inc, model=model, cell_m=cell_m, weights=w, bandwidths_m=h, min_count=mc)
-    rows, cols = arr.shape
-    extent = (transform.c, transform.f + transform.e * rows, transform.c + transform.a * cols, transform.f)
-    vmax = float(heat_max) if heat_max else heat_scale_max(arr)
-    uris = []
-    uri, bounds, grid = surface_png(arr, transform, crs, vmax=vmax)
-    uris.append(uri)
-    for k in range(1, len(labels)):
-        sel = period == k
-        if not sel.any():
-            frame = np.zeros_like(arr)
-        else:
-            frame, _, _ = risk_surface(
-                inc[sel], model=model, cell_m=transform.a, extent=extent, crs=crs, weights=w[sel],
-                bandwidths_m=h[sel], min_count=mc,
-            )
-        uris.append(surface_png(frame, transform, crs, vmax=vmax, web_grid=grid)[0])
-    data, code = heat_image_layer(uris, bounds, labels)
-    return data, code, labels, 0.0, vmax, HEAT_UNITS_SURFACE
+    Raw, JSLayer, JSBlock = _element_classes()
+    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False, zoom_start=5, location=[23.0, -102.0])
+    m.default_js = []  # per instance: never touch folium's class-level lists
+    m.default_css = []
+    root = m.get_root()
+    # nothing below is a template: plain strings, user text escaped (see _element_classes)
+    root.header.add_child(Raw(asset_tags(markercluster="markercluster" in assets)), name="rr_assets")
+    root.header.add_child(Raw(f"<style>{CSS}</style>"), name="rr_css")
+    root.header.add_child(Raw(f"<title>{escape_text(title)} ({escape_text(privacy)} map)</title>"), name="rr_title")
+    m.add_child(JSBlock({}, _PANES), name="rr_panes")
+    states, localities = basemap_layers()
+    if privacy == "public":
+        localities = localities.assign(lon=localities["lon"].round(2), lat=localities["lat"].round(2))
+    m.add_child(JSLayer("Offline basemap: states and major localities", *basemap_layer(states, localities)))
+    tiles = None
+    if web_tiles:
+        tiles = folium.TileLayer("OpenStreetMap", name="Web tiles (online, OpenStreetMap)", overlay=True, show=False,
+                                 control=False)
+        tiles.add_to(m)
+    return m, tiles, (Raw, JSLayer, JSBlock)
 
 
 def heatmap(
@@ -260,7 +204,7 @@ def heatmap(
     shelters: Any = None,
     surface: tuple[np.ndarray, Any, Any] | None = None,
     privacy: str = "internal",
-    min_count: int = 5,
+    min_count: int = DEFAULT_MIN_COUNT,
     model: Any = None,
     title: str = "Risk along migration routes",
     provenance: Mapping[str, Any] | None = None,
@@ -271,6 +215,7 @@ def heatmap(
     cell_m: float = 2000.0,
     web_tiles: bool = True,
     sites: Mapping[str, Any] | None = None,
+    layers: Iterable[str] | Mapping[str, MapLayer] | str | None = None,
 ) -> Any:
     """Build the interactive risk map as a self-contained, offline :class:`folium.Map`.
 
@@ -290,7 +235,7 @@ def heatmap(
     privacy : {"internal", "public"}
         ``"public"``: no incident points or free text; heat from the surface with cells of fewer than
         ``min_count`` incidents removed; segments with fewer than ``min_count`` incidents drawn grey without
-        numbers; sensitive shelters moved to their locality (see :func:`routerisk.maps.publishable_shelters`).
+        numbers; sensitive shelters moved to their locality (see :func:`routerisk.privacy.publishable_shelters`).
     min_count : int, default 5
         Public-mode threshold.
     model : RiskModel, optional
@@ -303,7 +248,7 @@ def heatmap(
         Force the "synthetic / illustrative data" notice on or off; by default it shows when incidents are
         ``synthetic`` or zones/shelters ``illustrative``.
     point_limit : int, default 20000
-        Most incidents drawn as client-side heat points.
+        Most incidents drawn as client-side heat points (:data:`routerisk.maps.POINT_LIMIT`).
     time_step : {"auto", "month", "year"}
         Step of the time slider.
     heat_max : float, optional
@@ -316,6 +261,9 @@ def heatmap(
     sites : mapping, optional
         Layers of a shelter-siting result (:func:`routerisk.siting.sites_layers`): ``"sites"`` and
         ``"coverage"`` become the "Proposed shelter sites" layer, ``"gaps"`` the "Protection gaps" layer.
+    layers : None, names or mapping, optional
+        Which layers of :data:`routerisk.maps.layers.LAYERS` to draw (see
+        :func:`routerisk.maps.layers.select_layers`); default every layer the privacy mode allows.
 
     Returns
     -------
@@ -331,103 +279,46 @@ def heatmap(
     >>> type(m).__name__
     'Map'
     """
-    import folium
-
-    from ._basemap import basemap_layers
-    from ._layers import (
-        basemap_layer,
-        cluster_layer,
-        gaps_layer,
-        segments_layer,
-        shelters_layer,
-        sites_layer,
-        zones_layer,
-    )
-    from ._legend import CSS, footer_html, legend_html, title_html
-
     _check_args(privacy, min_count, time_step)
-    if segments is None or "geometry" not in getattr(segments, "columns", ()) or segments.crs is None:
-        msg = "`segments` must be a GeoDataFrame of lines with a CRS"
-        raise InputError(msg)
-    public = privacy == "public"
-    if public and shelters is not None:
-        from .run import publishable_shelters
-
+    check_segments(segments)
+    chosen = select_layers(layers, privacy)
+    if privacy == "public" and shelters is not None:
         shelters = publishable_shelters(shelters, "public")  # sensitive ones at locality level only
-    Raw, JSLayer, JSBlock = _element_classes()
-
-    m = folium.Map(
-        tiles=None, control_scale=True, prefer_canvas=False, zoom_start=5, location=[23.0, -102.0]
+    data = MapData(
+        segments, incidents=incidents, zones=zones, shelters=shelters, sites=sites, surface=surface,
+        privacy=privacy, min_count=min_count, model=model, point_limit=point_limit, time_step=time_step,
+        heat_max=heat_max, cell_m=cell_m,
     )
-    m.default_js = []  # per instance: never touch folium's class-level lists
-    m.default_css = []
-    from ._assets import asset_tags
-
-    show_cluster = not public and incidents is not None and 0 < len(incidents) <= point_limit
-    root = m.get_root()
-    # nothing below is a template: plain strings, user text escaped (see _element_classes)
-    root.header.add_child(Raw(asset_tags(markercluster=show_cluster)), name="rr_assets")
-    root.header.add_child(Raw(f"<style>{CSS}</style>"), name="rr_css")
-    root.header.add_child(Raw(f"<title>{escape_text(title)} ({escape_text(privacy)} map)</title>"), name="rr_title")
-    m.add_child(JSBlock({}, _PANES), name="rr_panes")
-
-    states, localities = basemap_layers()
-    if public:
-        localities = localities.assign(lon=localities["lon"].round(2), lat=localities["lat"].round(2))
-    m.add_child(JSLayer("Offline basemap: states and major localities", *basemap_layer(states, localities)))
-    tiles = None
-    if web_tiles:
-        tiles = folium.TileLayer("OpenStreetMap", name="Web tiles (online, OpenStreetMap)", overlay=True, show=False,
-                                 control=False)
-        tiles.add_to(m)
-
-    heat = _heat(
-        incidents, surface, model=model, privacy=privacy, min_count=min_count, point_limit=point_limit,
-        time_step=time_step, heat_max=heat_max, cell_m=cell_m,
-    )
-    heat_name = None
-    labels = ["all"]
-    vmin, vmax, units = 0.0, 1.0, HEAT_UNITS_SURFACE
-    if heat is not None:
-        data, code, labels, vmin, vmax, units = heat
-        layer = JSLayer("Incident heat", data, code)
-        m.add_child(layer)
-        heat_name = layer.get_name()
-    if zones is not None and len(zones):
-        m.add_child(JSLayer("Enforcement zones", *zones_layer(zones)))
-    m.add_child(JSLayer("Route segments by risk class", *segments_layer(segments, min_count=min_count, public=public)))
-    if shelters is not None and len(shelters):
-        m.add_child(JSLayer("Shelters and asylum offices", *shelters_layer(shelters)))
-    site_pts = (sites or {}).get("sites")
-    gap_lines = (sites or {}).get("gaps")
-    if gap_lines is not None and len(gap_lines):
-        m.add_child(JSLayer("Protection gaps", *gaps_layer(gap_lines)))
-    if site_pts is not None and len(site_pts):
-        m.add_child(JSLayer("Proposed shelter sites", *sites_layer(site_pts, (sites or {}).get("coverage"))))
-    if show_cluster:
-        placed = incidents[~incidents.geometry.is_empty & incidents.geometry.notna()].to_crs(4326)
-        m.add_child(JSLayer("Incidents (individual records)", *cluster_layer(placed), show=False))
-
-    b = segments.to_crs(4326).total_bounds
-    bounds = [[float(b[1]), float(b[0])], [float(b[3]), float(b[2])]] if np.isfinite(b).all() else None
-    syn = _is_synthetic(incidents, zones, shelters, provenance) if synthetic is None else bool(synthetic)
-    public_segments = public or ("suppressed" in segments and segments["suppressed"].fillna(False).astype(bool).any())
+    drawn = [(layer, out) for layer in chosen.values() if (out := layer.draw_folium(data)) is not None]
+    m, tiles, (_, JSLayer, JSBlock) = _new_map(title, privacy, {a for layer, _ in drawn for a in layer.assets},
+                                               web_tiles)
+    heat_name, labels, scale = None, ["all"], (0.0, 1.0, HEAT_UNITS_SURFACE)
+    for layer, out in drawn:
+        element = JSLayer(layer.label, out.data, out.code, show=layer.show)
+        m.add_child(element)
+        if out.periods is not None and heat_name is None:  # the layer the time slider drives
+            heat_name, labels, scale = element.get_name(), list(out.periods), out.scale or scale
+    names = {layer.name for layer, _ in drawn}
+    syn = is_synthetic(incidents, zones, shelters, provenance) if synthetic is None else bool(synthetic)
     ours = [c for c in m._children.values() if isinstance(c, JSLayer)]
     control = [(c.layer_name, c.get_name()) for c in ours[:1]]
     control += [(tiles.layer_name, tiles.get_name())] if tiles is not None else []
     control += [(c.layer_name, c.get_name()) for c in ours[1:]]
+    b = segments.to_crs(4326).total_bounds
+    public_segments = privacy == "public" or (
+        "suppressed" in segments and segments["suppressed"].fillna(False).astype(bool).any()
+    )
     controls = {
         "layers": {c.layer_name: c.get_name() for c in ours},
         "control": [[escape_text(label), var] for label, var in control],
-        "bounds": bounds,
+        "bounds": [[float(b[1]), float(b[0])], [float(b[3]), float(b[2])]] if np.isfinite(b).all() else None,
         "heat": heat_name,
         "labels": [escape_text(x) for x in labels],
         "title": title_html(title, privacy),
         "legend": legend_html(
-            heat_min=vmin, heat_max=vmax, heat_units=units, class_ranges=_class_ranges(segments),
-            suppressed=bool(public_segments), shelters=shelters is not None and len(shelters) > 0,
-            zones=zones is not None and len(zones) > 0, min_count=min_count, heat=heat_name is not None,
-            sites=site_pts is not None and len(site_pts) > 0, gaps=gap_lines is not None and len(gap_lines) > 0,
+            heat_min=scale[0], heat_max=scale[1], heat_units=scale[2], class_ranges=class_ranges(segments),
+            suppressed=bool(public_segments), shelters="shelters" in names, zones="zones" in names,
+            min_count=min_count, heat=heat_name is not None, sites="sites" in names, gaps="gaps" in names,
             layer=segments.attrs.get("routerisk", {}).get("risk_layer") or getattr(model, "risk_layer", None),
         ),
         "footer": footer_html(provenance, synthetic=syn, privacy=privacy),
@@ -437,8 +328,6 @@ def heatmap(
 
 
 def _check_offline(doc: str) -> None:
-    import re
-
     bad = re.findall(r"<(?:script|img|iframe)[^>]*\ssrc\s*=\s*[\"']?(?!data:)[^\s>]+|<link[^>]*href=[^>]*>", doc)
     if bad:
         msg = f"the map HTML still references external resources: {bad[:3]}"
@@ -472,8 +361,6 @@ def save_html(m: Any, path: str | os.PathLike[str], *, embed_snippet: bool = Fal
     >>> [p.name for p in out]
     ['m.html', 'm.embed.html']
     """
-    from .._atomic import atomic_file
-
     doc = m.get_root().render()
     _check_offline(doc)
     path = Path(path)

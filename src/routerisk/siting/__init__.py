@@ -1,7 +1,7 @@
 """Shelter siting: where new shelters would cover the most route risk, and where the protection gaps are.
 
-The problem (DESIGN.md section 7)
----------------------------------
+The problem
+-----------
 *Demand* sits at segment midpoints; its weight is ``risk x length_km`` (a missing risk, e.g. suppressed in public
 mode, counts as 0) or a user column such as a migrant flow. *Candidates* are the shipped GeoNames localities
 within ``candidate_distance_km`` (straight line, default 10 km) of a segment, or a user layer. A site *covers* a
@@ -19,15 +19,16 @@ Distances are computed in the analysis CRS (:func:`routerisk.analysis_crs`).
 share; a candidate within :data:`SAME_SITE_KM` of an existing shelter is never proposed. *Exclusions*: a
 candidate inside a given zone polygon (any date) or named in a list of unsafe towns is never proposed.
 
-Models (:meth:`ShelterSiting.solve`): maximal covering (MCLP), p-median (risk-weighted distance to the nearest
-shelter, existing shelters included) and set covering (fewest sites reaching a share of the risk), built by
-PySAL spopt and solved by PuLP's CBC. Before solving, demand points with the same covering set are merged and
-dominated candidates (covering a subset of another's demand) dropped, which keeps the optimum; spopt's builder
-visits every cell of a dense matrix, so beyond ``SPOPT_MAX_CELLS`` the same formulation is built sparsely in
-PuLP. A greedy heuristic (p-median: greedy then Teitz-Bart interchange) answers large instances and reports its
-gap to the LP relaxation (solved by HiGHS through scipy) or, for LPs too large, to the ``1 - (1 - 1/k)^k``
-guarantee (maximal covering) or a Lagrangian bound (p-median). Coverage shares are weighted by demand (spopt's
-``perc_cov`` counts points and is not used).
+Models (:meth:`ShelterSiting.solve`; models, measures and solvers are registered in
+:mod:`routerisk.siting.registry`): maximal covering (MCLP), p-median (risk-weighted distance to the nearest shelter,
+existing shelters included) and set covering (fewest sites reaching a share of the risk), built by PySAL spopt and
+solved by PuLP's CBC. Before solving, demand points with the same covering set are merged and dominated candidates
+(covering a subset of another's demand) dropped, which keeps the optimum; spopt's builder visits every cell of a
+dense matrix, so beyond ``SPOPT_MAX_CELLS`` the same formulation is built sparsely in PuLP. A greedy heuristic
+(p-median: greedy then Teitz-Bart interchange) answers large instances and reports its gap to the LP relaxation
+(solved by HiGHS through scipy) or, for LPs too large, to the ``1 - (1 - 1/k)^k`` guarantee (maximal covering) or a
+Lagrangian bound (p-median). Coverage shares are weighted by demand (spopt's ``perc_cov`` counts points and is not
+used).
 
 Examples
 --------
@@ -47,9 +48,41 @@ Examples
 
 from __future__ import annotations
 
-from ._core import MODELS, SOLVERS, ShelterSiting
+from ._core import ShelterSiting
 from ._geometry import SAME_SITE_KM
-from ._outputs import sites_layers, write_sites
+from ._inputs import shelters_only
+from ._outputs import result_summary, sites_layers, write_site_files, write_sites
 from ._result import SitingResult
+from .registry import (
+    DEFAULT_RADIUS_KM,
+    MEASURES,
+    MODELS,
+    SOLVERS,
+    Measure,
+    SitingModel,
+    measure_names,
+    model_names,
+    register_model,
+    solver_names,
+)
 
-__all__ = ["MODELS", "SAME_SITE_KM", "SOLVERS", "ShelterSiting", "SitingResult", "sites_layers", "write_sites"]
+__all__ = [
+    "DEFAULT_RADIUS_KM",
+    "MEASURES",
+    "MODELS",
+    "SAME_SITE_KM",
+    "SOLVERS",
+    "Measure",
+    "ShelterSiting",
+    "SitingModel",
+    "SitingResult",
+    "measure_names",
+    "model_names",
+    "register_model",
+    "result_summary",
+    "shelters_only",
+    "sites_layers",
+    "solver_names",
+    "write_site_files",
+    "write_sites",
+]

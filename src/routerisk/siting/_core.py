@@ -13,26 +13,15 @@ import shapely
 from .._errors import ConfigError, InputError, SolverError
 from .._text import fold
 from ..crs import analysis_crs
+from . import _models
 from . import _solvers as sv
-from ._geometry import SAME_SITE_KM, build_demand, coverage_matrix, distance_matrix, standardise_sites
-from ._inputs import _check_choice, _exclusions, _gazetteer_candidates, _positive, _segments
+from ._geometry import SAME_SITE_KM, build_demand, standardise_sites
+from ._inputs import check_choice, check_segments, exclusions, gazetteer_candidates, positive
+from ._outputs import build_result
 from ._result import SitingResult
+from .registry import DEFAULT_RADIUS_KM, MEASURES, MODELS, SOLVERS, Measure
 
-MODELS = ("mclp", "pmedian", "lscp")
-MEASURES = ("route", "straight")
-SOLVERS = ("auto", "cbc", "greedy")
-#: ``solver="auto"``: largest covering problem given to CBC, in non-zeros of the coverage matrix once rows with
-#: the same covering set are merged and dominated candidates dropped; larger ones go to the greedy heuristic.
-CBC_MAX_NONZEROS = 1_000_000
-#: ``solver="auto"``: largest p-median (demand points with risk x candidates) given to CBC.
-PMEDIAN_MAX_CELLS = 150_000
-#: ``solver="auto"``: the coverage curve is re-solved by CBC for k up to this, greedy beyond.
-CURVE_CBC_MAX_K = 25
-#: Largest dense distance matrix (cells) p-median builds at all, even for the greedy heuristic (~8 bytes a cell).
-PMEDIAN_MAX_DENSE = 30_000_000
-#: Largest LP relaxation (non-zeros) solved for a bound on a greedy answer; beyond, the (1 - 1/e) guarantee.
-LP_MAX_NNZ = 5_000_000
-
+__all__ = ["ShelterSiting"]
 
 class ShelterSiting:
     """Where new shelters would cover the most route risk, given the shelters that exist.
@@ -82,14 +71,14 @@ class ShelterSiting:
         existing: gpd.GeoDataFrame | None = None,
         *,
         weights: Iterable[float],
-        radius_km: float = 30.0,
+        radius_km: float = DEFAULT_RADIUS_KM,
         measure: str = "route",
         exclude: object = None,
         crs: str = "auto",
     ) -> None:
-        segments = _segments(segments)
-        self.radius_km = _positive("radius_km", radius_km)
-        self.measure = _check_choice("measure", measure, MEASURES)
+        segments = check_segments(segments)
+        self.radius_km = positive("radius_km", radius_km)
+        self.measure = check_choice("measure", measure, MEASURES)
         if self.measure == "route" and "route_id" not in segments.columns:
             msg = "`segments` has no `route_id` column, needed for measure='route'; add it or use measure='straight'"
             raise InputError(msg)
@@ -115,10 +104,10 @@ class ShelterSiting:
             else gpd.GeoDataFrame({"site_id": [], "locality": [], "state": []}, geometry=[], crs=self.crs)
         )
         reason = pd.Series("", index=cands.index, dtype=object)
-        zones, names = _exclusions(exclude)
-        pts = cands.geometry.values._data
+        zones, names = exclusions(exclude)
+        pts = cands.geometry.to_numpy()
         for z in zones:
-            zg = z.to_crs(self.crs).geometry.values._data
+            zg = z.to_crs(self.crs).geometry.to_numpy()
             if "radius_m" in z.columns:  # point zones with a radius (as `routerisk score --zones` accepts)
                 r = pd.to_numeric(z["radius_m"], errors="coerce").fillna(0.0).to_numpy()
                 pt = shapely.get_type_id(zg) == 0
@@ -129,7 +118,7 @@ class ShelterSiting:
             unsafe = {fold(n) for n in names}
             reason[cands["locality"].map(fold).isin(unsafe) & (reason == "")] = "listed as unsafe"
         if len(exist):
-            near, _ = shapely.STRtree(exist.geometry.values._data).query(
+            near, _ = shapely.STRtree(exist.geometry.to_numpy()).query(
                 pts, predicate="dwithin", distance=SAME_SITE_KM * 1000.0
             )
             same = np.zeros(len(cands), dtype=bool)
@@ -145,8 +134,8 @@ class ShelterSiting:
             raise SolverError(msg)
 
         radius_m = self.radius_km * 1000.0
-        self._A = coverage_matrix(self._demand, self.candidates.geometry.values._data, radius_m, self.measure)
-        A_e = coverage_matrix(self._demand, exist.geometry.values._data, radius_m, self.measure)
+        self._A = self.measure_spec.coverage(self._demand, self.candidates.geometry.to_numpy(), radius_m)
+        A_e = self.measure_spec.coverage(self._demand, exist.geometry.to_numpy(), radius_m)
         self._covered_existing = np.asarray(A_e.sum(axis=1)).ravel() > 0
         self._residual = np.where(self._covered_existing, 0.0, w)
         self.total_demand = float(w.sum())
@@ -159,7 +148,7 @@ class ShelterSiting:
         *,
         candidates: str | gpd.GeoDataFrame | None = None,
         existing: gpd.GeoDataFrame | None = None,
-        radius_km: float = 30.0,
+        radius_km: float = DEFAULT_RADIUS_KM,
         measure: str = "route",
         candidate_distance_km: float = 10.0,
         exclude: object = None,
@@ -197,8 +186,8 @@ class ShelterSiting:
         >>> ShelterSiting.from_segments(segs, candidates=towns).total_demand
         1000.0
         """
-        segments = _segments(segments)
-        _positive("radius_km", radius_km)  # fail before loading the gazetteer
+        segments = check_segments(segments)
+        positive("radius_km", radius_km)  # fail before loading the gazetteer
         if demand_column is not None:
             if demand_column not in segments.columns:
                 msg = f"`demand_column` {demand_column!r} is not a column of `segments` ({list(segments.columns)})"
@@ -219,7 +208,7 @@ class ShelterSiting:
             how = "risk x length_km at segment midpoints (NaN risk = 0)"
         source = "user"
         if candidates is None or (isinstance(candidates, str) and candidates == "gazetteer"):
-            candidates = _gazetteer_candidates(segments, _positive("candidate_distance_km", candidate_distance_km), crs)
+            candidates = gazetteer_candidates(segments, positive("candidate_distance_km", candidate_distance_km), crs)
             source = f"gazetteer within {candidate_distance_km:g} km of the routes"
         elif isinstance(candidates, str):
             msg = f"`candidates` was {candidates!r} but must be None, 'gazetteer' or a GeoDataFrame of points"
@@ -273,7 +262,7 @@ class ShelterSiting:
         an optimum can only grow with k, and a value not proven optimal is raised to the greedy value and to
         the previous k's value (``method`` then reads ``"best found"``; with ``solver="auto"`` the larger k
         are then greedy, raised to that value). ``solver="auto"`` re-solves with CBC up to
-        :data:`CURVE_CBC_MAX_K` and continues greedy beyond, raised to the last optimum.
+        :data:`~routerisk.siting._models.CURVE_CBC_MAX_K` and continues greedy beyond, raised to the last optimum.
 
         Returns
         -------
@@ -290,17 +279,18 @@ class ShelterSiting:
         >>> ShelterSiting(segs, towns, weights=[1.0], radius_km=60).coverage_curve(2)["share_covered"].tolist()
         [0.0, 1.0, 1.0]
         """
-        _check_choice("solver", solver, SOLVERS)
+        check_choice("solver", solver, SOLVERS)
         k_max = self._check_k(k_max)
         A, r = self._A, self._residual
         base = self.total_demand * self.existing_share
         _, g_marg = sv.greedy_order(A, r, k_max)
         greedy = np.r_[np.cumsum(g_marg), np.full(k_max - len(g_marg), g_marg.sum())][:k_max]
         values, methods = greedy.copy(), ["greedy"] * k_max
-        if solver == "cbc" or (solver == "auto" and self._cells(A, r) <= CBC_MAX_NONZEROS and sv.cbc_available()):
+        small = _models.cells_of(A, r) <= _models.CBC_MAX_NONZEROS
+        if solver == "cbc" or (solver == "auto" and small and sv.cbc_available()):
             best = 0.0
             for k in range(1, k_max + 1):
-                if solver == "auto" and k > CURVE_CBC_MAX_K:
+                if solver == "auto" and k > _models.CURVE_CBC_MAX_K:
                     values[k - 1 :] = np.maximum(greedy[k - 1 :], best)
                     break
                 sol = sv.mclp_cbc(A, r, k, time_limit_s)
@@ -318,10 +308,10 @@ class ShelterSiting:
             "method": ["existing", *methods],
         })
 
-    @staticmethod
-    def _cells(A, r) -> int:
-        Ag, _, _ = sv._reduced(A, r, 0)
-        return int(Ag.nnz)
+    @property
+    def measure_spec(self) -> Measure:
+        """The :class:`~routerisk.siting.registry.Measure` of :attr:`measure`."""
+        return MEASURES[self.measure]
 
     def solve(
         self,
@@ -338,11 +328,11 @@ class ShelterSiting:
 
         Parameters
         ----------
-        model : {"mclp", "pmedian", "lscp"}, default "mclp"
-            ``"mclp"``: the ``k`` sites covering the most remaining risk within the radius. ``"pmedian"``: the
-            ``k`` sites minimising the risk-weighted distance (km) from each segment to its nearest shelter,
-            existing or new. ``"lscp"``: the fewest sites bringing the covered share of all risk (existing
-            shelters included) to ``coverage`` (``k`` is ignored).
+        model : str, default "mclp"
+            A name of :data:`routerisk.siting.registry.MODELS`. ``"mclp"``: the ``k`` sites covering the most
+            remaining risk within the radius. ``"pmedian"``: the ``k`` sites minimising the risk-weighted distance
+            (km) from each segment to its nearest shelter, existing or new. ``"lscp"``: the fewest sites bringing
+            the covered share of all risk (existing shelters included) to ``coverage`` (``k`` is ignored).
         k : int, default 5
             Number of new sites (mclp, pmedian).
         coverage : float, default 0.9
@@ -351,8 +341,8 @@ class ShelterSiting:
             ``"cbc"``: spopt's model solved by PuLP's CBC. ``"greedy"``: the greedy heuristic (for p-median
             followed by Teitz-Bart interchange), with its gap to the LP-relaxation bound or, when that LP is
             too large, to the ``1 - (1 - 1/k)^k`` guarantee (mclp) or a Lagrangian bound (p-median). ``"auto"``:
-            CBC unless the problem exceeds :data:`CBC_MAX_NONZEROS` (:data:`PMEDIAN_MAX_CELLS`) or CBC hits
-            ``time_limit_s`` without proving optimality; then greedy, said in ``notes``.
+            CBC unless the problem exceeds ``_models.CBC_MAX_NONZEROS`` (p-median: ``PMEDIAN_MAX_CELLS``) or CBC
+            hits ``time_limit_s`` without proving optimality; then greedy, said in ``notes``.
         time_limit_s : float, default 30
             Time limit of each CBC run; the p-median heuristic spends at most half of it on interchange and
             half on its Lagrangian bound.
@@ -388,151 +378,15 @@ class ShelterSiting:
         >>> siting.solve("lscp", coverage=1.0).sites["locality"].tolist()
         ['A', 'C', 'B']
         """
-        from ._outputs import build_result
-
-        model = _check_choice("model", model, MODELS)
-        solver = _check_choice("solver", solver, SOLVERS)
-        time_limit_s = _positive("time_limit_s", time_limit_s)
+        model = check_choice("model", model, MODELS)
+        solver = check_choice("solver", solver, SOLVERS)
+        time_limit_s = positive("time_limit_s", time_limit_s)
+        spec = MODELS[model]
         notes: list[str] = []
-        if model == "lscp":
-            cov = _positive("coverage", coverage)
-            if cov > 1:
-                msg = f"`coverage` was {coverage!r} but must be in (0, 1]"
-                raise ConfigError(msg)
-            chosen, info = self._solve_lscp(cov, solver, time_limit_s, notes)
-        else:
+        if spec.uses_k:
             k = self._check_k(k)
             self._check_reach()
-            if model == "mclp":
-                chosen, info = self._solve_mclp(k, solver, time_limit_s, notes)
-            else:
-                chosen, info = self._solve_pmedian(k, solver, time_limit_s, notes)
+        chosen, info = spec.solve(self, k=k, coverage=coverage, solver=solver, time_limit_s=time_limit_s, notes=notes)
         params = {**self.params, "model": model, "k": len(chosen), "coverage": coverage,
                   "solver_requested": solver, "time_limit_s": time_limit_s}
         return build_result(self, model, chosen, info, notes, params, curve_k, gap_min_risk, solver, time_limit_s)
-
-    def _fallback(self, what: str, solver: str, too_big: bool, notes: list[str]) -> bool:
-        """Whether to use greedy; records why."""
-        if solver == "greedy":
-            return True
-        if solver == "auto" and too_big:
-            notes.append(f"{what} too large for CBC within the limits of solver='auto'; used the greedy heuristic")
-            return True
-        if solver == "auto" and not sv.cbc_available():
-            notes.append("PuLP's CBC solver is not available on this system; used the greedy heuristic")
-            return True
-        return False
-
-    def _solve_mclp(self, k: int, solver: str, time_limit_s: float, notes: list[str]):
-        A, r = self._A, self._residual
-        cells = self._cells(A, r)
-        if not self._fallback(f"The covering problem ({cells:,} non-zeros)", solver, cells > CBC_MAX_NONZEROS, notes):
-            sol = sv.mclp_cbc(A, r, k, time_limit_s)
-            if sol.optimal:
-                return sol.chosen, {"solver": "cbc", "optimal": True, "objective": sol.objective,
-                                    "bound": sol.objective, "bound_method": "proven optimal (CBC)"}
-            if solver == "cbc":
-                if not sol.chosen.size:
-                    msg = f"CBC found no solution within {time_limit_s:g} s; raise time_limit_s or use solver='greedy'"
-                    raise SolverError(msg)
-                notes.append(f"CBC stopped at the {time_limit_s:g} s limit; the answer is not proven optimal")
-                return sol.chosen, {"solver": "cbc", "optimal": False, "objective": sol.objective,
-                                    "bound": float("nan"), "bound_method": "none (CBC time limit)"}
-            notes.append(f"CBC hit the {time_limit_s:g} s time limit; fell back to the greedy heuristic")
-        order, marg = sv.greedy_order(A, r, k)
-        value = float(marg.sum())
-        Ag, _ = sv.aggregate(A, r)
-        if Ag.nnz + Ag.shape[0] <= LP_MAX_NNZ:
-            bound, how = sv.mclp_lp_bound(A, r, k), "LP relaxation (HiGHS)"
-        else:
-            bound, how = None, ""
-        if bound is None:
-            bound, how = value / sv.greedy_ratio(k), "greedy guarantee 1-(1-1/k)^k"
-        return order, {"solver": "greedy", "optimal": bool(bound <= value * (1 + 1e-9)), "objective": value,
-                       "bound": max(bound, value), "bound_method": how}
-
-    def _cost_km(self) -> np.ndarray:
-        """Distance (km) of each segment to each candidate, capped at its nearest existing shelter."""
-        d = distance_matrix(self._demand, self.candidates.geometry.values._data, self.measure) / 1000.0
-        if len(self.existing):
-            e = distance_matrix(self._demand, self.existing.geometry.values._data, self.measure) / 1000.0
-            d = np.minimum(d, e.min(axis=1)[:, None])
-        return d
-
-    def _solve_pmedian(self, k: int, solver: str, time_limit_s: float, notes: list[str]):
-        w = self._demand.weight
-        cells = int((w > 0).sum()) * len(self.candidates)
-        if len(w) * len(self.candidates) > PMEDIAN_MAX_DENSE:
-            msg = (
-                f"p-median needs a dense {len(w):,} x {len(self.candidates):,} distance matrix, more than "
-                f"{PMEDIAN_MAX_DENSE:,} cells; use model='mclp', fewer candidates or longer segments"
-            )
-            raise SolverError(msg)
-        cost = self._cost_km()
-        if not self._fallback(f"The p-median problem ({cells:,} cells)", solver, cells > PMEDIAN_MAX_CELLS, notes):
-            sol = sv.pmedian_cbc(cost, w, k, time_limit_s)
-            if sol.optimal or (solver == "cbc" and sol.chosen.size):
-                if not sol.optimal:
-                    notes.append(f"CBC stopped at the {time_limit_s:g} s limit; the answer is not proven optimal")
-                return sol.chosen, {"solver": "cbc", "optimal": sol.optimal, "objective": sol.objective,
-                                    "bound": sol.objective if sol.optimal else float("nan"),
-                                    "bound_method": "proven optimal (CBC)" if sol.optimal else "none"}
-            if solver == "cbc":
-                msg = f"CBC found no solution within {time_limit_s:g} s; raise time_limit_s or use solver='greedy'"
-                raise SolverError(msg)
-            notes.append(f"CBC hit the {time_limit_s:g} s time limit; fell back to the greedy heuristic")
-        chosen = sv.greedy_pmedian(cost, w, k, time_limit_s=time_limit_s / 2)
-        value = sv.pmedian_cost(cost, w, chosen)
-        bound, how = (sv.pmedian_lp_bound(cost, w, k), "LP relaxation (HiGHS)") if cells <= PMEDIAN_MAX_CELLS else (
-            None, "")
-        if bound is None:
-            bound = sv.pmedian_lagrangian_bound(cost, w, k, value, time_limit_s=time_limit_s / 2)
-            how = "Lagrangian relaxation (subgradient)"
-        bound = min(bound, value)
-        return chosen, {"solver": "greedy", "optimal": bool(value <= bound * (1 + 1e-9)),
-                        "objective": value, "bound": bound, "bound_method": how}
-
-    def _solve_lscp(self, cov: float, solver: str, time_limit_s: float, notes: list[str]):
-        A, r = self._A, self._residual
-        need = cov * self.total_demand - self.total_demand * self.existing_share
-        if need <= 1e-9 * self.total_demand:
-            notes.append(f"the existing shelters already cover {self.existing_share:.1%} of the risk; no site needed")
-            return np.array([], dtype=np.int64), {"solver": solver, "optimal": True, "objective": 0.0,
-                                                  "bound": 0.0, "bound_method": "target met by existing shelters"}
-        reach = np.asarray(A.sum(axis=1)).ravel() > 0
-        best = float(r[reach].sum())
-        if best < need * (1 - 1e-9):
-            top = (self.total_demand * self.existing_share + best) / self.total_demand
-            msg = (
-                f"`coverage` {cov:.0%} cannot be reached: all {len(self.candidates)} candidates together with the "
-                f"existing shelters cover at most {top:.1%} of the risk within {self.radius_km:g} km"
-            )
-            raise SolverError(msg)
-        order, marg = sv.greedy_order(A, r, len(self.candidates))
-        k_greedy = int(np.searchsorted(np.cumsum(marg), need * (1 - 1e-9)) + 1)
-        greedy = order[:k_greedy]
-        cells = self._cells(A, r)
-        if self._fallback(f"The covering problem ({cells:,} non-zeros)", solver, cells > CBC_MAX_NONZEROS, notes):
-            return greedy, {"solver": "greedy", "optimal": False, "objective": float(k_greedy),
-                            "bound": float("nan"), "bound_method": "none (greedy set covering)"}
-        if cov >= 1.0:
-            sol = sv.lscp_cbc(A, r, time_limit_s)
-            if sol.optimal:
-                return sol.chosen, {"solver": "cbc", "optimal": True, "objective": sol.objective,
-                                    "bound": sol.objective, "bound_method": "proven optimal (CBC)"}
-        else:  # smallest k whose maximal cover reaches the target; the optimum grows with k: bisect
-            lo, hi, found, proven = 1, k_greedy, greedy, True
-            while lo < hi:
-                mid = (lo + hi) // 2
-                sol = sv.mclp_cbc(A, r, mid, time_limit_s)
-                proven &= sol.optimal
-                if sol.chosen.size and sol.objective >= need * (1 - 1e-9):
-                    hi, found = mid, sol.chosen
-                else:
-                    lo = mid + 1
-            if proven:
-                return found, {"solver": "cbc", "optimal": True, "objective": float(len(found)),
-                               "bound": float(len(found)), "bound_method": "proven optimal (CBC, bisection on k)"}
-        notes.append(f"CBC did not prove optimality within {time_limit_s:g} s; used the greedy cover")
-        return greedy, {"solver": "greedy", "optimal": False, "objective": float(k_greedy),
-                        "bound": float("nan"), "bound_method": "none (greedy set covering)"}

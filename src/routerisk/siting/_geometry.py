@@ -48,12 +48,12 @@ class Demand:
     @property
     def points(self) -> np.ndarray:
         """Midpoint of each segment (shapely Points)."""
-        return shapely.line_interpolate_point(self.frame.geometry.values._data, 0.5, normalized=True)
+        return shapely.line_interpolate_point(self.frame.geometry.to_numpy(), 0.5, normalized=True)
 
 
 def build_demand(segments: gpd.GeoDataFrame, weight: np.ndarray) -> Demand:
     """Chain projected segments into routes and place each midpoint along its route."""
-    geoms = shapely.line_merge(segments.geometry.values._data)
+    geoms = shapely.line_merge(segments.geometry.to_numpy())
     n = len(geoms)
     if "route_id" in segments.columns:
         route_ids, route = np.unique(segments["route_id"].astype(str).to_numpy(), return_inverse=True)
@@ -97,15 +97,22 @@ def snap_pairs(demand: Demand, points: np.ndarray, reach_m: float | None) -> tup
     return p_idx, r_idx, along, offset
 
 
-def coverage_matrix(demand: Demand, points: np.ndarray, radius_m: float, measure: str) -> sparse.csr_matrix:
-    """Boolean sparse matrix (n_demand x n_points): point ``j`` covers demand ``i`` within ``radius_m``."""
+def straight_coverage(demand: Demand, points: np.ndarray, radius_m: float) -> sparse.csr_matrix:
+    """Boolean sparse matrix (n_demand x n_points): point ``j`` within ``radius_m`` (straight line) of demand ``i``."""
     n, m = len(demand.weight), len(points)
     if m == 0:
         return sparse.csr_matrix((n, 0), dtype=bool)
-    if measure == "straight":
-        tree = shapely.STRtree(demand.points)
-        p_idx, d_idx = tree.query(points, predicate="dwithin", distance=radius_m)
-        return sparse.csr_matrix((np.ones(len(d_idx), dtype=bool), (d_idx, p_idx)), shape=(n, m))
+    tree = shapely.STRtree(demand.points)
+    p_idx, d_idx = tree.query(points, predicate="dwithin", distance=radius_m)
+    return sparse.csr_matrix((np.ones(len(d_idx), dtype=bool), (d_idx, p_idx)), shape=(n, m))
+
+
+def route_coverage(demand: Demand, points: np.ndarray, radius_m: float) -> sparse.csr_matrix:
+    """Boolean sparse matrix (n_demand x n_points): point ``j`` within ``radius_m`` of demand ``i`` along the route
+    (snap point + offset, see the module docstring)."""
+    n, m = len(demand.weight), len(points)
+    if m == 0:
+        return sparse.csr_matrix((n, 0), dtype=bool)
     p_idx, r_idx, along, offset = snap_pairs(demand, points, radius_m)
     # demand sorted by (route, along); routes made disjoint on one axis so one searchsorted serves them all
     mid_sorted = demand.mid_m[demand.order]
@@ -127,15 +134,21 @@ def coverage_matrix(demand: Demand, points: np.ndarray, radius_m: float, measure
     return sparse.csr_matrix((np.ones(int(keep.sum()), dtype=bool), (d_idx[keep], cols[keep])), shape=(n, m))
 
 
-def distance_matrix(demand: Demand, points: np.ndarray, measure: str) -> np.ndarray:
-    """Dense distances (n_demand x n_points), metres, under ``measure``."""
+def straight_distances(demand: Demand, points: np.ndarray) -> np.ndarray:
+    """Dense straight-line distances (n_demand x n_points), metres."""
     n, m = len(demand.weight), len(points)
     if m == 0:
         return np.empty((n, 0))
-    if measure == "straight":
-        a = shapely.get_coordinates(demand.points)
-        b = shapely.get_coordinates(points)
-        return np.hypot(a[:, None, 0] - b[None, :, 0], a[:, None, 1] - b[None, :, 1])
+    a = shapely.get_coordinates(demand.points)
+    b = shapely.get_coordinates(points)
+    return np.hypot(a[:, None, 0] - b[None, :, 0], a[:, None, 1] - b[None, :, 1])
+
+
+def route_distances(demand: Demand, points: np.ndarray) -> np.ndarray:
+    """Dense distances along the route (n_demand x n_points), metres."""
+    n, m = len(demand.weight), len(points)
+    if m == 0:
+        return np.empty((n, 0))
     p_idx, r_idx, along, offset = snap_pairs(demand, points, None)
     s = np.empty((len(demand.lines), m))
     o = np.empty((len(demand.lines), m))
@@ -152,7 +165,7 @@ def standardise_sites(sites: gpd.GeoDataFrame, what: str, id_prefix: str) -> gpd
     if sites.crs is None:
         msg = f"`{what}` has no CRS; set one (e.g. `.set_crs('EPSG:4326')`)"
         raise InputError(msg)
-    geoms = sites.geometry.values._data
+    geoms = sites.geometry.to_numpy()
     bad = shapely.is_missing(geoms) | shapely.is_empty(geoms) | (shapely.get_type_id(geoms) != 0)
     if bad.any():
         rows = list(sites.index[bad][:5])

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 from scipy import sparse
 
@@ -18,10 +19,13 @@ from .._sinks import write_csv
 from ..manifest import sha256_file, write_manifest
 from ..schema import WGS84
 from . import _solvers as sv
+from ._result import SitingResult
+from .registry import MODELS
 
 if TYPE_CHECKING:
     from ._core import ShelterSiting
-    from ._result import SitingResult
+
+__all__ = ["build_result", "protection_gaps", "result_summary", "sites_layers", "write_site_files", "write_sites"]
 
 #: Defaults of the protection gaps: ``risk_class`` at or above, else ``risk`` at or above.
 HIGH_RISK_CLASS = 4
@@ -93,7 +97,7 @@ def protection_gaps(siting: ShelterSiting, covered: np.ndarray, gap_min_risk: fl
     for c in ("name", "state_name"):
         if c in g.columns:
             out[c] = g[c]
-    geoms = _merge_lines(frame.geometry.values._data[sel], run[flag], len(g))
+    geoms = _merge_lines(frame.geometry.to_numpy()[sel], run[flag], len(g))
     gaps = gpd.GeoDataFrame(out.reset_index(drop=True), geometry=geoms, crs=frame.crs)
     gaps = gaps.sort_values(["score", "length_km"], ascending=False, kind="stable").reset_index(drop=True)
     gaps.insert(0, "rank", np.arange(1, len(gaps) + 1))
@@ -105,8 +109,6 @@ def build_result(
     curve_k: int | None, gap_min_risk: float | None, solver: str, time_limit_s: float,
 ) -> SitingResult:
     """Rank the chosen sites and assemble the :class:`SitingResult`."""
-    from ._result import SitingResult
-
     A, r, w = siting._A, siting._residual, siting._demand.weight
     chosen = np.unique(np.asarray(chosen, dtype=np.int64))
     order, marg = sv.greedy_order(A, r, len(chosen), among=chosen) if len(chosen) else (chosen, np.array([]))
@@ -122,8 +124,8 @@ def build_result(
     )
     near = np.full(len(sites), np.nan)
     if len(siting.existing) and len(sites):
-        _, dist = shapely.STRtree(siting.existing.geometry.values._data).query_nearest(
-            sites.geometry.values._data, return_distance=True, all_matches=False
+        _, dist = shapely.STRtree(siting.existing.geometry.to_numpy()).query_nearest(
+            sites.geometry.to_numpy(), return_distance=True, all_matches=False
         )
         near = dist / 1000.0
     sites = sites.to_crs(WGS84)
@@ -144,7 +146,7 @@ def build_result(
     segs["covered_new"], segs["site_rank"] = covered_new, site_rank
     segs = segs.to_crs(WGS84)
 
-    geoms = _merge_lines(siting._demand.frame.geometry.values._data[sub.row], sub.col, len(order))
+    geoms = _merge_lines(siting._demand.frame.geometry.to_numpy()[sub.row], sub.col, len(order))
     per_site = np.bincount(sub.col, weights=w[sub.row], minlength=len(order))
     km = np.bincount(sub.col, weights=siting._demand.length_m[sub.row], minlength=len(order)) / 1000.0
     coverage = gpd.GeoDataFrame(
@@ -163,7 +165,7 @@ def build_result(
         gap = 0.0
     elif not np.isfinite(bound):
         gap = float("nan")
-    elif model == "mclp":
+    elif MODELS[model].maximise:
         gap = (bound - obj) / bound if bound > 0 else 0.0
     else:
         gap = (obj - bound) / obj if obj > 0 else 0.0
@@ -205,6 +207,7 @@ def sites_layers(result: SitingResult) -> dict[str, gpd.GeoDataFrame]:
 
 
 def _plot_curve(curve: pd.DataFrame, path: Path, title: str) -> None:
+    # lazy: matplotlib costs ~0.3 s at start-up, paid only when the curve is drawn
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -229,8 +232,6 @@ def _write_layer(gdf: gpd.GeoDataFrame, path: Path, layer: str, geometry_type: s
         multi = geometry_type.startswith("Multi")
         gdf.to_file(path, layer=layer, driver="GPKG", engine="pyogrio", promote_to_multi=multi)
     else:
-        import pyogrio
-
         pyogrio.write_dataframe(gdf, path, layer=layer, driver="GPKG", geometry_type=geometry_type)
 
 
@@ -267,7 +268,17 @@ def write_site_files(result: SitingResult, folder: str | os.PathLike[str]) -> li
 
 
 def result_summary(result: SitingResult) -> dict[str, Any]:
-    """JSON-ready facts of a siting result (for a manifest)."""
+    """JSON-ready facts of a siting result (for a manifest).
+
+    Examples
+    --------
+    >>> from shapely import LineString, Point
+    >>> from routerisk.siting import ShelterSiting
+    >>> segs = gpd.GeoDataFrame({"route_id": ["a"]}, geometry=[LineString([(0, 0), (1000, 0)])], crs="EPSG:6372")
+    >>> town = gpd.GeoDataFrame(geometry=[Point(500, 0)], crs="EPSG:6372")
+    >>> result_summary(ShelterSiting(segs, town, weights=[1.0], radius_km=1).solve(k=1))["share_covered"]
+    1.0
+    """
     return _finite({
         "model": result.model, "solver": result.solver, "optimal": result.optimal,
         "objective": result.objective, "bound": result.bound, "gap": result.gap,

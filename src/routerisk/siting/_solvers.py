@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import pulp
 from scipy import sparse
 
 from .._errors import SolverError
@@ -66,8 +67,6 @@ def _pulp_quiet() -> Iterator[None]:
 @functools.cache
 def cbc_available() -> bool:
     """Whether PuLP finds its CBC binary (bundled on the common platforms)."""
-    import pulp
-
     try:
         return bool(pulp.PULP_CBC_CMD(msg=False).available())
     except Exception:  # PuLP raises various errors when the binary is missing or not executable
@@ -75,15 +74,11 @@ def cbc_available() -> bool:
 
 
 def _cbc(time_limit_s: float):
-    import pulp
-
     return pulp.PULP_CBC_CMD(msg=False, timeLimit=max(1, math.ceil(time_limit_s)))
 
 
 def _solve_problem(prob, time_limit_s: float, what: str) -> tuple[bool, bool]:
     """Solve a PuLP problem with CBC: (has a solution, proved optimal)."""
-    import pulp
-
     try:
         prob.solve(_cbc(time_limit_s))
     except Exception as exc:  # PuLP raises PulpSolverError with the CBC output
@@ -125,8 +120,6 @@ def _reduced(A: sparse.csr_matrix, w: np.ndarray, k: int) -> tuple[sparse.csr_ma
 
 
 def _binary(prob, name: str):
-    import pulp
-
     if hasattr(prob, "add_variable"):  # PuLP >= 3.3
         return prob.add_variable(name, 0, 1, pulp.LpBinary)
     return pulp.LpVariable(name, 0, 1, pulp.LpBinary)  # pragma: no cover - older PuLP
@@ -140,8 +133,6 @@ def _sparse_covering(Ag: sparse.csr_matrix, wg: np.ndarray | None, k: int | None
     proportional to the non-zeros. ``y`` is continuous in [0, 1]: with binary ``x`` and positive weights it
     takes 0 or 1 at every optimum.
     """
-    import pulp
-
     n, m = Ag.shape
     mclp = wg is not None
     prob = pulp.LpProblem("mclp" if mclp else "lscp", pulp.LpMaximize if mclp else pulp.LpMinimize)
@@ -170,7 +161,7 @@ def mclp_cbc(A: sparse.csr_matrix, w: np.ndarray, k: int, time_limit_s: float) -
     the model is :meth:`spopt.locate.MCLP.from_cost_matrix` up to :data:`SPOPT_MAX_CELLS` cells, and the same
     formulation built sparsely beyond.
     """
-    from spopt.locate import MCLP
+    from spopt.locate import MCLP  # lazy: spopt costs 1.2-4 s at start-up (libpysal), paid only by CBC runs
 
     Ag, wg, keep = _reduced(A, w, k)
     if Ag.shape[0] == 0:
@@ -191,7 +182,7 @@ def mclp_cbc(A: sparse.csr_matrix, w: np.ndarray, k: int, time_limit_s: float) -
 
 def pmedian_cbc(cost: np.ndarray, w: np.ndarray, k: int, time_limit_s: float) -> Solution:
     """p-median of ``k`` columns through :meth:`spopt.locate.PMedian.from_cost_matrix` and CBC."""
-    from spopt.locate import PMedian
+    from spopt.locate import PMedian  # lazy: see mclp_cbc
 
     keep = w > 0
     with _pulp_quiet():
@@ -205,7 +196,7 @@ def pmedian_cbc(cost: np.ndarray, w: np.ndarray, k: int, time_limit_s: float) ->
 
 def lscp_cbc(A: sparse.csr_matrix, w: np.ndarray, time_limit_s: float) -> Solution:
     """Fewest columns covering every row of positive weight, through :class:`spopt.locate.LSCP` and CBC."""
-    from spopt.locate import LSCP
+    from spopt.locate import LSCP  # lazy: see mclp_cbc
 
     Ag, _, keep = _reduced(A, w, 0)
     with _pulp_quiet():
@@ -345,7 +336,7 @@ def pmedian_lagrangian_bound(
 
 def mclp_lp_bound(A: sparse.csr_matrix, w: np.ndarray, k: int) -> float | None:
     """Optimum of the LP relaxation of MCLP (an upper bound on the covered weight), by HiGHS through scipy."""
-    from scipy.optimize import linprog
+    from scipy.optimize import linprog  # lazy: scipy.optimize costs ~0.3 s at start-up, paid only for bounds
 
     Ag, wg, _ = _reduced(A, w, k)
     n, m = Ag.shape
@@ -360,7 +351,7 @@ def mclp_lp_bound(A: sparse.csr_matrix, w: np.ndarray, k: int) -> float | None:
 
 def pmedian_lp_bound(cost: np.ndarray, w: np.ndarray, k: int) -> float | None:
     """Optimum of the LP relaxation of p-median (a lower bound on the weighted distance), by HiGHS."""
-    from scipy.optimize import linprog
+    from scipy.optimize import linprog  # lazy: scipy.optimize costs ~0.3 s at start-up, paid only for bounds
 
     keep = w > 0
     cost, w = cost[keep], w[keep]

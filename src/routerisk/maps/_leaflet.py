@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
 
 from ._escape import escape_text
 from ._legend import (
@@ -51,8 +52,6 @@ def _num(values: Any, digits: int = 1) -> list[Any]:
 
 def _line_coords(geom) -> list[Any]:
     """``[[lat, lon], ...]`` of a line; ``[[[lat, lon], ...], ...]`` (one list per part) of a multi-line."""
-    import shapely
-
     if geom is None or geom.is_empty:
         return []
     if hasattr(geom, "geoms"):
@@ -158,8 +157,6 @@ def heat_image_layer(uris: list[str], bounds, labels) -> tuple[dict, str]:
 
 def zones_layer(zones: Any) -> tuple[dict, str]:
     """Enforcement zones as dashed polygons with an escaped tooltip."""
-    import shapely
-
     z = zones.to_crs(4326)
     geoms = shapely.simplify(z.geometry.values, 0.001)
     feats = []
@@ -247,8 +244,6 @@ def cluster_layer(incidents: Any) -> tuple[dict, str]:
 
 def basemap_layer(states: Any, localities: Any) -> tuple[dict, str]:
     """Offline basemap: simplified state boundaries and the largest localities (names escaped)."""
-    import shapely
-
     st = states.to_crs(4326)
     geoms = shapely.set_precision(shapely.simplify(st.geometry.values, 0.01), 1e-3)
     names = st["state_name"] if "state_name" in st else pd.Series([""] * len(st))
