@@ -50,7 +50,8 @@ __all__ = ["score"]
     type=click.IntRange(min=0),
     default=0,
     show_default=True,
-    help="Propose this many new shelter sites (maximal covering, 30 km along the routes; see `routerisk sites`).",
+    help="Propose this many new shelter sites (maximal covering along the routes, default radius of "
+    "`routerisk sites`).",
 )
 @click.option(
     "--maps/--no-maps", default=False, show_default=True, help="Also write map.html/.png/.pdf and risk_surface.tif."
