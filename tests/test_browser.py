@@ -185,3 +185,36 @@ def test_embed_snippet_renders_in_iframe(browser, maps_dir):
         assert page.errors == [] and page.failed == [] and page.blocked == []
     finally:
         page.close()
+
+
+def test_a_registered_layer_shows_in_the_rendered_layer_control(browser, tmp_path):
+    """The map-layer walk in the browser: one register_layer call, and Leaflet's control lists and toggles it."""
+    from routerisk.maps import LAYERS, MapLayer, register_layer
+    from routerisk.maps.layers import Leaflet
+
+    label = "Checkpoints <i>{{ 7*7 }}</i>"
+    code = """
+  var g = L.featureGroup([]);
+  for (var i = 0; i < D.lat.length; i++)
+    L.circleMarker([D.lat[i], D.lon[i]], {radius: 4, className: 'rr-checkpoint'}).addTo(g);
+  return g;
+"""
+    saved = dict(LAYERS)
+    register_layer(MapLayer("checkpoints", label, lambda d: Leaflet({"lat": [17.0, 17.2], "lon": [-94.0, -94.1]}, code),
+                            lambda ax, d: []))
+    try:
+        save_html(heatmap(make_segments(), title=TITLE), tmp_path / "m.html")
+    finally:
+        LAYERS.clear()
+        LAYERS.update(saved)
+    page = Page(browser)
+    try:
+        page.open(tmp_path / "m.html")
+        assert page.errors == [] and page.blocked == []
+        labels = [t.strip() for t in page.page.locator(".leaflet-control-layers-overlays label").all_inner_texts()]
+        assert labels[-1] == label  # shown literally: no markup, no template evaluation
+        assert page.page.locator("path.rr-checkpoint").count() == 2
+        page.page.locator(".leaflet-control-layers-overlays label").last.locator("input").uncheck()
+        assert page.page.locator("path.rr-checkpoint").count() == 0
+    finally:
+        page.close()
