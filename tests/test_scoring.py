@@ -401,17 +401,6 @@ def test_translation_in_analysis_crs_leaves_scores_unchanged(dx, dy, seed):
     assert (a["evidence"] == b["evidence"]).all()
 
 
-def test_hotspot_attribution_in_chunks_gives_the_same_result(monkeypatch):
-    import routerisk._scoring_hotspots as hot
-
-    seg = route(40)
-    inc = random_incidents(300, 5, spread=(40_000.0, 5_000.0))
-    whole = score_segments(seg, inc, model=RiskModel(crs=METRIC))
-    monkeypatch.setattr(hot, "_CHUNK", 7)
-    chunked = score_segments(seg, inc, model=RiskModel(crs=METRIC))
-    pd.testing.assert_frame_equal(whole[["hotspot", "p_value", "gi_z"]], chunked[["hotspot", "p_value", "gi_z"]])
-
-
 def test_cli_prints_and_records_the_overlap_warning_and_the_layer(tmp_path):
     """End to end: zones from 2010-2011 with the embedded incidents (2019-2021) warn on stderr and in the manifest."""
     import json

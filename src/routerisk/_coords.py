@@ -6,7 +6,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS, Transformer
 
+from .engine import segment_pieces
 from .schema import WGS84
 
 __all__: list[str] = []
@@ -48,8 +50,6 @@ def _incident_lonlat(incidents) -> tuple[np.ndarray, np.ndarray, object] | None:
             ok = geoms[valid]
             x[valid], y[valid] = shapely.get_x(ok), shapely.get_y(ok)
         return x, y, incidents.crs
-    from pyproj import CRS
-
     x = pd.to_numeric(incidents["lon"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     y = pd.to_numeric(incidents["lat"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     missing = np.isnan(x) | np.isnan(y)
@@ -71,8 +71,6 @@ def _projected_point_xy(incidents, crs) -> tuple[np.ndarray, np.ndarray, np.ndar
     The coordinates are projected with a pyproj Transformer (the values ``GeoSeries.to_crs`` gives, bit for bit)
     instead of building a projected copy of every Point; missing and empty points get NaN and ``valid = False``.
     """
-    from pyproj import CRS, Transformer
-
     lonlat = _incident_lonlat(incidents)
     if lonlat is None:
         return None
@@ -94,3 +92,50 @@ def _point_xy(geoms: np.ndarray) -> np.ndarray:
     if np.all(shapely.get_type_id(geoms) == shapely.GeometryType.POINT):
         return shapely.get_coordinates(geoms)
     return shapely.get_coordinates(shapely.centroid(geoms))
+
+
+class ProjectedSegments:
+    """Segments in the analysis CRS: their 2-vertex pieces and lengths from ONE transform of their coordinates.
+
+    When every geometry is a 2-D LineString (what :func:`routerisk.segmentize` writes), the coordinates are read
+    in one vectorised call, projected with one pyproj transform (the values ``GeoSeries.to_crs`` gives, bit for
+    bit) and the lengths are summed piece by piece in order (GEOS's arithmetic); the projected geometries are
+    made only when asked for (:attr:`geoms`, e.g. for zones). Anything else goes through ``to_crs`` first.
+    """
+
+    def __init__(self, segments, crs) -> None:
+        dst = CRS.from_user_input(crs)
+        raw = np.asarray(segments.geometry.values, dtype=object)
+        self.n = len(raw)
+        self.raw = raw
+        self._geoms = None
+        self._source = (segments.geometry, dst)
+        simple = self.n > 0 and bool(np.all(shapely.get_type_id(raw) == shapely.GeometryType.LINESTRING))
+        if simple and not shapely.has_z(raw).any() and segments.crs is not None:
+            coords, self._coord_of = shapely.get_coordinates(raw, return_index=True)
+            if not CRS.from_user_input(segments.crs).is_exact_same(dst):
+                x, y = Transformer.from_crs(segments.crs, dst, always_xy=True).transform(coords[:, 0], coords[:, 1])
+                coords = np.column_stack([np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)])
+            same = self._coord_of[1:] == self._coord_of[:-1]
+            self.xy0 = np.ascontiguousarray(coords[:-1][same])
+            self.xy1 = np.ascontiguousarray(coords[1:][same])
+            self.piece_segment = self._coord_of[:-1][same].astype(np.int64)
+            d = self.xy1 - self.xy0
+            self.length = np.bincount(self.piece_segment, weights=np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]),
+                                      minlength=self.n)  # fmt: skip
+        else:
+            self._geoms = self.geoms
+            self.xy0, self.xy1, self.piece_segment = segment_pieces(self._geoms)
+            self.length = shapely.length(self._geoms)
+
+    @property
+    def pieces(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.xy0, self.xy1, self.piece_segment
+
+    @property
+    def geoms(self) -> np.ndarray:
+        """The projected geometries (``to_crs``, on first use)."""
+        if self._geoms is None:
+            series, dst = self._source
+            self._geoms = np.asarray(series.to_crs(dst).values, dtype=object)
+        return self._geoms

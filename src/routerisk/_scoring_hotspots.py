@@ -14,25 +14,24 @@ from .stats import attribute_incidents, network_neighbourhood, segment_adjacency
 
 __all__: list[str] = []
 
-_CHUNK = 200_000  # records attributed at once (bounds the memory of their shapely Points)
 
-
-def score_hotspots(seg_geoms, seg_len, segments, pts, reach, model: RiskModel) -> pd.DataFrame:
+def score_hotspots(seg_geoms, seg_len, segments, pts, reach, model: RiskModel, pieces=None) -> pd.DataFrame:
     """Attribute the placed records to their nearest segment in reach and test the network neighbourhoods.
 
     No adjacency is built when nothing can be tested (fewer than two segments or no record attributed).
+    ``pieces`` is ``segment_pieces(seg_geoms)`` when the caller has it.
     """
     nseg = len(seg_geoms)
     share = _flow(segments, seg_len)
     counts = np.zeros(nseg, dtype=np.int64)
-    for lo in range(0, len(pts) if nseg else 0, _CHUNK):  # in chunks: one shapely Point per record at a time
-        seg = attribute_incidents(seg_geoms, pts[lo : lo + _CHUNK], reach[lo : lo + _CHUNK])
+    if nseg and len(pts):  # the compiled attribution holds no shapely Point: memory O(records)
+        seg = attribute_incidents(seg_geoms, pts, reach, pieces=pieces)
         counts += np.bincount(seg[seg >= 0], minlength=nseg)
     if nseg < 2 or counts.sum() == 0 or share.sum() <= 0:
         out = pd.DataFrame({"hotspot": np.full(nseg, "not tested", dtype=object), "p_value": np.full(nseg, np.nan),
                             "gi_z": np.full(nseg, np.nan)})
     else:
-        A = segment_adjacency(seg_geoms, snap_m=model.junction_snap_m)
+        A = segment_adjacency(seg_geoms, snap_m=model.junction_snap_m, pieces=pieces)
         out = segment_hotspots(counts, share, network_neighbourhood(A, model.neighbour_steps))
     out.attrs["n_attributed"] = int(counts.sum())
     return out

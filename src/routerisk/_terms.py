@@ -1,16 +1,28 @@
-"""The time side of the two terms: effective years of observation, the months each term sums, and their overlap.
+"""The two terms' inputs besides the kernel: the enforcement exposure of zones, the observation window and its
+effective years, the months each term sums, and their overlap.
 
-Used by :func:`routerisk.score_segments`; the results go to ``result.attrs["routerisk"]`` and the manifest.
+Used by :func:`routerisk.score_segments` (which re-exports :func:`enforcement_exposure`); the results go to
+``result.attrs["routerisk"]`` and the manifest.
 """
 
 from __future__ import annotations
 
 import logging
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
-__all__ = ["effective_years", "month_summary", "overlap_warning", "zone_month_summary"]
+from .model import RiskModel
+
+__all__ = [
+    "effective_years",
+    "enforcement_exposure",
+    "month_summary",
+    "overlap_warning",
+    "zone_month_summary",
+]
 
 log = logging.getLogger("routerisk")
 
@@ -116,3 +128,122 @@ def overlap_warning(incident_months: dict | None, zone_months: dict | None) -> s
             f"{lo}..{hi}); set window_start/window_end to compare one period"
         )
     return None
+
+
+def _dates(values) -> pd.Series:
+    s = pd.to_datetime(pd.Series(values), errors="coerce")
+    if getattr(s.dt, "tz", None) is not None:
+        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+    return s.dt.normalize()
+
+
+def _active_zones(zones: pd.DataFrame, model: RiskModel) -> np.ndarray:
+    n = len(zones)
+    active = np.ones(n, dtype=bool)
+    if model.window_end is not None and "start_date" in zones:
+        start = _dates(zones["start_date"].to_numpy())
+        active &= (start.isna() | (start <= pd.Timestamp(model.window_end))).to_numpy()
+    if model.window_start is not None and "end_date" in zones:
+        end = _dates(zones["end_date"].to_numpy())
+        active &= (end.isna() | (end >= pd.Timestamp(model.window_start))).to_numpy()
+    return active
+
+
+def enforcement_exposure(segments: gpd.GeoSeries, zones: gpd.GeoDataFrame | None, model: RiskModel | None = None):
+    """Enforcement exposure ``Z_s = sum_z intensity_z * length(s inside z) / length(s)``.
+
+    Only zones active at some time in the model's window count (all zones when no window is set); a zone with
+    no ``intensity`` counts 1; a Point zone with ``radius_m`` is buffered by it. Overlapping zones add up.
+    A zero-length segment inside a zone counts fully.
+
+    Parameters
+    ----------
+    segments : geopandas.GeoSeries
+        Segment lines in a projected CRS (metres).
+    zones : geopandas.GeoDataFrame or None
+        Canonical zones in the same CRS.
+    model : RiskModel, optional
+
+    Returns
+    -------
+    numpy.ndarray of float64, one value per segment
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import LineString, box
+    >>> seg = gpd.GeoSeries([LineString([(0, 0), (10, 0)])], crs="EPSG:6372")
+    >>> z = gpd.GeoDataFrame({"intensity": [2.0]}, geometry=[box(-1, -1, 4, 1)], crs="EPSG:6372")
+    >>> enforcement_exposure(seg, z).tolist()
+    [0.8]
+    """
+    model = model or RiskModel()
+    geoms = np.asarray(segments.values if hasattr(segments, "values") else segments, dtype=object)
+    out = np.zeros(len(geoms))
+    if zones is None or len(zones) == 0 or len(geoms) == 0:
+        return out
+    active = _active_zones(zones, model)
+    zg = np.asarray(zones.geometry.values, dtype=object)
+    if "radius_m" in zones:
+        radius = pd.to_numeric(zones["radius_m"], errors="coerce").to_numpy(dtype=np.float64)
+        is_point = shapely.get_type_id(zg) == shapely.GeometryType.POINT
+        buf = is_point & np.isfinite(radius) & (radius > 0)
+        zg = zg.copy()
+        zg[buf] = shapely.buffer(zg[buf], radius[buf], quad_segs=32)
+    intensity = (
+        pd.to_numeric(zones["intensity"], errors="coerce").fillna(1.0).to_numpy(dtype=np.float64)
+        if "intensity" in zones
+        else np.ones(len(zones))
+    )
+    keep = active & ~shapely.is_missing(zg) & ~shapely.is_empty(zg) & (intensity != 0)
+    zg, intensity = zg[keep], intensity[keep]
+    if len(zg) == 0:
+        return out
+    tree = shapely.STRtree(zg)
+    si, zi = tree.query(geoms, predicate="intersects")
+    if len(si) == 0:
+        return out
+    seg_len = shapely.length(geoms)
+    inside = shapely.length(shapely.intersection(geoms[si], zg[zi]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.where(seg_len[si] > 0, np.clip(inside / seg_len[si], 0.0, 1.0), 1.0)
+    return np.bincount(si, weights=intensity[zi] * frac, minlength=len(geoms))
+
+
+def _median_weight(model: RiskModel) -> float:
+    """Weight of one victim of the median category: the typical record of the "one more record" term."""
+    return float(np.median(list(model.category_weights.values())))
+
+
+def _mean_decay(window: list | None, years: float) -> float:
+    """Mean time-decay weight over the observation window: effective years / calendar years (1 without one)."""
+    if window is None:
+        return 1.0
+    days = (pd.Timestamp(window[1]) - pd.Timestamp(window[0])).days + 1
+    return min(1.0, years * DAYS_PER_YEAR / days) if days > 0 else 1.0
+
+
+def _observation(incidents, w: np.ndarray, model: RiskModel, ref) -> tuple[list | None, float, list[str]]:
+    """Observation window ``[t0, t1]`` (ISO dates), its effective years ``T_eff`` and warnings.
+
+    ``t0`` / ``t1`` are ``window_start`` / ``window_end`` when set, else the earliest / latest date of the records
+    that count (``w > 0``). Without any dated record ``T_eff = 1`` (the rate is per record set) and a warning says so.
+    """
+    dates = _dates(incidents["date"].to_numpy())[w > 0].dropna() if "date" in incidents else pd.Series([])
+    t0 = pd.Timestamp(model.window_start) if model.window_start is not None else (dates.min() if len(dates) else None)
+    t1 = pd.Timestamp(model.window_end) if model.window_end is not None else (dates.max() if len(dates) else None)
+    if t0 is None or t1 is None or pd.isna(t0) or pd.isna(t1):
+        if len(incidents) == 0 or not (w > 0).any():
+            return None, 1.0, []
+        return None, 1.0, ["no dated records: incident_risk is per record set (T_eff = 1), not per year"]
+    years = effective_years(t0, t1, ref, model.half_life_days)
+    return [t0.date().isoformat(), t1.date().isoformat()], max(years, 1.0 / DAYS_PER_YEAR), []
+
+
+def _zone_months(zones, model: RiskModel) -> dict | None:
+    if zones is None or len(zones) == 0:
+        return None
+    active = _active_zones(zones, model)
+    start = zones["start_date"].to_numpy()[active] if "start_date" in zones else [pd.NaT] * int(active.sum())
+    end = zones["end_date"].to_numpy()[active] if "end_date" in zones else [pd.NaT] * int(active.sum())
+    return zone_month_summary(start, end, model.window_start, model.window_end)

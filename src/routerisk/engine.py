@@ -67,9 +67,14 @@ def segment_pieces(geoms) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     >>> a.tolist(), s.tolist()
     ([[0.0, 0.0], [1.0, 0.0], [5.0, 5.0]], [0, 0, 1])
     """
-    geoms = np.asarray(geoms, dtype=object)
-    parts, part_of = shapely.get_parts(geoms, return_index=True)
-    coords, coord_of = shapely.get_coordinates(parts, return_index=True)
+    geoms = np.asarray(geoms, dtype=object).reshape(-1)
+    if np.all(shapely.get_type_id(geoms) == shapely.GeometryType.LINESTRING):
+        # vectorised: the coordinates of LineStrings are their pieces' ends, no part geometries to build
+        coords, coord_of = shapely.get_coordinates(geoms, return_index=True)
+        part_of = np.arange(len(geoms), dtype=np.int64)
+    else:
+        parts, part_of = shapely.get_parts(geoms, return_index=True)
+        coords, coord_of = shapely.get_coordinates(parts, return_index=True)
     if len(coords) < 2:
         empty = np.empty((0, 2))
         return empty, empty.copy(), np.empty(0, dtype=np.int64)

@@ -34,16 +34,35 @@ The constants (``T_eff``, the references, the months each term sums, warnings, C
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
 from . import _terms
-from ._coords import _incident_lonlat, _is_lonlat_table, _point_xy, _project, _projected_point_xy, _wgs84_bounds  # noqa: F401
+from ._coords import (  # noqa: F401
+    ProjectedSegments,
+    _incident_lonlat,
+    _is_lonlat_table,
+    _point_xy,
+    _project,
+    _projected_point_xy,
+    _wgs84_bounds,
+)
 from ._scoring_hotspots import score_hotspots
+from ._terms import (  # noqa: F401
+    _active_zones,
+    _dates,
+    _mean_decay,
+    _median_weight,
+    _observation,
+    _zone_months,
+    enforcement_exposure,
+)
 from .crs import analysis_crs, check_same_crs
-from .engine import exposure, segment_pieces
+from .engine import exposure
 from .intervals import C_FLOOR, INTERVAL_LEVEL, exposure_interval, kernel_integrals, mean_reach_kernel
 from .model import KERNEL_SUPPORT, RiskModel
 from .schema import DEFAULT_CATEGORY_WEIGHTS, LOCATION_SIGMA_M, compute_severity, victims_factor
@@ -84,13 +103,6 @@ SCORE_COLUMNS = (
 )
 #: ``evidence`` is "low" below the first count of supporting incidents, "medium" below the second, else "high".
 EVIDENCE_THRESHOLDS = (3, 10)
-
-
-def _dates(values) -> pd.Series:
-    s = pd.to_datetime(pd.Series(values), errors="coerce")
-    if getattr(s.dt, "tz", None) is not None:
-        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-    return s.dt.normalize()
 
 
 def _reference_date(incidents, model: RiskModel, reference_date=None) -> pd.Timestamp | None:
@@ -244,79 +256,6 @@ def _lookup(values, table: dict, default: float) -> np.ndarray:
     return lut[codes]
 
 
-def _active_zones(zones: pd.DataFrame, model: RiskModel) -> np.ndarray:
-    n = len(zones)
-    active = np.ones(n, dtype=bool)
-    if model.window_end is not None and "start_date" in zones:
-        start = _dates(zones["start_date"].to_numpy())
-        active &= (start.isna() | (start <= pd.Timestamp(model.window_end))).to_numpy()
-    if model.window_start is not None and "end_date" in zones:
-        end = _dates(zones["end_date"].to_numpy())
-        active &= (end.isna() | (end >= pd.Timestamp(model.window_start))).to_numpy()
-    return active
-
-
-def enforcement_exposure(segments: gpd.GeoSeries, zones: gpd.GeoDataFrame | None, model: RiskModel | None = None):
-    """Enforcement exposure ``Z_s = sum_z intensity_z * length(s inside z) / length(s)``.
-
-    Only zones active at some time in the model's window count (all zones when no window is set); a zone with
-    no ``intensity`` counts 1; a Point zone with ``radius_m`` is buffered by it. Overlapping zones add up.
-    A zero-length segment inside a zone counts fully.
-
-    Parameters
-    ----------
-    segments : geopandas.GeoSeries
-        Segment lines in a projected CRS (metres).
-    zones : geopandas.GeoDataFrame or None
-        Canonical zones in the same CRS.
-    model : RiskModel, optional
-
-    Returns
-    -------
-    numpy.ndarray of float64, one value per segment
-
-    Examples
-    --------
-    >>> import geopandas as gpd
-    >>> from shapely import LineString, box
-    >>> seg = gpd.GeoSeries([LineString([(0, 0), (10, 0)])], crs="EPSG:6372")
-    >>> z = gpd.GeoDataFrame({"intensity": [2.0]}, geometry=[box(-1, -1, 4, 1)], crs="EPSG:6372")
-    >>> enforcement_exposure(seg, z).tolist()
-    [0.8]
-    """
-    model = model or RiskModel()
-    geoms = np.asarray(segments.values if hasattr(segments, "values") else segments, dtype=object)
-    out = np.zeros(len(geoms))
-    if zones is None or len(zones) == 0 or len(geoms) == 0:
-        return out
-    active = _active_zones(zones, model)
-    zg = np.asarray(zones.geometry.values, dtype=object)
-    if "radius_m" in zones:
-        radius = pd.to_numeric(zones["radius_m"], errors="coerce").to_numpy(dtype=np.float64)
-        is_point = shapely.get_type_id(zg) == shapely.GeometryType.POINT
-        buf = is_point & np.isfinite(radius) & (radius > 0)
-        zg = zg.copy()
-        zg[buf] = shapely.buffer(zg[buf], radius[buf], quad_segs=32)
-    intensity = (
-        pd.to_numeric(zones["intensity"], errors="coerce").fillna(1.0).to_numpy(dtype=np.float64)
-        if "intensity" in zones
-        else np.ones(len(zones))
-    )
-    keep = active & ~shapely.is_missing(zg) & ~shapely.is_empty(zg) & (intensity != 0)
-    zg, intensity = zg[keep], intensity[keep]
-    if len(zg) == 0:
-        return out
-    tree = shapely.STRtree(zg)
-    si, zi = tree.query(geoms, predicate="intersects")
-    if len(si) == 0:
-        return out
-    seg_len = shapely.length(geoms)
-    inside = shapely.length(shapely.intersection(geoms[si], zg[zi]))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        frac = np.where(seg_len[si] > 0, np.clip(inside / seg_len[si], 0.0, 1.0), 1.0)
-    return np.bincount(si, weights=intensity[zi] * frac, minlength=len(geoms))
-
-
 def _saturate(x: np.ndarray, ref: float) -> np.ndarray:
     """``100 x / (x + ref)``: 0 at 0, 50 at ``ref``, below 100 for any finite ``x`` (no flat cap)."""
     x = np.asarray(x, dtype=np.float64)
@@ -391,80 +330,34 @@ def score_segments(
         layers.append(("zones", zones))
     check_same_crs(*layers)
 
-    bounds = _wgs84_bounds(segments)
-    crs = analysis_crs(bounds, model.crs)
-    seg_geoms = np.asarray(segments.geometry.to_crs(crs).values, dtype=object)
-    nseg = len(seg_geoms)
-
-    w = incident_weights(incidents, model)
-    h = incident_bandwidths(incidents, model)
-    xy = _projected_point_xy(incidents, crs)
-    if xy is not None:  # points: project their coordinates, not the geometries (no second set of Points)
-        x, y, valid_pt = xy
-        placed = valid_pt & np.isfinite(h) & (w > 0)
-        pts = np.column_stack([x[placed], y[placed]])
-    else:
-        inc_geoms = np.asarray(incidents.geometry.to_crs(crs).values, dtype=object)
-        valid_pt = ~shapely.is_missing(inc_geoms) & ~shapely.is_empty(inc_geoms)
-        placed = valid_pt & np.isfinite(h) & (w > 0)
-        pts = _point_xy(inc_geoms[placed])
-    hp = h[placed]
-    wp = w[placed] * precision_factor(hp, model)
-
-    xy0, xy1, ps = segment_pieces(seg_geoms)
+    crs = analysis_crs(_wgs84_bounds(segments), model.crs)
+    segs = ProjectedSegments(segments, crs)  # one transform of the segments' coordinates
+    inc = _placed_incidents(incidents, model, crs)
     E, n_inc, V, M = exposure(
-        xy0, xy1, pts, wp, hp, model.kernel, piece_segment=ps, n_segments=nseg, backend=backend, moments=True
+        segs.xy0, segs.xy1, inc.pts, inc.wp, inc.hp, model.kernel, piece_segment=segs.piece_segment,
+        n_segments=segs.n, backend=backend, moments=True,
     )
-    seg_len = shapely.length(seg_geoms)
     ref = _reference_date(incidents, model)
-    window, years, warnings = _observation(incidents, w, model, ref)
+    window, years, warnings = _observation(incidents, inc.w, model, ref)
     # "one more record": median category x mean decay over the window x mean kernel over the segment's reach
     c0_weight = _median_weight(model) * _mean_decay(window, years)
-    E_lo, E_hi = exposure_interval(E, V, M, c0_weight * mean_reach_kernel(model.kernel, model.bandwidth_m, seg_len))
-
-    length_km = seg_len / 1000.0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        density = np.where(length_km > 0, E / length_km, 0.0)
-    Z = enforcement_exposure(gpd.GeoSeries(seg_geoms, crs=crs), _project(zones, crs), model)
-
-    a, b = model.incident_weight, model.enforcement_weight
-    terms = {}
-    for name, value in (("", E), ("_lo", E_lo), ("_hi", E_hi)):
-        terms[name] = _saturate(value / years, model.risk_reference)
-    enf_risk = _saturate(Z, model.enforcement_reference)
-    composite = {k: (a * v + b * enf_risk) / (a + b) for k, v in terms.items()}
-    shown = terms if model.risk_layer == "incident" else composite
-    risk = shown[""]
-
-    inc_months = _terms.month_summary(_dates(incidents["date"].to_numpy())[placed]) if "date" in incidents else None
+    reach_kernel = mean_reach_kernel(model.kernel, model.bandwidth_m, segs.length)
+    E_lo, E_hi = exposure_interval(E, V, M, c0_weight * reach_kernel)
+    has_zones = zones is not None and len(zones) > 0
+    Z = enforcement_exposure(gpd.GeoSeries(segs.geoms, crs=crs), _project(zones, crs), model) if has_zones else (
+        np.zeros(segs.n))  # fmt: skip
+    inc_months = _terms.month_summary(_dates(incidents["date"].to_numpy())[inc.placed]) if "date" in incidents else None
     zone_months = _zone_months(zones, model)
     overlap = _terms.overlap_warning(inc_months, zone_months)
     if overlap:
         warnings.append(overlap)
     for msg in warnings:
         _terms.log.warning("%s", msg)
+    # hot spots read only the count and emptiness of the input geometries; distances use the projected pieces
+    hs = score_hotspots(segs.raw, segs.length, segments, inc.pts, KERNEL_SUPPORT[model.kernel] * inc.hp, model,
+                        segs.pieces)  # fmt: skip
 
-    hs = score_hotspots(seg_geoms, seg_len, segments, pts, KERNEL_SUPPORT[model.kernel] * hp, model)
-
-    out = segments.copy()
-    out["incident_exposure"] = E
-    out["incident_exposure_lo"] = E_lo
-    out["incident_exposure_hi"] = E_hi
-    out["incident_density"] = density
-    out["n_incidents"] = n_inc
-    out["enforcement_exposure"] = Z
-    out["incident_risk"] = terms[""]
-    out["enforcement_risk"] = enf_risk
-    out["composite_risk"] = composite[""]
-    out["risk"] = risk
-    out["risk_lo"] = shown["_lo"]
-    out["risk_hi"] = shown["_hi"]
-    out["risk_percentile"] = pd.Series(risk).rank(method="max", pct=True).to_numpy() * 100.0 if nseg else risk
-    out["risk_class"] = classify(risk, model.classes, 5)
-    out["evidence"] = _evidence(n_inc)
-    out["hotspot"] = hs["hotspot"].to_numpy()
-    out["p_value"] = hs["p_value"].to_numpy()
-    out["gi_z"] = hs["gi_z"].to_numpy()
+    out = _assemble(segments, model, E, (E_lo, E_hi), n_inc, Z, years, segs.length, hs)
     out.attrs["routerisk"] = {
         "model": model.to_dict(),
         "analysis_crs": crs.to_string(),
@@ -482,51 +375,77 @@ def score_segments(
         "zone_months": zone_months,
         "warnings": warnings,
         "evidence_thresholds": list(EVIDENCE_THRESHOLDS),
-        "n_segments": int(nseg),
+        "n_segments": int(segs.n),
         "n_incidents": len(incidents),
-        "n_incidents_placed": int(placed.sum()),
-        "n_incidents_unplaced": int((valid_pt & ~np.isfinite(h)).sum()),
-        "n_incidents_zero_weight": int((w <= 0).sum()),
+        "n_incidents_placed": int(inc.placed.sum()),
+        "n_incidents_unplaced": int((inc.valid & ~np.isfinite(inc.h)).sum()),
+        "n_incidents_zero_weight": int((inc.w <= 0).sum()),
         "n_incidents_attributed": int(hs.attrs.get("n_attributed", 0)),
         "n_zones": 0 if zones is None else len(zones),
     }
     return out
 
 
-def _median_weight(model: RiskModel) -> float:
-    """Weight of one victim of the median category: the typical record of the "one more record" term."""
-    return float(np.median(list(model.category_weights.values())))
+class _Placed(NamedTuple):
+    """Incidents as the engine sees them: weights and bandwidths of all, coordinates of the placed ones."""
+
+    w: np.ndarray
+    h: np.ndarray
+    valid: np.ndarray
+    placed: np.ndarray
+    pts: np.ndarray
+    hp: np.ndarray
+    wp: np.ndarray
 
 
-def _mean_decay(window: list | None, years: float) -> float:
-    """Mean time-decay weight over the observation window: effective years / calendar years (1 without one)."""
-    if window is None:
-        return 1.0
-    days = (pd.Timestamp(window[1]) - pd.Timestamp(window[0])).days + 1
-    return min(1.0, years * _terms.DAYS_PER_YEAR / days) if days > 0 else 1.0
+def _placed_incidents(incidents, model: RiskModel, crs) -> _Placed:
+    """Weights, bandwidths and projected coordinates; placed = a valid point, a finite bandwidth and ``w > 0``."""
+    w = incident_weights(incidents, model)
+    h = incident_bandwidths(incidents, model)
+    xy = _projected_point_xy(incidents, crs)
+    if xy is not None:  # points: project their coordinates, not the geometries (no second set of Points)
+        x, y, valid = xy
+        placed = valid & np.isfinite(h) & (w > 0)
+        pts = np.column_stack([x[placed], y[placed]])
+    else:
+        inc_geoms = np.asarray(incidents.geometry.to_crs(crs).values, dtype=object)
+        valid = ~shapely.is_missing(inc_geoms) & ~shapely.is_empty(inc_geoms)
+        placed = valid & np.isfinite(h) & (w > 0)
+        pts = _point_xy(inc_geoms[placed])
+    hp = h[placed]
+    return _Placed(w, h, valid, placed, pts, hp, w[placed] * precision_factor(hp, model))
 
 
-def _observation(incidents, w: np.ndarray, model: RiskModel, ref) -> tuple[list | None, float, list[str]]:
-    """Observation window ``[t0, t1]`` (ISO dates), its effective years ``T_eff`` and warnings.
-
-    ``t0`` / ``t1`` are ``window_start`` / ``window_end`` when set, else the earliest / latest date of the records
-    that count (``w > 0``). Without any dated record ``T_eff = 1`` (the rate is per record set) and a warning says so.
-    """
-    dates = _dates(incidents["date"].to_numpy())[w > 0].dropna() if "date" in incidents else pd.Series([])
-    t0 = pd.Timestamp(model.window_start) if model.window_start is not None else (dates.min() if len(dates) else None)
-    t1 = pd.Timestamp(model.window_end) if model.window_end is not None else (dates.max() if len(dates) else None)
-    if t0 is None or t1 is None or pd.isna(t0) or pd.isna(t1):
-        if len(incidents) == 0 or not (w > 0).any():
-            return None, 1.0, []
-        return None, 1.0, ["no dated records: incident_risk is per record set (T_eff = 1), not per year"]
-    years = _terms.effective_years(t0, t1, ref, model.half_life_days)
-    return [t0.date().isoformat(), t1.date().isoformat()], max(years, 1.0 / _terms.DAYS_PER_YEAR), []
-
-
-def _zone_months(zones, model: RiskModel) -> dict | None:
-    if zones is None or len(zones) == 0:
-        return None
-    active = _active_zones(zones, model)
-    start = zones["start_date"].to_numpy()[active] if "start_date" in zones else [pd.NaT] * int(active.sum())
-    end = zones["end_date"].to_numpy()[active] if "end_date" in zones else [pd.NaT] * int(active.sum())
-    return _terms.zone_month_summary(start, end, model.window_start, model.window_end)
+def _assemble(segments, model: RiskModel, E, interval, n_inc, Z, years, seg_len, hs) -> gpd.GeoDataFrame:
+    """The output table: a copy of ``segments`` with the columns of :data:`SCORE_COLUMNS`."""
+    length_km = seg_len / 1000.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        density = np.where(length_km > 0, E / length_km, 0.0)
+    a, b = model.incident_weight, model.enforcement_weight
+    terms = {}
+    for name, value in (("", E), ("_lo", interval[0]), ("_hi", interval[1])):
+        terms[name] = _saturate(value / years, model.risk_reference)
+    enf_risk = _saturate(Z, model.enforcement_reference)
+    composite = {k: (a * v + b * enf_risk) / (a + b) for k, v in terms.items()}
+    shown = terms if model.risk_layer == "incident" else composite
+    risk = shown[""]
+    out = segments.copy()
+    out["incident_exposure"] = E
+    out["incident_exposure_lo"] = interval[0]
+    out["incident_exposure_hi"] = interval[1]
+    out["incident_density"] = density
+    out["n_incidents"] = n_inc
+    out["enforcement_exposure"] = Z
+    out["incident_risk"] = terms[""]
+    out["enforcement_risk"] = enf_risk
+    out["composite_risk"] = composite[""]
+    out["risk"] = risk
+    out["risk_lo"] = shown["_lo"]
+    out["risk_hi"] = shown["_hi"]
+    out["risk_percentile"] = pd.Series(risk).rank(method="max", pct=True).to_numpy() * 100.0 if len(out) else risk
+    out["risk_class"] = classify(risk, model.classes, 5)
+    out["evidence"] = _evidence(n_inc)
+    out["hotspot"] = hs["hotspot"].to_numpy()
+    out["p_value"] = hs["p_value"].to_numpy()
+    out["gi_z"] = hs["gi_z"].to_numpy()
+    return out

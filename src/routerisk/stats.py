@@ -27,7 +27,9 @@ import scipy.sparse as sp
 import shapely
 from scipy.stats import binom, false_discovery_control
 
+from ._segments_numba import adjacent_pairs, nearest_segment
 from .classes import CLASS_BREAKS, CLASS_SCHEMES, classify, fisher_jenks_bins, fixed_classes, quantile_bins
+from .engine import segment_pieces
 
 __all__ = [
     "CLASS_BREAKS",
@@ -142,12 +144,13 @@ def fdr_hotspot_labels(direction, p_raw) -> tuple[np.ndarray, np.ndarray]:
 
 
 # -- network hot spots: exact binomial test of attributed incident counts -------------------------------------------
-def segment_adjacency(seg_geoms, *, snap_m: float = DEFAULT_SNAP_M) -> sp.csr_matrix:
+def segment_adjacency(seg_geoms, *, snap_m: float = DEFAULT_SNAP_M, pieces=None) -> sp.csr_matrix:
     """Binary, symmetric adjacency of segments whose geometries come within ``snap_m`` of each other.
 
     Consecutive segments of a route share an endpoint (distance 0), and routes that cross or meet at a junction
-    touch, so all of them are adjacent; segments further apart than ``snap_m`` are not. Found with
-    ``shapely.STRtree.query(predicate="dwithin")``; no self loops.
+    touch, so all of them are adjacent; segments further apart than ``snap_m`` are not. Found by a compiled scan of
+    a grid of the segments' pieces with GEOS's segment-to-segment distance (the pairs
+    ``shapely.STRtree.query(predicate="dwithin")`` gives; :mod:`routerisk._segments_numba`); no self loops.
 
     Parameters
     ----------
@@ -155,6 +158,8 @@ def segment_adjacency(seg_geoms, *, snap_m: float = DEFAULT_SNAP_M) -> sp.csr_ma
         Projected LineStrings (metres). None and empty geometries have no neighbours.
     snap_m : float
         Tolerance in metres (>= 0), for junctions digitised a little apart.
+    pieces : tuple, optional
+        ``segment_pieces(seg_geoms)`` when the caller has it already.
 
     Returns
     -------
@@ -176,10 +181,8 @@ def segment_adjacency(seg_geoms, *, snap_m: float = DEFAULT_SNAP_M) -> sp.csr_ma
     n = len(geoms)
     if n == 0:
         return sp.csr_matrix((0, 0))
-    tree = shapely.STRtree(geoms)
-    i, j = tree.query(geoms, predicate="dwithin", distance=snap)
-    keep = i < j  # dwithin is symmetric: keep each pair once, drop self pairs
-    i, j = i[keep], j[keep]
+    xy0, xy1, ps = pieces if pieces is not None else segment_pieces(geoms)
+    i, j = adjacent_pairs(xy0, xy1, ps, snap)  # i < j: each pair once, no self pairs
     data = np.ones(2 * len(i))
     A = sp.csr_matrix((data, (np.r_[i, j], np.r_[j, i])), shape=(n, n))
     A.sum_duplicates()
@@ -228,12 +231,14 @@ def network_neighbourhood(adjacency, steps: int = DEFAULT_NEIGHBOUR_STEPS) -> sp
     return H
 
 
-def attribute_incidents(seg_geoms, xy, max_distance_m) -> np.ndarray:
+def attribute_incidents(seg_geoms, xy, max_distance_m, *, pieces=None) -> np.ndarray:
     """Index of the nearest segment of each incident, or -1 when none lies within the incident's reach.
 
-    Distances are exact point-to-line distances (``shapely.STRtree.query_nearest``). When several segments are
-    equally near (e.g. an incident at the shared endpoint of two consecutive segments), the lowest segment index
-    wins, so the result does not depend on the tree's internal order.
+    Distances are exact point-to-line distances, the arithmetic of GEOS (``shapely.distance``) bit for bit, found
+    by a compiled scan of a grid of segment pieces (:mod:`routerisk._segments_numba`); an infinite reach falls back
+    to ``shapely.STRtree.query_nearest``. When several segments are equally near (e.g. an incident at the shared
+    endpoint of two consecutive segments), the lowest segment index wins, so the result does not depend on the
+    order of a search structure.
 
     Parameters
     ----------
@@ -244,6 +249,8 @@ def attribute_incidents(seg_geoms, xy, max_distance_m) -> np.ndarray:
     max_distance_m : float or array-like of shape (n,)
         Reach (inclusive): a scalar or one per incident (e.g. the kernel support of its bandwidth); ``inf`` means
         no limit, NaN or a negative value means the incident is never attributed.
+    pieces : tuple, optional
+        ``segment_pieces(seg_geoms)`` when the caller has it already.
 
     Returns
     -------
@@ -265,12 +272,13 @@ def attribute_incidents(seg_geoms, xy, max_distance_m) -> np.ndarray:
     has_geom = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) if len(geoms) else np.zeros(0, bool)
     if not ok.any() or not has_geom.any():
         return out
+    if np.isfinite(reach[ok]).all():
+        xy0, xy1, ps = pieces if pieces is not None else segment_pieces(geoms)
+        return nearest_segment(xy0, xy1, ps, pts_xy, np.where(ok, reach, -1.0))
     idx = np.flatnonzero(ok)
     pts = shapely.points(pts_xy[idx])
     tree = shapely.STRtree(geoms)
-    limit = float(reach[idx].max())
-    kwargs = {} if not np.isfinite(limit) else {"max_distance": max(limit, 1e-9)}
-    (qi, ti), dist = tree.query_nearest(pts, return_distance=True, all_matches=True, **kwargs)
+    (qi, ti), dist = tree.query_nearest(pts, return_distance=True, all_matches=True)
     within = dist <= reach[idx][qi]
     qi, ti = qi[within], ti[within]
     if len(qi) == 0:
