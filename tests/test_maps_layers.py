@@ -151,3 +151,11 @@ def test_cli_layer_errors(tmp_path):
 def test_register_layer_checks_the_name():
     with pytest.raises(ConfigError):
         register_layer(MapLayer("bad name", "x", lambda d: None, lambda ax, d: []))
+
+
+def test_the_docs_list_every_registered_layer():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "maps.md").read_text(encoding="utf-8")
+    for name, layer in LAYERS.items():
+        assert f"| `{name}` | {layer.label} |" in text

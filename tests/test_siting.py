@@ -566,3 +566,13 @@ def test_unknown_model_lists_the_registry():
     siting = ShelterSiting(segs, town, weights=[1.0], radius_km=1)
     with pytest.raises(ConfigError, match=re.escape(str(model_names()))):
         siting.solve("maxcover", k=1)
+
+
+def test_the_docs_list_every_registered_model():
+    from pathlib import Path
+
+    from routerisk.siting import MODELS
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "siting.md").read_text(encoding="utf-8")
+    for name, model in MODELS.items():
+        assert f"`{name}`" in text and f"`{model.spopt}`" in text

@@ -97,7 +97,7 @@ def period_index(dates: Any, step: str = "auto", *, max_frames: int | None = Non
 
 
 def _palette() -> list[int]:
-    # lazy: matplotlib.colors costs ~0.15 s at start-up, paid only when a surface image is drawn
+    # lazy: matplotlib.colors costs 0.07 s at start-up (measured), paid only when a surface image is drawn
     from matplotlib.colors import LinearSegmentedColormap
 
     cmap = LinearSegmentedColormap.from_list("rr_heat", HEAT_COLORS)

