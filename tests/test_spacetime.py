@@ -149,3 +149,31 @@ def test_lon_lat_table_and_geodataframe_give_the_same_cube():
     b = spacetime_exposure(segs, table, period="year")
     np.testing.assert_allclose(a.exposure, b.exposure, atol=1e-9)
     np.testing.assert_array_equal(a.count, b.count)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), nper=st.integers(1, 6), steps=st.integers(0, 3))
+def test_period_tests_equal_segment_hotspots_per_period(seed, nper, steps):
+    import scipy.sparse as sp
+
+    from routerisk.spacetime import hotspot_labels, period_tests
+    from routerisk.stats import network_neighbourhood, segment_hotspots
+
+    rng = np.random.default_rng(seed)
+    n = 30
+    count = rng.poisson(rng.uniform(0, 2), (n, nper))
+    count[:, 0] = 0 if nper > 1 else count[:, 0]  # an empty period
+    share = rng.uniform(0.5, 2.0, n)
+    H = network_neighbourhood(sp.diags([1.0, 1.0], [-1, 1], shape=(n, n)), steps)
+    out = period_tests(count, share, H)
+    labels = hotspot_labels(out["p_value"], out["observed"] - out["expected"])
+    for t in range(nper):
+        if count[:, t].sum() == 0:
+            assert np.isnan(out["p_value"][:, t]).all() and (out["z"][:, t] == 0).all()
+            continue
+        ref = segment_hotspots(count[:, t], share, H)
+        np.testing.assert_allclose(out["p_raw"][:, t], ref["p_raw"], atol=1e-12, equal_nan=True)
+        np.testing.assert_allclose(out["p_value"][:, t], ref["p_value"], atol=1e-12, equal_nan=True)
+        np.testing.assert_array_equal(out["observed"][:, t], ref["observed"])
+        np.testing.assert_allclose(out["expected"][:, t], ref["expected"], atol=1e-12)
+        assert labels[:, t].tolist() == ref["hotspot"].tolist()

@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import shapely
+from numba import njit
+from scipy.stats import false_discovery_control
 
 from ._errors import ConfigError
 from .crs import analysis_crs
@@ -34,9 +36,18 @@ from .engine import kernel_matrix, segment_pieces
 from .intervals import exposure_interval, mean_reach_kernel
 from .model import KERNEL_SUPPORT, RiskModel
 from .scoring import incident_bandwidths, incident_weights, precision_factor
-from .stats import attribute_incidents, network_neighbourhood, segment_adjacency, segment_hotspots
+from .stats import HOTSPOT_LEVELS, attribute_incidents, binom_two_sided_p, network_neighbourhood, segment_adjacency
 
-__all__ = ["PERIODS", "SpaceTimeCube", "group_exposure", "period_of", "project_incidents", "spacetime_exposure"]
+__all__ = [
+    "PERIODS",
+    "SpaceTimeCube",
+    "group_exposure",
+    "hotspot_labels",
+    "period_of",
+    "period_tests",
+    "project_incidents",
+    "spacetime_exposure",
+]
 
 #: Period lengths a cube can use, and their pandas frequency.
 PERIODS = {"month": "M", "quarter": "Q", "year": "Y"}
@@ -64,7 +75,7 @@ class SpaceTimeCube:
         tested), the statistic whose trend :func:`routerisk.trends.emerging_hotspots` tests.
     p_value : numpy.ndarray
         BH-adjusted exact binomial p-value of the period (NaN where not tested).
-    hotspot : numpy.ndarray of object
+    hotspot : numpy.ndarray of object (property)
         ``segment_hotspots``' label per period ("hot 90%", "cold 95%", "not significant", "not tested").
     segment_ids : numpy.ndarray
         The segments' ``segment_id`` (or their index).
@@ -82,9 +93,13 @@ class SpaceTimeCube:
     expected: np.ndarray
     z: np.ndarray
     p_value: np.ndarray
-    hotspot: np.ndarray
     segment_ids: np.ndarray
     attrs: dict = field(default_factory=dict)
+
+    @property
+    def hotspot(self) -> np.ndarray:
+        """``segment_hotspots``' label of every cell ("hot 90%", "cold 95%", "not significant", "not tested")."""
+        return hotspot_labels(self.p_value, self.observed - self.expected)
 
     def long(self) -> pd.DataFrame:
         """One row per segment and period (``segment_id``, ``period`` and every per-period array)."""
@@ -175,18 +190,22 @@ def _periods(dates, period: str, model: RiskModel, periods=None) -> tuple[pd.Per
     return periods, np.asarray(col, dtype=np.int64)
 
 
+@njit(cache=True)
+def _scatter(key, c, E, V, M, N) -> None:  # pragma: no cover - compiled
+    for j in range(key.shape[0]):
+        k = key[j]
+        E[k] += c[j]
+        V[k] += c[j] * c[j]
+        N[k] += 1
+        if c[j] > M[k]:
+            M[k] = c[j]
+
+
 def _accumulate(K: sp.csr_matrix, c_w: np.ndarray, col: np.ndarray, nper: int, out: dict) -> None:
     """Add one block's contributions ``c = w_i K_si`` to the per-period sums, squares, maxima and counts."""
-    nseg = K.shape[0]
-    C = K.tocoo()
-    rows, cols = C.row.astype(np.int64), C.col.astype(np.int64)
-    c = C.data * c_w[cols]
-    key = rows * nper + col[cols]
-    size = nseg * nper
-    out["E"] += np.bincount(key, weights=c, minlength=size)
-    out["V"] += np.bincount(key, weights=c * c, minlength=size)
-    out["N"] += np.bincount(key, minlength=size)
-    np.maximum.at(out["M"], key, c)
+    rows = np.repeat(np.arange(K.shape[0], dtype=np.int64), np.diff(K.indptr))
+    cols = K.indices.astype(np.int64)
+    _scatter(rows * nper + col[cols], K.data * c_w[cols], out["E"], out["V"], out["M"], out["N"])
 
 
 def group_exposure(seg_geoms, pts, weights, bandwidths, group, n_groups: int, model: RiskModel,
@@ -239,31 +258,119 @@ def _exposure_cube(seg_geoms, pts, wp, hp, col, nper, model, backend) -> dict:
     return {k: v.reshape(nseg, nper) for k, v in out.items()}
 
 
+def _binom_p(k: np.ndarray, t: np.ndarray, s: np.ndarray, total: np.ndarray, P: np.ndarray) -> np.ndarray:
+    """:func:`routerisk.stats.binom_two_sided_p` of ``k`` records of period ``t`` in the neighbourhood of segment
+    ``s``, evaluated once per distinct (k, total of t, P of s)."""
+    if len(k) == 0:
+        return np.zeros(0)
+    p_values, p_index = np.unique(P, return_inverse=True)
+    key = (k * len(total) + t) * len(p_values) + p_index.reshape(-1)[s]
+    codes, uniq = pd.factorize(key)
+    first = np.zeros(len(uniq), dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # one row of each distinct key
+    pv = binom_two_sided_p(k[first], total[t[first]], P[s[first]])
+    return pv[codes]
+
+
+def period_tests(count, share, neighbourhood) -> dict:
+    """The exact binomial hot-spot test of :func:`routerisk.stats.segment_hotspots`, for every period at once.
+
+    Same null, p-values and Benjamini-Hochberg adjustment (per period, over its tested segments) as calling
+    ``segment_hotspots(count[:, t], share, neighbourhood)`` for each period ``t`` (tested equal), without the
+    per-period tables: one sparse product for the neighbourhood counts, one p-value per distinct case.
+
+    Parameters
+    ----------
+    count : array of int, shape (n_segments, n_periods)
+        Attributed records.
+    share : array of float, shape (n_segments,)
+        Null share of each segment (length or flow).
+    neighbourhood : scipy.sparse matrix (n_segments, n_segments)
+        Binary network neighbourhoods (:func:`routerisk.stats.network_neighbourhood`).
+
+    Returns
+    -------
+    dict of arrays of shape (n_segments, n_periods)
+        ``observed``, ``expected``, ``z`` (binomial z, 0 where not tested), ``p_raw`` and ``p_value`` (adjusted;
+        NaN where not tested).
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> count = np.zeros((5, 2), dtype=int)
+    >>> count[2] = [0, 12]
+    >>> out = period_tests(count, np.ones(5), sp.identity(5, format="csr"))
+    >>> bool(np.isnan(out["p_value"][:, 0]).all()), bool(out["p_value"][2, 1] < 0.01)
+    (True, True)
+    """
+    c = np.asarray(count, dtype=np.int64)
+    nseg, nper = c.shape
+    share_n = np.asarray(share, dtype=np.float64) / np.sum(share)
+    H = (sp.csr_matrix(neighbourhood, dtype=np.float64) != 0).astype(np.float64) + sp.identity(nseg, format="csr")
+    H.data[:] = 1.0
+    observed = np.asarray(H @ c.astype(np.float64)).round().astype(np.int64)
+    P = np.clip(H @ share_n, 0.0, 1.0)
+    positive = share_n > 0
+    covers_all = np.asarray(H @ positive.astype(np.float64)).round() == positive.sum()
+    P[covers_all] = 1.0
+    total = c.sum(axis=0)
+    expected = P[:, None] * total[None, :]
+    tested = ((P > 0) & ~covers_all)[:, None] & (total > 0)[None, :]
+    p_raw = np.full((nseg, nper), np.nan)
+    si, ti = np.nonzero(tested)
+    p_raw[si, ti] = _binom_p(observed[si, ti], ti, si, total, P)
+    q = np.full((nseg, nper), np.nan)
+    for t in np.flatnonzero(tested.any(axis=0)):
+        ok = tested[:, t]
+        q[ok, t] = false_discovery_control(p_raw[ok, t], method="bh")
+    var = expected * (1.0 - P[:, None])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(tested & (var > 0), (observed - expected) / np.sqrt(var), 0.0)
+    return {"observed": observed.astype(np.float64), "expected": expected, "z": z, "p_raw": p_raw, "p_value": q}
+
+
+def hotspot_labels(p_value, direction) -> np.ndarray:
+    """``segment_hotspots``' labels from adjusted p-values and ``observed - expected``: "hot 99%" ... "not tested".
+
+    Examples
+    --------
+    >>> hotspot_labels(np.array([[0.005, 0.07, 0.5, np.nan]]), np.array([[2.0, -1.0, 1.0, 0.0]])).tolist()
+    [['hot 99%', 'cold 90%', 'not significant', 'not tested']]
+    """
+    q = np.asarray(p_value, dtype=np.float64)
+    d = np.asarray(direction, dtype=np.float64)
+    labels = np.where(np.isfinite(q), "not significant", "not tested").astype(object)
+    for level, name in reversed(HOTSPOT_LEVELS):  # loosest first, so stricter levels overwrite
+        sig = np.isfinite(q) & (q <= level)
+        labels[sig & (d > 0)] = f"hot {name}"
+        labels[sig & (d < 0)] = f"cold {name}"
+    return labels
+
+
+def _intervals(ex: dict, c0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The intervals of the cells with a record in reach; a segment's empty cells share one interval."""
+    nseg, nper = ex["E"].shape
+    lo0, hi0 = exposure_interval(np.zeros(nseg), np.zeros(nseg), np.zeros(nseg), c0)
+    lo, hi = np.repeat(lo0[:, None], nper, axis=1), np.repeat(hi0[:, None], nper, axis=1)
+    some = ex["N"] > 0
+    c0_cell = np.broadcast_to(c0[:, None], (nseg, nper))[some]
+    lo[some], hi[some] = exposure_interval(ex["E"][some], ex["V"][some], ex["M"][some], c0_cell)
+    return lo, hi
+
+
 def _hotspot_cube(seg_geoms, seg_len, segments, pts, reach, col, nper, model) -> dict:
     nseg = len(seg_geoms)
     att = attribute_incidents(seg_geoms, pts, reach)
     ok = att >= 0
     count = np.bincount(att[ok] * nper + col[ok], minlength=nseg * nper).reshape(nseg, nper)
-    res = {k: np.full((nseg, nper), np.nan) for k in ("observed", "expected", "z", "p_value")}
-    res["hotspot"] = np.full((nseg, nper), "not tested", dtype=object)
-    res["count"] = count
     share = _share(segments, seg_len)
-    if nseg < 2 or share.sum() <= 0:
-        return res
-    H = network_neighbourhood(segment_adjacency(seg_geoms, snap_m=model.junction_snap_m), model.neighbour_steps)
-    for t in range(nper):
-        if count[:, t].sum() == 0:
-            res["z"][:, t] = 0.0
-            continue
-        hs = segment_hotspots(count[:, t], share, H)
-        obs, exp = hs["observed"].to_numpy(dtype=np.float64), hs["expected"].to_numpy(dtype=np.float64)
-        total = count[:, t].sum()
-        var = exp * (1.0 - exp / total)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.where(hs["p_raw"].notna().to_numpy() & (var > 0), (obs - exp) / np.sqrt(var), 0.0)
-        res["observed"][:, t], res["expected"][:, t], res["z"][:, t] = obs, exp, z
-        res["p_value"][:, t] = hs["p_value"].to_numpy(dtype=np.float64)
-        res["hotspot"][:, t] = hs["hotspot"].to_numpy(dtype=object)
+    if nseg < 2 or share.sum() <= 0 or count.sum() == 0:
+        res = {k: np.full((nseg, nper), np.nan) for k in ("observed", "expected", "p_raw", "p_value")}
+        res["z"] = np.zeros((nseg, nper))
+    else:
+        A = segment_adjacency(seg_geoms, snap_m=model.junction_snap_m)
+        res = period_tests(count, share, network_neighbourhood(A, model.neighbour_steps))
+    res["count"] = count
     return res
 
 
@@ -331,7 +438,7 @@ def spacetime_exposure(
     c0 = float(np.median(list(model.category_weights.values()))) * mean_reach_kernel(
         model.kernel, model.bandwidth_m, seg_len
     )
-    lo, hi = exposure_interval(ex["E"], ex["V"], ex["M"], np.repeat(c0[:, None], nper, axis=1))
+    lo, hi = _intervals(ex, c0)
     hs = _hotspot_cube(seg_geoms, seg_len, segments, pts, KERNEL_SUPPORT[model.kernel] * hp, colp, nper, model)
     attrs = {
         "period": period,
@@ -346,5 +453,5 @@ def spacetime_exposure(
     return SpaceTimeCube(
         periods=[str(p) for p in prd], exposure=ex["E"], exposure_lo=lo, exposure_hi=hi, n_in_reach=ex["N"],
         count=hs["count"], observed=hs["observed"], expected=hs["expected"], z=hs["z"], p_value=hs["p_value"],
-        hotspot=hs["hotspot"], segment_ids=_segment_ids(segments), attrs=attrs,
+        segment_ids=_segment_ids(segments), attrs=attrs,
     )  # fmt: skip
