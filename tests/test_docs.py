@@ -235,4 +235,5 @@ def test_the_five_notebooks_exist():
         "03_shelter_siting.ipynb",
         "04_maps_for_reports.ipynb",
         "05_enforcement_deployments.ipynb",
+        "06_what_changed_2019.ipynb",
     ]

@@ -17,7 +17,7 @@ from .options import CLIState
 __all__ = ["cli", "main"]
 
 #: Subcommand modules, each defining a click command named like the module (``validate`` -> ``validate``).
-_SUBCOMMANDS: tuple[str, ...] = ("validate", "score", "map", "demo", "rerun", "sites")
+_SUBCOMMANDS: tuple[str, ...] = ("validate", "score", "map", "demo", "rerun", "sites", "trends", "change")
 
 _EPILOG = "Exit codes:\n\n" + "\n\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
 
