@@ -398,6 +398,31 @@ def test_refuse_inputs_unit(tmp_path):
         refuse_inputs(tmp_path / "a" / "new", [tmp_path / "a"])
 
 
+_PARTS = st.sampled_from(["a", "b", "in.csv", ".", "..", "link"])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_PARTS, min_size=0, max_size=4), st.booleans())
+def test_property_no_out_path_changes_an_input(tmp_path_factory, parts, overwrite):
+    """Whatever ``--out`` is (the input, its folder, an ancestor, a sibling, through a symlink or ``..``), writing
+    and replacing it never changes or removes the input: atomic_dir either refuses or leaves it byte for byte."""
+    root = tmp_path_factory.mktemp("prop")
+    (root / "a" / "b").mkdir(parents=True)
+    src = root / "a" / "in.csv"
+    src.write_text("id,lat,lon\n1,16.9,-92.1\n")
+    (root / "a" / "b" / "link").symlink_to(root / "a", target_is_directory=True)
+    (root / "link").symlink_to(src)
+    out = root.joinpath(*parts) if parts else root
+    try:
+        with atomic_dir(out, overwrite=overwrite, inputs=[src]) as tmp:
+            (tmp / "segments.csv").write_text("x")
+    except OutputError:
+        pass
+    assert src.read_text() == "id,lat,lon\n1,16.9,-92.1\n"
+    left = [n for _, dirs, files in os.walk(root) for n in dirs + files if n.startswith(".")]
+    assert left == []  # no temporary folder, no lock, whether it wrote or refused
+
+
 # -- temporary folders and locks belong to their owner ---------------------------------------------------------------
 def _tmp_name(target: str, pid: int, start: int, suffix: str = "") -> str:
     return f".routerisk-tmp-{target}.{pid}.{start}.{'ab' * 8}{suffix}"

@@ -342,6 +342,15 @@ def _remove_dead_tmps(target: Path) -> None:
         _remove(path)
 
 
+def _located(path: Path) -> Path:
+    """``path`` with its folder resolved (symlinks and ``..`` as the kernel sees them); the last component kept,
+    so a symlink given as the output is replaced itself, never the folder it points to."""
+    path = path.expanduser().absolute()
+    if path.name in ("", ".", ".."):
+        return _real(path)
+    return _real(path.parent) / path.name
+
+
 def _remove_dead_tmp_files(path: Path) -> None:
     """Remove the temporary files of dead writers of exactly ``path`` (see :func:`atomic_file`)."""
     prefix = f"{_TMP_PREFIX}{path.name}."
@@ -420,7 +429,7 @@ def atomic_dir(
     >>> (out / "a.txt").read_text()
     'x'
     """
-    target = Path(target).absolute()
+    target = _located(Path(target))
     refuse_inputs(target, inputs)
     _check_target(target, overwrite=overwrite)
     try:
@@ -488,7 +497,7 @@ def atomic_file(path: str | os.PathLike[str]) -> contextlib.AbstractContextManag
     >>> p.read_text()
     'hello'
     """
-    return _atomic_file(Path(path).absolute())
+    return _atomic_file(_located(Path(path)))
 
 
 @contextlib.contextmanager
