@@ -19,7 +19,7 @@ from rasterio.transform import array_bounds
 from rasterio.warp import Resampling, calculate_default_transform, reproject
 
 from .._errors import InputError
-from ..privacy import check_privacy, is_masked, mask_points
+from ..privacy import DEFAULT_MIN_COUNT, check_privacy, is_masked, mask_points
 from ..surface import _convolve, _kernel_stencil, _model_params, _weights_bandwidths, risk_surface
 from ._leaflet import heat_image_layer
 from ._legend import HEAT_COLORS
@@ -183,7 +183,7 @@ def public_frames(
     incidents: Any,
     *,
     model: Any = None,
-    min_count: int = 5,
+    min_count: int = DEFAULT_MIN_COUNT,
     time_step: str = "auto",
     cell_m: float = PUBLIC_CELL_M,
     max_frames: int = PUBLIC_MAX_FRAMES,
@@ -285,7 +285,12 @@ def public_frames(
 
 
 def public_heat(
-    incidents: Any, *, model: Any = None, min_count: int = 5, time_step: str = "auto", heat_max: float | None = None
+    incidents: Any,
+    *,
+    model: Any = None,
+    min_count: int = DEFAULT_MIN_COUNT,
+    time_step: str = "auto",
+    heat_max: float | None = None,
 ) -> tuple[dict, str, list[str], float, float] | None:
     """The heat layer of a public map: :func:`public_frames` as PNG images on one Web Mercator grid.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..privacy import DEFAULT_MIN_COUNT
 from ._escape import escape_text
 
 __all__ = [
@@ -50,7 +51,7 @@ def legend_html(
     suppressed: bool = False,
     shelters: bool = False,
     zones: bool = False,
-    min_count: int = 5,
+    min_count: int = DEFAULT_MIN_COUNT,
     heat: bool = True,
     sites: bool = False,
     gaps: bool = False,

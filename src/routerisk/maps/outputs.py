@@ -32,7 +32,7 @@ __all__ = ["load_run", "model_from_manifest", "provenance_of", "publishable_shel
 
 
 def provenance_of(
-    *, incidents: Any = None, model: Any = None, privacy: str = "internal", min_count: int = 5,
+    *, incidents: Any = None, model: Any = None, privacy: str = "internal", min_count: int = DEFAULT_MIN_COUNT,
     manifest: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Footer entries of a map: inputs, date range (months in public mode), model parameters, privacy mode.
