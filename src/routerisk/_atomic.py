@@ -226,10 +226,11 @@ def _lock_path(target: Path) -> Path:
 def _legacy_holder(lock: Path) -> int | None:
     """Pid of a live holder recorded by an older routerisk (a bare pid, no flock), else None."""
     try:
-        text = lock.read_text(encoding="ascii", errors="replace").strip()
+        with open(lock, "rb") as fh:  # a few bytes: a planted huge file is not read
+            text = fh.read(32).decode("ascii", "replace").strip()
     except OSError:
         return None
-    if not text.isdigit():
+    if not text.isdigit() or len(text) > 12:
         return None
     pid = int(text)
     return pid if _pid_alive(pid) else None
