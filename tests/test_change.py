@@ -276,3 +276,22 @@ def test_no_statsmodels_warning_leaks():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         deployment_association(counts, dep, lags=(1,))
+
+
+def test_cli_change_on_a_count_table_alone_keeps_hostile_cells_inert(tmp_path):
+    table = tmp_path / "counts.csv"
+    rows = ["ano,mes,entidad,cve_entidad,presentados"]
+    for m in ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago"):
+        rows += [f"2019,{m},chiapas,07,{100 if m < 'jm' else 150}", f"2019,{m},oaxaca,20,40"]
+    rows.append("2019,sep,oaxaca,20,=HYPERLINK(\"http://x\")")
+    table.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    out = tmp_path / "o"
+    res = CliRunner().invoke(cli, ["change", "--counts", str(table), "--before", "2019-01-01:2019-04-30",
+                                   "--after", "2019-05-01:2019-08-31", "--out", str(out)])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert {p.name for p in out.iterdir()} == {"change_by_state.csv", "rejected_count_rows.csv", "manifest.json"}
+    by_state = pd.read_csv(out / "change_by_state.csv", dtype={"state_code": str})
+    assert by_state["state_code"].tolist() == ["07", "20"]
+    assert by_state.loc[1, "rate_ratio"] == pytest.approx((160 / 123) / (160 / 120))
+    rejected = (out / "rejected_count_rows.csv").read_text(encoding="utf-8")
+    assert "=HYPERLINK" not in rejected.replace("'=HYPERLINK", "")  # written inert by the formula-safe writer
