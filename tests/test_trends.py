@@ -235,3 +235,20 @@ def test_trends_html_escapes_hostile_ids(tmp_path):
                           "z_2020": [1.0, np.nan, 0.0]})  # fmt: skip
     doc = trends_html(seg, table, ["2020"], tmp_path / "m.html", title="<b>t</b>").read_text()
     assert "<script>alert" not in doc and "<img src=x" not in doc and "<b>t</b>" not in doc
+
+
+def test_cli_table_equals_the_library_and_the_cube_file(tmp_path):
+    out = tmp_path / "t"
+    res = CliRunner().invoke(cli, ["trends", "--period", "year", "--no-maps", "--privacy", "public", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    csv = pd.read_csv(out / "trends.csv")
+    cube = pd.read_parquet(out / "trends_cube.parquet")
+    segs = routerisk.segmentize(routerisk.load_corridors(), segment_length_m=RiskModel().segment_length_m)
+    assert len(csv) == len(segs) and len(cube) == 3 * len(segs)
+    low = cube["n_in_reach"].isna()
+    assert (cube.loc[low, "hotspot"] == "suppressed").all() and cube.loc[low, "exposure"].isna().all()
+    assert (cube.loc[~low, "n_in_reach"] >= 5).all()
+    internal, c = emerging_hotspots(segs, routerisk.load_incidents(), period="year", return_cube=True)
+    assert c.exposure.shape == (len(segs), 3)
+    # public numbers come from masked records: the columns match, the values need not
+    assert list(csv.columns[: len(internal.columns)]) == list(internal.columns)

@@ -73,10 +73,11 @@ def _privacy_record(privacy: str, min_count: int, suppressed: str) -> dict:
 def trends_run(out, *, incidents=None, incidents_format: str = "auto", routes=None, period: str = "quarter",
                model=None, alpha: float = 0.10, privacy: str = "internal", min_count: int = 5,
                overwrite: bool = False, maps: bool = True, key: bytes | None = None) -> dict:  # fmt: skip
-    """Write ``trends.csv``, ``trends.gpkg``, the maps and ``manifest.json`` into ``out``; return the manifest."""
+    """Write ``trends.csv``, ``trends.gpkg``, ``trends_cube.parquet`` (one row per segment and period: exposure,
+    its interval, counts, test), the maps and ``manifest.json`` into ``out``; return what was written."""
     from .model import RiskModel
     from .privacy import check_privacy, month_dates_in
-    from .trends import emerging_hotspots
+    from .trends import cube_table, emerging_hotspots
 
     check_privacy(privacy, min_count)
     model = model or RiskModel()
@@ -85,10 +86,11 @@ def trends_run(out, *, incidents=None, incidents_format: str = "auto", routes=No
         report = ValidationReport()
         inc, segments, attribution, records = load_layers(incidents, incidents_format, routes, model, report,
                                                            privacy=privacy, key=key)  # fmt: skip
-        table = emerging_hotspots(segments, inc, period=period, model=model, alpha=alpha, privacy=privacy,
-                                  min_count=min_count)  # fmt: skip
+        table, cube = emerging_hotspots(segments, inc, period=period, model=model, alpha=alpha, privacy=privacy,
+                                        min_count=min_count, return_cube=True)  # fmt: skip
         details = dict(table.attrs.get("routerisk", {}))
         table.attrs = {}
+        cube_table(cube, privacy=privacy, min_count=min_count).to_parquet(tmp / "trends_cube.parquet", index=False)
         periods = details.get("periods", [])
         write_csv(table, tmp / "trends.csv")
         keep = [c for c in ("segment_id", "route_id", "route_name", "km_from", "km_to") if c in segments]

@@ -27,6 +27,7 @@ __all__ = [
     "MIN_PERIODS",
     "PATTERNS",
     "classify_patterns",
+    "cube_table",
     "emerging_hotspots",
     "hot_cold_states",
     "suppress_trends",
@@ -192,7 +193,8 @@ def emerging_hotspots(
     privacy: str = "internal",
     min_count: int = 5,
     backend: str = "auto",
-) -> pd.DataFrame:
+    return_cube: bool = False,
+):
     """Emerging hot spots on route segments: space-time cube, Mann-Kendall trend and ArcGIS Pro's patterns.
 
     Builds the cube (:func:`routerisk.spacetime.spacetime_exposure`, time decay off) and classifies every segment
@@ -212,10 +214,13 @@ def emerging_hotspots(
     privacy : {"internal", "public"}
     min_count : int, default 5
     backend : {"auto", "numba", "numpy"}
+    return_cube : bool, default False
+        Also return the :class:`routerisk.spacetime.SpaceTimeCube` (per-period exposure, intervals, counts,
+        tests; not suppressed: see :func:`cube_table`).
 
     Returns
     -------
-    pandas.DataFrame
+    pandas.DataFrame, or (pandas.DataFrame, SpaceTimeCube) with ``return_cube``
         As :func:`trend_table`; ``attrs["routerisk"]`` holds the cube's constants.
 
     Examples
@@ -235,7 +240,34 @@ def emerging_hotspots(
     if privacy == "public":
         out = suppress_trends(out, cube, min_count)
     out.attrs["routerisk"] = {**cube.attrs, "alpha": alpha, "statistic": "binomial z of the neighbourhood count"}
-    return out
+    return (out, cube) if return_cube else out
+
+
+def cube_table(cube, *, privacy: str = "internal", min_count: int = 5) -> pd.DataFrame:
+    """The cube as one row per segment and period (:meth:`SpaceTimeCube.long`); in public mode every number of a
+    cell with fewer than ``min_count`` records in reach is nulled and its label is "suppressed".
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> cube = SimpleNamespace(n_in_reach=np.array([[1, 6]]), long=lambda: pd.DataFrame(
+    ...     {"segment_id": ["a", "a"], "period": ["p1", "p2"], "exposure": [0.2, 3.0], "n_in_reach": [1, 6],
+    ...      "hotspot": ["not significant", "hot 90%"]}))
+    >>> cube_table(cube, privacy="public")[["exposure", "hotspot"]].values.tolist()
+    [[nan, 'suppressed'], [3.0, 'hot 90%']]
+    """
+    long = cube.long()
+    if privacy != "public":
+        return long
+    few = np.asarray(cube.n_in_reach).reshape(-1) < min_count
+    for name in long.columns:
+        if name in ("segment_id", "period"):
+            continue
+        if name == "hotspot":
+            long[name] = long[name].where(~few, "suppressed")
+        else:
+            long[name] = long[name].astype("float64").where(~few)
+    return long
 
 
 def suppress_trends(table: pd.DataFrame, cube, min_count: int) -> pd.DataFrame:
