@@ -9,28 +9,38 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import pandas as pd
 
-from ._atomic import atomic_dir
-from ._sinks import write_csv
+from ._atomic import atomic_dir, refuse_inputs
+from ._budget import check_grid, check_pairs
+from ._data import data_path
+from ._errors import InputError
+from ._run_steps import (
+    EMBEDDED,
+    RANKED_COLUMNS,
+    _load_inputs,
+    _manifest_content,
+    _score,
+    _write_tables,
+    rank_segments,
+)
 from ._validate import ValidationReport
-from .manifest import read_manifest, sha256_file, write_manifest
+from .io._manifest import check_rerun_manifest
+from .manifest import compare_rerun, read_manifest, sha256_file, write_manifest
+from .model import RiskModel
 from .privacy import (
+    DEFAULT_GEOMASK_M,
     DEFAULT_MIN_COUNT,
     check_privacy,
-    disclosure_record,
-    public_report,
-    publishable_shelters,
-    published_date_range,
+    mask_points,
+    read_geomask_key,
     suppress_segments,
 )
+from .routes import segmentize
 from .siting import (
     DEFAULT_RADIUS_KM,
     ShelterSiting,
@@ -41,37 +51,6 @@ from .siting import (
 )
 
 __all__ = ["RANKED_COLUMNS", "RunResult", "rank_segments", "rerun", "run"]
-
-#: Columns of ``segments_ranked.csv``, in order.
-RANKED_COLUMNS = (
-    "rank",
-    "segment_id",
-    "route_id",
-    "route_name",
-    "km_from",
-    "km_to",
-    "state_name",
-    "risk",
-    "risk_lo",
-    "risk_hi",
-    "risk_percentile",
-    "risk_class",
-    "evidence",
-    "hotspot",
-    "p_value",
-    "gi_z",
-    "n_incidents",
-    "incident_exposure",
-    "incident_exposure_lo",
-    "incident_exposure_hi",
-    "incident_density",
-    "incident_risk",
-    "enforcement_exposure",
-    "enforcement_risk",
-    "composite_risk",
-)
-
-EMBEDDED = "embedded"
 
 
 @dataclass
@@ -98,136 +77,6 @@ class RunResult:
     manifest: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
-
-def rank_segments(segments: gpd.GeoDataFrame) -> pd.DataFrame:
-    """The ranked table: highest risk first (suppressed segments last), ties by segment id.
-
-    Parameters
-    ----------
-    segments : GeoDataFrame
-        Scored segments.
-
-    Returns
-    -------
-    DataFrame
-        Columns :data:`RANKED_COLUMNS` that exist in the input.
-    """
-    df = pd.DataFrame(segments.drop(columns=segments.geometry.name))
-    df["route_name"] = df["name"] if "name" in df.columns else df["route_id"]
-    df["km_from"] = (df["start_m"] / 1000.0).round(3)
-    df["km_to"] = (df["end_m"] / 1000.0).round(3)
-    df = df.sort_values(["risk", "segment_id"], ascending=[False, True], na_position="last", kind="stable")
-    df["rank"] = range(1, len(df) + 1)
-    df = df[[c for c in RANKED_COLUMNS if c in df.columns]].reset_index(drop=True)
-    floats = df.select_dtypes("float").columns
-    df[floats] = df[floats].round(4)  # readable; full precision stays in the GeoPackage and GeoParquet
-    return df
-
-
-def _input_record(role: str, path: str | None, fmt: str, report: ValidationReport, key: str) -> dict[str, Any]:
-    counts = report.counts.get(key, {})
-    rec: dict[str, Any] = {"role": role, "format": fmt, **counts}
-    if path is None:
-        from ._data import data_path
-
-        rec["path"] = f"{EMBEDDED}:{key.split(':', 1)[1]}"
-        rec["sha256"] = sha256_file(data_path(key.split(":", 1)[1]))
-    else:
-        rec["path"] = str(Path(path).absolute())
-        rec["sha256"] = sha256_file(path)
-    return rec
-
-
-def _load(role: str, path: str | os.PathLike[str] | None, fmt: str, report: ValidationReport) -> Any:
-    """Read one input, or the embedded default when ``path`` is None; return (layer, report key)."""
-    from . import datasets, io
-
-    if path is None:
-        loader, name = {
-            "incidents": (datasets.load_incidents, "incidents_synthetic.csv"),
-            "routes": (datasets.load_corridors, "corridors.csv"),
-            "zones": (datasets.load_zones, datasets.ZONES_FILE),
-            "shelters": (datasets.load_shelters, "shelters.csv"),
-        }[role]
-        layer = loader()
-        key = f"{EMBEDDED}:{name}"
-        report.count(key, read=len(layer), kept=len(layer))
-        return layer, key
-    path = str(path)
-    if role == "incidents":
-        # lon/lat columns, not 5M shapely Points: scoring projects coordinates; Points are built where written
-        layer = io.read_incidents(path, format=fmt, report=report, geometry=False)
-    elif role == "zones":
-        layer = io.read_deployments(path, report=report) if fmt == "deployments" else io.read_zones(path, report=report)
-    elif role == "routes":
-        layer = io.read_routes(path, report=report)
-    else:
-        layer = io.read_shelters(path, report=report)
-    return layer, path
-
-
-#: Incidents written to ``incidents.gpkg`` at a time (Points are built per batch, not for the whole layer).
-_GPKG_BATCH = 500_000
-
-
-def _with_geometry(inc: pd.DataFrame) -> gpd.GeoDataFrame:
-    """The incidents as a GeoDataFrame: a lon/lat table (``read_incidents(..., geometry=False)``) gets Points."""
-    if isinstance(inc, gpd.GeoDataFrame):
-        return inc
-    import shapely
-
-    from .schema import WGS84
-
-    geom = shapely.points(inc["lon"].to_numpy(dtype="float64"), inc["lat"].to_numpy(dtype="float64"))
-    return gpd.GeoDataFrame(inc.drop(columns=["lon", "lat"]), geometry=geom, crs=WGS84)
-
-
-def _write_incidents(inc: pd.DataFrame, path: Path) -> None:
-    """Write ``incidents.gpkg`` through Arrow; a lon/lat table as a stream of :data:`_GPKG_BATCH`-row batches.
-
-    A GeoDataFrame goes through ``to_file``. For a lon/lat table, each batch gets its Points (as WKB) and is
-    converted as ``pyogrio.write_dataframe(..., use_arrow=True)`` converts a whole frame, then the batches are
-    written in one go (one layer creation and one spatial index, as ``to_file``): the same features, with only
-    one batch of Points and WKB in memory at a time.
-    """
-    if isinstance(inc, gpd.GeoDataFrame):
-        # through Arrow: a few hundred MB for millions of points instead of WKB + object copies of every column
-        inc.to_file(path, layer="incidents", driver="GPKG", use_arrow=True)
-        return
-    import pyarrow as pa
-    import shapely
-    from pyogrio.raw import write_arrow
-
-    lon = inc["lon"].to_numpy(dtype="float64")
-    lat = inc["lat"].to_numpy(dtype="float64")
-    attrs = inc.drop(columns=["lon", "lat"])
-
-    def arrow_batch(start: int) -> pa.Table:
-        part = attrs.iloc[start : start + _GPKG_BATCH]
-        table = pa.Table.from_pandas(part, preserve_index=False)
-        for i, fld in enumerate(table.schema):  # as pyogrio: all-null columns and labels are written as text
-            if pa.types.is_null(fld.type):
-                table = table.set_column(i, fld.with_type(pa.string()), table[i].cast(pa.string()))
-            elif pa.types.is_dictionary(fld.type) and pa.types.is_null(fld.type.value_type):
-                typ = pa.dictionary(fld.type.index_type, pa.string())
-                table = table.set_column(i, fld.with_type(typ), table[i].cast(typ))
-        end = start + len(part)
-        wkb = shapely.to_wkb(shapely.points(lon[start:end], lat[start:end]))
-        return table.append_column("geometry", pa.array(wkb, type=pa.binary()))
-
-    first = arrow_batch(0)
-    schema = first.schema
-
-    def batches():
-        yield from first.cast(schema).to_batches()
-        for start in range(_GPKG_BATCH, len(inc), _GPKG_BATCH):
-            yield from arrow_batch(start).cast(schema).to_batches()
-
-    stream = pa.RecordBatchReader.from_batches(schema, batches())
-    write_arrow(
-        stream, str(path), layer="incidents", driver="GPKG", geometry_name="geometry", geometry_type="Point",
-        crs="EPSG:4326",
-    )
 
 
 def run(
@@ -309,125 +158,47 @@ def run(
     -------
     RunResult
     """
-    from ._budget import check_grid, check_pairs
-    from .bandwidth import bandwidth_sensitivity, resolve_bandwidth
-    from .model import RiskModel
-    from .routes import segmentize
-    from .scoring import score_segments
-
     check_privacy(privacy, min_count)
-    key = None
-    if geomask_key is not None:
-        from .privacy import read_geomask_key
-
-        key = read_geomask_key(geomask_key)
+    key = read_geomask_key(geomask_key) if geomask_key is not None else None
     model = RiskModel() if model is None else model
     out = Path(out)
     # fail on an unusable output folder before any work
     with atomic_dir(out, overwrite=overwrite, inputs=(incidents, routes, zones, shelters, geomask_key)) as tmp:
         report = ValidationReport()
-        inc, inc_key = _load("incidents", incidents, incidents_format, report)
-        rts, rts_key = _load("routes", routes, "auto", report)
-        zns = zns_key = shl = shl_key = None
-        if zones is not None or embedded_zones:
-            zns, zns_key = _load("zones", zones, zones_format, report)
-        if shelters is not None or embedded_shelters:
-            shl, shl_key = _load("shelters", shelters, "auto", report)
-
-        segments = segmentize(rts, segment_length_m=model.segment_length_m, crs=model.crs, report=report)
-        check_pairs(segments, inc, model)  # run-time budgets, checked before the work
+        data = _load_inputs(report, incidents=incidents, routes=routes, zones=zones, shelters=shelters,
+                            embedded_zones=embedded_zones, embedded_shelters=embedded_shelters,
+                            incidents_format=incidents_format, zones_format=zones_format)  # fmt: skip
+        segments = segmentize(data.rts, segment_length_m=model.segment_length_m, crs=model.crs, report=report)
+        check_pairs(segments, data.inc, model)  # run-time budgets, checked before the work
         if maps:
-            check_grid(inc, model)
+            check_grid(data.inc, model)
         masked_inc = None
         if privacy == "public" or geomask is not None:  # one masked copy for every public number and point
-            from .privacy import DEFAULT_GEOMASK_M, mask_points
-
             lo, hi = (float(v) for v in (geomask or DEFAULT_GEOMASK_M))
-            masked_inc = mask_points(inc, min_m=lo, max_m=hi, key=key, crs=model.crs)
-        scoring_inc = masked_inc if privacy == "public" else inc
-        bw_selection = None
-        if bandwidth == "auto":
-            model, bw_selection = resolve_bandwidth(model, scoring_inc, auto=True)
-            check_pairs(segments, inc, model)
-        scored = score_segments(segments, scoring_inc, zones=zns, model=model)
-        sensitivity = bandwidth_sensitivity(segments, scoring_inc, model=model)
-        score_details = {k: v for k, v in scored.attrs.get("routerisk", {}).items() if k != "model"}
-        if privacy == "public":  # every date the manifest records cut to its month
-            from .privacy import month_dates_in
-
-            score_details = month_dates_in(score_details)
-        scored.attrs = {}
-        published = suppress_segments(scored, min_count) if privacy == "public" else scored
-
-        published.to_file(tmp / "segments.gpkg", layer="segments", driver="GPKG")
-        published.to_parquet(tmp / "segments.parquet")
-        write_csv(rank_segments(published), tmp / "segments_ranked.csv")  # every CSV via routerisk._sinks
-        write_csv(sensitivity, tmp / "sensitivity.csv")
-        if zns is not None:
-            zns.to_file(tmp / "zones.gpkg", layer="zones", driver="GPKG")
-        if shl is not None:
-            publishable_shelters(shl, privacy).to_file(tmp / "shelters.gpkg", layer="shelters", driver="GPKG")
-        # Points of every incident only where something draws or masks them (a lon/lat table otherwise)
-        inc_points = None
-        if maps:  # Points only where something draws them; public maps draw the masked copy
-            inc_points = _with_geometry(masked_inc if privacy == "public" else inc)
-            if privacy == "public":
-                inc_points.attrs = dict(masked_inc.attrs)
-        if geomask is not None:
-            from .privacy import donut_mask
-
-            masked = donut_mask(masked_inc, key=key)
-            masked.to_file(tmp / "incidents_geomasked.gpkg", layer="incidents_geomasked", driver="GPKG")
-        if privacy == "internal":
-            _write_incidents(inc, tmp / "incidents.gpkg")
-        rejected = report.rejected
-        if len(rejected):
-            write_csv(public_report(rejected) if privacy == "public" else rejected, tmp / "rejected_rows.csv")
-        if privacy == "internal" and len(report.notes):
-            write_csv(report.notes, tmp / "input_notes.csv")
+            masked_inc = mask_points(data.inc, min_m=lo, max_m=hi, key=key, crs=model.crs)
+        model, sc = _score(segments, data, masked_inc, model, privacy=privacy, bandwidth=bandwidth)
+        published = suppress_segments(sc.scored, min_count) if privacy == "public" else sc.scored
+        inc_points = _write_tables(tmp, published, sc.sensitivity, data, report, privacy=privacy, maps=maps,
+                                   masked_inc=masked_inc, geomask=geomask, key=key)  # fmt: skip
 
         site_layers = site_facts = None
         if sites:
-            site_layers, site_facts = _propose_sites(tmp, published, shl, zns, k=sites, radius_km=sites_radius_km)
+            site_layers, site_facts = _propose_sites(tmp, published, data.shl, data.zns, k=sites,
+                                                     radius_km=sites_radius_km)  # fmt: skip
         if maps:
-            from .maps import write_run_maps
+            from .maps import write_run_maps  # lazy: folium and matplotlib cost ~1 s, maps only
 
             write_run_maps(
-                tmp, segments=published, incidents=inc_points, zones=zns, shelters=shl, model=model,
+                tmp, segments=published, incidents=inc_points, zones=data.zns, shelters=data.shl, model=model,
                 privacy=privacy, min_count=min_count, name=map_name, sites=site_layers, layers=layers,
             )
 
-        inputs = [_input_record("incidents", incidents, incidents_format, report, inc_key)]
-        inputs.append(_input_record("routes", routes, "auto", report, rts_key))
-        if zns_key is not None:
-            inputs.append(_input_record("zones", zones, zones_format, report, zns_key))
-        if shl_key is not None:
-            inputs.append(_input_record("shelters", shelters, "auto", report, shl_key))
-        dates = inc["date"].dropna()
-        manifest_content = {
-            "command": command if command is not None else shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-            "inputs": inputs,
-            "model": model.to_dict(),
-            "score": score_details,
-            "bandwidth_selection": None if bw_selection is None else bw_selection.to_dict(),
-            "sensitivity": sensitivity.to_dict(orient="records"),
-            "privacy": {"mode": privacy, "min_count": int(min_count),
-                        "geomask_m": None if geomask is None else [float(v) for v in geomask]},
-            "disclosure": disclosure_record(privacy, masked_inc, min_count),
-            "options": {"maps": bool(maps), "map_name": map_name, "sites": int(sites),
-                        "sites_radius_km": float(sites_radius_km)},
-            "sites": site_facts,
-            "crs": {"published": str(published.crs), "analysis": score_details.get("analysis_crs")},
-            "data": {
-                "synthetic_incidents": bool(inc["synthetic"].any()) if len(inc) else False,
-                "illustrative_zones": bool(zns["illustrative"].any()) if zns is not None and len(zns) else False,
-                "incidents": len(inc),
-                "incident_dates": published_date_range(dates, privacy),
-                "segments": len(published),
-                "suppressed_segments": int(published["suppressed"].sum()) if privacy == "public" else 0,
-                "rejected_rows": report.n_rejected,
-            },
-        }
+        manifest_content = _manifest_content(
+            data, report, published, sc, model, masked_inc,
+            command=command, privacy=privacy, min_count=min_count, geomask=geomask, site_facts=site_facts,
+            options={"maps": bool(maps), "map_name": map_name, "sites": int(sites),
+                     "sites_radius_km": float(sites_radius_km)},
+        )  # fmt: skip
         manifest = write_manifest(tmp, manifest_content)
         manifest_doc = json.loads(manifest.read_text())
     return RunResult(out=out, segments=published, report=report, manifest=manifest_doc)
@@ -474,12 +245,6 @@ def rerun(
     InputError
         When an input is missing or its bytes changed since the recorded run.
     """
-    from ._atomic import refuse_inputs
-    from ._data import data_path
-    from ._errors import InputError
-    from .io._manifest import check_rerun_manifest
-    from .model import RiskModel
-
     doc = read_manifest(manifest)
     refuse_inputs(out, [manifest, *check_rerun_manifest(doc, manifest)])
     kwargs: dict[str, Any] = {}
@@ -520,7 +285,6 @@ def rerun(
         geomask_key=geomask_key,
         **kwargs,
     )
-    from .manifest import compare_rerun
 
     folder = Path(manifest) if Path(manifest).is_dir() else Path(manifest).parent
     result.notes.extend(compare_rerun(doc, result.manifest, recorded_folder=folder, new_folder=result.out,

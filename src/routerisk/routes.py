@@ -8,6 +8,7 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import geopandas as gpd
@@ -351,6 +352,38 @@ def segmentize(
     >>> s[["segment_id", "start_m", "end_m"]].values.tolist()
     [['a:0000', 0.0, 5000.0], ['a:0001', 5000.0, 10000.0], ['a:0002', 10000.0, 12000.0]]
     """
+    routes, report, own_report = _checked_routes(routes, segment_length_m, report)
+    ok = _usable_routes(routes, report, "routes")
+    s = float(segment_length_m)
+    geoms_in = routes.geometry.to_numpy()
+    bounds = gpd.GeoSeries(geoms_in[ok], crs=routes.crs).to_crs(WGS84).total_bounds if ok.any() else None
+    acrs = analysis_crs(bounds, crs)
+    proj = gpd.GeoSeries(geoms_in, crs=routes.crs).to_crs(acrs).to_numpy()
+    m = _vertex_measures(proj, ok)
+
+    route_len = np.bincount(m.part_row, weights=m.part_len, minlength=len(routes))
+    zero = ok & ~(route_len > 0)
+    zero_ids = routes["route_id"].to_numpy()[zero]
+    report.reject("routes", np.flatnonzero(zero) + 1, "geometry", "zero-length route", zero_ids)
+    ok &= ~zero
+    report.count("routes", read=len(routes), kept=int(ok.sum()))
+    if own_report:
+        report.warn_if_rejected("routes")
+    if not ok.any():
+        msg = f"no usable route to segment among {len(routes)} rows:\n{report.summary()}"
+        raise InputError(msg)
+
+    lines, mids, seg_row, start_m, end_m = _cut(m, ok, s)
+    out = _segment_table(routes, seg_row, start_m, end_m)
+    states = assign_states(gpd.GeoSeries(mids, crs=acrs))
+    out["state_code"] = states["state_code"].to_numpy()
+    out["state_name"] = states["state_name"].to_numpy()
+    geometry = gpd.GeoSeries(lines, crs=acrs).to_crs(routes.crs)
+    return gpd.GeoDataFrame(out, geometry=geometry.to_numpy(), crs=routes.crs)
+
+
+def _checked_routes(routes, segment_length_m: float, report: ValidationReport | None):
+    """The routes as a GeoDataFrame with a string ``route_id`` (checked arguments), and the report to fill."""
     if isinstance(routes, gpd.GeoSeries):
         routes = gpd.GeoDataFrame(geometry=routes)
     if not isinstance(routes, gpd.GeoDataFrame):
@@ -364,20 +397,15 @@ def segmentize(
         raise InputError(msg)
     own_report = report is None
     report = ValidationReport() if report is None else report
-    source = "routes"
     routes = routes.reset_index(drop="route_id" in routes.columns)
     if "route_id" not in routes.columns:
         routes = routes.rename(columns={routes.columns[0]: "route_id"})
     routes["route_id"] = routes["route_id"].astype(str)
-    ok = _usable_routes(routes, report, source)
+    return routes, report, own_report
 
-    s = float(segment_length_m)
-    geoms_in = routes.geometry.to_numpy()
-    bounds = gpd.GeoSeries(geoms_in[ok], crs=routes.crs).to_crs(WGS84).total_bounds if ok.any() else None
-    acrs = analysis_crs(bounds, crs)
-    proj = gpd.GeoSeries(geoms_in, crs=routes.crs).to_crs(acrs).to_numpy()
 
-    # parts of every usable route, with their vertices' distances along the part
+def _vertex_measures(proj: np.ndarray, ok: np.ndarray) -> SimpleNamespace:
+    """Parts of every usable route, with their vertices' distances along the part (and a global measure)."""
     rows_ok = np.flatnonzero(ok)
     parts, part_row = shapely.get_parts(proj[rows_ok], return_index=True)
     part_row = rows_ok[part_row]
@@ -392,26 +420,19 @@ def segmentize(
     first_v = np.searchsorted(vpart, np.arange(len(parts)))
     part_start = gm[first_v]
     vd = gm - part_start[vpart]  # distance of each vertex along its part
+    return SimpleNamespace(n_parts=len(parts), part_row=part_row, xy=xy, vpart=vpart, part_len=part_len, gm=gm,
+                           part_start=part_start, vd=vd)  # fmt: skip
 
-    route_len = np.bincount(part_row, weights=part_len, minlength=len(routes))
-    zero = ok & ~(route_len > 0)
-    zero_ids = routes["route_id"].to_numpy()[zero]
-    report.reject(source, np.flatnonzero(zero) + 1, "geometry", "zero-length route", zero_ids)
-    ok &= ~zero
-    report.count(source, read=len(routes), kept=int(ok.sum()))
-    if own_report:
-        report.warn_if_rejected(source)
-    if not ok.any():
-        msg = f"no usable route to segment among {len(routes)} rows:\n{report.summary()}"
-        raise InputError(msg)
 
-    keep_part = ok[part_row] & (part_len > 0)
+def _cut(m: SimpleNamespace, ok: np.ndarray, s: float):
+    """Segment lines (cut points and interior vertices), midpoints, route row and measures of each segment."""
+    keep_part = ok[m.part_row] & (m.part_len > 0)
     pidx = np.flatnonzero(keep_part)
-    L = part_len[pidx]
+    L = m.part_len[pidx]
     check_segments(float(L.sum()), s)  # before allocating them: a tiny segment_length_m is refused, not run
     n_seg = np.maximum(1, np.ceil(L / s - 1e-9)).astype("int64")
     # measure offset of each part along its route (earlier parts of the same route)
-    prow = part_row[pidx]
+    prow = m.part_row[pidx]
     csum = np.cumsum(L) - L
     route_first = pd.Series(csum).groupby(prow).transform("first").to_numpy()
     part_offset = csum - route_first
@@ -423,18 +444,19 @@ def segmentize(
     d1 = np.where(k == n_seg[seg_part] - 1, L[seg_part], (k + 1) * s)
 
     # interior vertices: strictly inside their segment
-    vp_local = np.full(len(parts), -1)
+    vp_local = np.full(m.n_parts, -1)
     vp_local[pidx] = np.arange(len(pidx))
-    vsel = np.flatnonzero(vp_local[vpart] >= 0)
-    vpl = vp_local[vpart[vsel]]
-    vk = np.minimum((vd[vsel] // s).astype("int64"), n_seg[vpl] - 1)
+    vsel = np.flatnonzero(vp_local[m.vpart] >= 0)
+    vpl = vp_local[m.vpart[vsel]]
+    vk = np.minimum((m.vd[vsel] // s).astype("int64"), n_seg[vpl] - 1)
     vseg = seg_first[vpl] + vk
-    inside = (vd[vsel] > d0[vseg]) & (vd[vsel] < d1[vseg])
+    inside = (m.vd[vsel] > d0[vseg]) & (m.vd[vsel] < d1[vseg])
     vsel, vseg = vsel[inside], vseg[inside]
 
-    g0 = part_start[pidx][seg_part] + d0
-    g1 = part_start[pidx][seg_part] + d1
+    g0 = m.part_start[pidx][seg_part] + d0
+    g1 = m.part_start[pidx][seg_part] + d1
     nseg = len(seg_part)
+    xy, gm = m.xy, m.gm
     cx0, cy0 = np.interp(g0, gm, xy[:, 0]), np.interp(g0, gm, xy[:, 1])
     cx1, cy1 = np.interp(g1, gm, xy[:, 0]), np.interp(g1, gm, xy[:, 1])
     seg_ids = np.concatenate([np.arange(nseg), vseg, np.arange(nseg)])
@@ -446,10 +468,12 @@ def segmentize(
     lines = shapely.linestrings(np.column_stack([px[srt], py[srt]]), indices=seg_ids[srt])
     gmid = (g0 + g1) / 2.0
     mids = shapely.points(np.interp(gmid, gm, xy[:, 0]), np.interp(gmid, gm, xy[:, 1]))
+    return lines, mids, prow[seg_part], part_offset[seg_part] + d0, part_offset[seg_part] + d1
 
-    seg_row = prow[seg_part]
-    start_m = part_offset[seg_part] + d0
-    end_m = part_offset[seg_part] + d1
+
+def _segment_table(routes: gpd.GeoDataFrame, seg_row, start_m, end_m) -> pd.DataFrame:
+    """``segment_id``, ``route_id``, ``seq``, the measures and the carried route columns of each segment."""
+    nseg = len(seg_row)
     route_first_seg = pd.Series(np.arange(nseg)).groupby(seg_row).transform("first").to_numpy()
     seq = np.arange(nseg) - route_first_seg
     width = max(4, len(str(int(seq.max()))))
@@ -467,8 +491,4 @@ def segmentize(
     for col in ROUTE_COLUMNS[1:]:
         if col in routes.columns:
             out[col] = routes[col].to_numpy()[seg_row]
-    states = assign_states(gpd.GeoSeries(mids, crs=acrs))
-    out["state_code"] = states["state_code"].to_numpy()
-    out["state_name"] = states["state_name"].to_numpy()
-    geometry = gpd.GeoSeries(lines, crs=acrs).to_crs(routes.crs)
-    return gpd.GeoDataFrame(out, geometry=geometry.to_numpy(), crs=routes.crs)
+    return out

@@ -181,18 +181,7 @@ def risk_surface(
     _, kernel = _model_params(model)
     _kernel(kernel)
 
-    if crs is None:
-        if inc_crs.is_projected:
-            crs = inc_crs
-        elif table:
-            x0, y0, _ = _incident_lonlat(incidents)
-            ok = ~np.isnan(x0)
-            bounds = (x0[ok].min(), y0[ok].min(), x0[ok].max(), y0[ok].max()) if ok.any() else None
-            crs = analysis_crs(bounds)
-        else:
-            bounds = incidents.total_bounds if len(incidents) else None
-            crs = analysis_crs(bounds)
-    crs = CRS.from_user_input(crs)
+    crs = _surface_crs(incidents, table, inc_crs, crs)
     # points: project the coordinates, not the geometries (a second set of Points would double the memory)
     xy = _projected_point_xy(incidents, inc_crs if inc_crs == crs else crs)
     pts = None if xy is not None else incidents.geometry.to_crs(crs) if inc_crs != crs else incidents.geometry
@@ -234,6 +223,28 @@ def risk_surface(
     inside = (col >= 0) & (col < ncols) & (row >= 0) & (row < nrows)
     flat, w, h = (row * ncols + col)[inside], w[inside], h[inside]
 
+    return _accumulate(flat, w, h, (nrows, ncols), cell_m, kernel, min_count), transform, crs
+
+
+def _surface_crs(incidents: Any, table: bool, inc_crs: CRS, crs: Any) -> CRS:
+    """The given CRS, else the incidents' projected CRS, else the analysis CRS of their extent."""
+    if crs is None:
+        if inc_crs.is_projected:
+            crs = inc_crs
+        elif table:
+            x0, y0, _ = _incident_lonlat(incidents)
+            ok = ~np.isnan(x0)
+            bounds = (x0[ok].min(), y0[ok].min(), x0[ok].max(), y0[ok].max()) if ok.any() else None
+            crs = analysis_crs(bounds)
+        else:
+            bounds = incidents.total_bounds if len(incidents) else None
+            crs = analysis_crs(bounds)
+    return CRS.from_user_input(crs)
+
+
+def _accumulate(flat, w, h, shape: tuple[int, int], cell_m: float, kernel: str, min_count) -> np.ndarray:
+    """Sum of the weighted kernels, one convolution per distinct bandwidth (to 1 mm); per km², NaN below min_count."""
+    nrows, ncols = shape
     out = np.zeros((nrows, ncols))
     counts = np.zeros((nrows, ncols)) if min_count else None
     groups = np.round(h, 3)
@@ -248,7 +259,7 @@ def risk_surface(
     out *= 1e6  # per m² -> per km²
     if counts is not None:
         out[np.rint(counts) < min_count] = np.nan
-    return out, transform, crs
+    return out
 
 
 def _kernel_stencil(h_m: float, cell_m: float, kernel: str) -> np.ndarray:

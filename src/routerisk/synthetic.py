@@ -172,22 +172,7 @@ def synthetic_incidents(
     cxy = hxy[which] + rng.standard_normal((n_cluster, 2)) * sigma[which, None]
     c_note = np.array([f"cluster near {h[0]}" for h in HOTSPOTS], dtype=object)[which]
 
-    # -- background along the corridors
-    corridors = load_corridors().to_crs(MEXICO_CRS)
-    lines = corridors.geometry.to_numpy()
-    lengths = shapely.length(lines)
-    pick = np.searchsorted(np.cumsum(lengths) / lengths.sum(), rng.random(n_back), side="right")
-    pick = np.minimum(pick, len(lines) - 1)
-    along = rng.random(n_back) * lengths[pick]
-    offset = rng.standard_normal(n_back) * background_sigma_km * 1000.0
-    p0 = shapely.get_coordinates(shapely.line_interpolate_point(lines[pick], np.maximum(along - 50.0, 0.0)))
-    p1 = shapely.get_coordinates(shapely.line_interpolate_point(lines[pick], np.minimum(along + 50.0, lengths[pick])))
-    mid = shapely.get_coordinates(shapely.line_interpolate_point(lines[pick], along))
-    tangent = p1 - p0
-    tangent /= np.hypot(tangent[:, 0], tangent[:, 1])[:, None]
-    normal = np.column_stack([-tangent[:, 1], tangent[:, 0]])
-    bxy = mid + normal * offset[:, None]
-    b_note = ("along corridor " + corridors["route_id"].to_numpy(dtype=object)[pick]).astype(object)
+    bxy, b_note = _background(rng, n_back, background_sigma_km)  # along the corridors (draws after the clusters)
 
     xy = np.vstack([cxy, bxy])
     notes = np.concatenate([c_note, b_note])
@@ -232,6 +217,26 @@ def synthetic_incidents(
     for col in _TEXT_COLUMNS:
         df[col] = df[col].astype(object)
     return gpd.GeoDataFrame(df[list(INCIDENT_COLUMNS)], geometry=shapely.points(lonlat[order]), crs=WGS84)
+
+
+def _background(rng: np.random.Generator, n_back: int, background_sigma_km: float) -> tuple[np.ndarray, np.ndarray]:
+    """Background incidents (EPSG:6372): a corridor by length, a uniform position along it, a normal offset."""
+    corridors = load_corridors().to_crs(MEXICO_CRS)
+    lines = corridors.geometry.to_numpy()
+    lengths = shapely.length(lines)
+    pick = np.searchsorted(np.cumsum(lengths) / lengths.sum(), rng.random(n_back), side="right")
+    pick = np.minimum(pick, len(lines) - 1)
+    along = rng.random(n_back) * lengths[pick]
+    offset = rng.standard_normal(n_back) * background_sigma_km * 1000.0
+    p0 = shapely.get_coordinates(shapely.line_interpolate_point(lines[pick], np.maximum(along - 50.0, 0.0)))
+    p1 = shapely.get_coordinates(shapely.line_interpolate_point(lines[pick], np.minimum(along + 50.0, lengths[pick])))
+    mid = shapely.get_coordinates(shapely.line_interpolate_point(lines[pick], along))
+    tangent = p1 - p0
+    tangent /= np.hypot(tangent[:, 0], tangent[:, 1])[:, None]
+    normal = np.column_stack([-tangent[:, 1], tangent[:, 0]])
+    bxy = mid + normal * offset[:, None]
+    b_note = ("along corridor " + corridors["route_id"].to_numpy(dtype=object)[pick]).astype(object)
+    return bxy, b_note
 
 
 _TEXT_COLUMNS = (
