@@ -177,3 +177,16 @@ def test_period_tests_equal_segment_hotspots_per_period(seed, nper, steps):
         np.testing.assert_array_equal(out["observed"][:, t], ref["observed"])
         np.testing.assert_allclose(out["expected"][:, t], ref["expected"], atol=1e-12)
         assert labels[:, t].tolist() == ref["hotspot"].tolist()
+
+
+def test_cube_cell_budget_is_a_config_error(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from routerisk.cli import cli
+
+    monkeypatch.setattr("routerisk.spacetime.MAX_CUBE_CELLS", 100)
+    seg, inc = line_segments(40), random_incidents(6, n=50)
+    with pytest.raises(ConfigError, match="more than 100 cells"):
+        spacetime_exposure(seg, inc, period="quarter", model=MODEL)
+    res = CliRunner().invoke(cli, ["trends", "--period", "month", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 3 and "--period" in res.output and not (tmp_path / "o").exists()

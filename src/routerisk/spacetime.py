@@ -39,6 +39,7 @@ from .scoring import incident_bandwidths, incident_weights, precision_factor
 from .stats import HOTSPOT_LEVELS, attribute_incidents, binom_two_sided_p, network_neighbourhood, segment_adjacency
 
 __all__ = [
+    "MAX_CUBE_CELLS",
     "PERIODS",
     "SpaceTimeCube",
     "group_exposure",
@@ -51,7 +52,9 @@ __all__ = [
 
 #: Period lengths a cube can use, and their pandas frequency.
 PERIODS = {"month": "M", "quarter": "Q", "year": "Y"}
-_BLOCK = 250_000  # records per block of the kernel matrix (bounds the memory of the sparse pairs)
+_BLOCK = 50_000  # records per block of the kernel matrix (bounds the memory of the sparse pairs)
+#: Most (segment, period) cells of a cube: about 10 arrays of float64 per cell are held (0.8 GB at the limit).
+MAX_CUBE_CELLS = 10_000_000
 
 
 @dataclass
@@ -427,6 +430,11 @@ def spacetime_exposure(
     seg_geoms = np.asarray(segments.geometry.to_crs(crs).values, dtype=object)
     seg_len = shapely.length(seg_geoms)
     prd, col = _periods(incidents["date"], period, model, periods)
+    if len(seg_geoms) * len(prd) > MAX_CUBE_CELLS:
+        msg = (f"the space-time cube would hold {len(seg_geoms):,} segments x {len(prd):,} periods, more than "
+               f"{MAX_CUBE_CELLS:,} cells: choose a longer --period, a window (--param window_start=...) or longer "
+               "segments (--param segment_length_m=...)")  # fmt: skip
+        raise ConfigError(msg)
     w = incident_weights(incidents, model)
     h = incident_bandwidths(incidents, model)
     xy, ok = project_incidents(incidents, crs)

@@ -49,6 +49,9 @@ def load_layers(incidents, incidents_format: str, routes, model, report: Validat
     if routes is not None:
         records.append({"role": "routes", "path": str(Path(routes).absolute()), "sha256": sha256_file(routes)})
     segments = segmentize(rts, segment_length_m=model.segment_length_m, crs=model.crs, report=report)
+    from ._budget import check_pairs
+
+    check_pairs(segments, inc, model)  # the run-time budget of `routerisk score`, before the work
     if privacy == "public":
         from .privacy import DEFAULT_GEOMASK_M, mask_points
 
