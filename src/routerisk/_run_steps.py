@@ -14,6 +14,8 @@ from typing import Any, NamedTuple
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow as pa
+import shapely
 from pyogrio.raw import write_arrow
 
 from . import datasets, io
@@ -141,8 +143,6 @@ def _with_geometry(inc: pd.DataFrame) -> gpd.GeoDataFrame:
     """The incidents as a GeoDataFrame: a lon/lat table (``read_incidents(..., geometry=False)``) gets Points."""
     if isinstance(inc, gpd.GeoDataFrame):
         return inc
-    import shapely
-
 
     geom = shapely.points(inc["lon"].to_numpy(dtype="float64"), inc["lat"].to_numpy(dtype="float64"))
     return gpd.GeoDataFrame(inc.drop(columns=["lon", "lat"]), geometry=geom, crs=WGS84)
@@ -160,9 +160,6 @@ def _write_incidents(inc: pd.DataFrame, path: Path) -> None:
         # through Arrow: a few hundred MB for millions of points instead of WKB + object copies of every column
         inc.to_file(path, layer="incidents", driver="GPKG", use_arrow=True)
         return
-    import pyarrow as pa
-    import shapely
-
     lon = inc["lon"].to_numpy(dtype="float64")
     lat = inc["lat"].to_numpy(dtype="float64")
     attrs = inc.drop(columns=["lon", "lat"])

@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 from numba import njit, prange
@@ -301,8 +302,6 @@ def _top(values: np.ndarray, k: int) -> np.ndarray:
 
 
 def _crs_for(incidents, model: RiskModel, analysis_crs):
-    import geopandas as gpd
-
     if isinstance(incidents, gpd.GeoDataFrame) and incidents._geometry_column_name in incidents.columns:
         if len(incidents) == 0:
             return analysis_crs(None, model.crs)
