@@ -156,7 +156,7 @@ def test_readme_python_example_runs(tmp_path, monkeypatch):
 
 
 def _run_line(line: str, cwd: Path, shared: Path) -> subprocess.CompletedProcess:
-    line = line.replace("../shared/data/", f"{shared}/")
+    line = line.replace("../routerisk/tests/data/real/", f"{shared}/")
     argv = shlex.split(line)
     if argv[0] == "routerisk":
         argv[0] = str(ROUTERISK)
@@ -202,14 +202,14 @@ def test_walkthrough(tmp_path, shared_data):
     [("02_real_incident_data.ipynb", "ROUTERISK_IOM_CSV"), ("05_enforcement_deployments.ipynb", "ROUTERISK_GN_CSV")],
 )
 def test_real_data_notebooks_skip_gracefully_without_data(name, variable, tmp_path, monkeypatch):
-    """Outside a clone with ../shared/data and with the variable unset, the notebook explains and skips."""
+    """Outside a clone (no tests/data/real) and with the variable unset, the notebook explains and skips."""
     import nbformat
     from nbclient import NotebookClient
 
     monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("TQDM_DISABLE", "1")
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    folder = tmp_path / "elsewhere"  # no pyproject.toml above it, no shared/data beside it
+    folder = tmp_path / "elsewhere"  # no pyproject.toml above it, no tests/data/real
     folder.mkdir()
     nb = nbformat.read(ROOT / "notebooks" / name, as_version=4)
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
