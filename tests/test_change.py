@@ -288,7 +288,8 @@ def test_cli_change_on_a_count_table_alone_keeps_hostile_cells_inert(tmp_path):
     out = tmp_path / "o"
     res = CliRunner().invoke(cli, ["change", "--counts", str(table), "--before", "2019-01-01:2019-04-30",
                                    "--after", "2019-05-01:2019-08-31", "--out", str(out)])  # fmt: skip
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 1, res.output  # finished, one row rejected
+    assert "rejected_count_rows.csv" in res.output
     assert {p.name for p in out.iterdir()} == {"change_by_state.csv", "rejected_count_rows.csv", "manifest.json"}
     by_state = pd.read_csv(out / "change_by_state.csv", dtype={"state_code": str})
     assert by_state["state_code"].tolist() == ["07", "20"]

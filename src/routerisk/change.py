@@ -204,8 +204,6 @@ def segment_change(segments, incidents, before, after, *, model=None, level: flo
     >>> list(out.columns[:4]), len(out) == len(segs)
     (['segment_id', 'count_before', 'count_after', 'rate_ratio'], True)
     """
-    import shapely
-
     from .crs import analysis_crs
     from .model import RiskModel
     from .scoring import incident_bandwidths, precision_factor
@@ -228,8 +226,7 @@ def segment_change(segments, incidents, before, after, *, model=None, level: flo
     out = pd.DataFrame({"segment_id": ids, "count_before": nb, "count_after": na})
     out = pd.concat([out, rr], axis=1)
     out["p_adjusted"] = _bh(out["p_value"].to_numpy())
-    out.attrs["routerisk"] = {"n_segments_lengths": float(np.sum(shapely.length(seg_geoms))),
-                              "records_before": int((col[placed] == 0).sum()),
+    out.attrs["routerisk"] = {"records_before": int((col[placed] == 0).sum()),
                               "records_after": int((col[placed] == 1).sum())}  # fmt: skip
     return out[["segment_id", *CHANGE_COLUMNS]]
 

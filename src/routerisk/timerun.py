@@ -164,7 +164,7 @@ def change_run(out, *, before, after, incidents=None, incidents_format: str = "a
                                        level, interval, privacy, min_count, maps, key, facts)  # fmt: skip
         if counts is not None:
             records += _change_counts(tmp, counts, counts_value, deployments, before, after, level, interval, facts)
-        n_rej = _rejected(tmp, report, privacy)
+        n_rej = _rejected(tmp, report, privacy) + int(facts.get("count_rows_rejected", 0))
         content = {
             "command": _command(), "inputs": records, "model": model.to_dict(),
             "windows": {"before": [str(before[0].date()), str(before[1].date())],
@@ -217,6 +217,7 @@ def _change_counts(tmp, counts, counts_value, deployments, before, after, level,
     rejected = pd.DataFrame(table.attrs.get("rejected", []))
     if len(rejected):
         write_csv(rejected, tmp / "rejected_count_rows.csv")
+    facts["count_rows_rejected"] = len(rejected)
     ch = _choose_interval(counts_change(table, before, after, level=level), interval)
     write_csv(ch, tmp / "change_by_state_counts.csv" if (tmp / "change_by_state.csv").exists()
               else tmp / "change_by_state.csv")  # fmt: skip

@@ -43,6 +43,8 @@ def change(incidents, incidents_format, routes, counts, counts_value, deployment
     """Write OUT: change.csv (segment_id, count_before, count_after, rate_ratio, rr_lo, rr_hi, p_value, p_adjusted),
     change_by_state.csv, change_map.png, with --counts the same per state of the table, with --deployments
     deployment_did.csv, deployment_association.csv and deployment.md (with their caveats), and manifest.json.
+
+    Exit code 1 means some input rows were rejected (rejected_rows.csv, rejected_count_rows.csv).
     """
     import sys
 
@@ -60,5 +62,6 @@ def change(incidents, incidents_format, routes, counts, counts_value, deployment
                      interval=interval, privacy=privacy, min_count=min_count, overwrite=overwrite, maps=maps)
     click.echo(f"Wrote {res['out']} ({', '.join(f'{k}: {v}' for k, v in res['facts'].items() if k != 'attribution')}).")
     if res["rejected"]:
-        click.echo(f"{res['rejected']} input rows were rejected: see {res['out'] / 'rejected_rows.csv'}", err=True)
+        files = [n for n in ("rejected_rows.csv", "rejected_count_rows.csv") if (res["out"] / n).exists()]
+        click.echo(f"{res['rejected']} input rows were rejected: see {', '.join(files)} in {res['out']}", err=True)
         sys.exit(1)
