@@ -200,7 +200,7 @@ def test_cli_trends_on_the_demo(tmp_path):
     assert man["trends"]["time_decay"].startswith("off")
     assert "SYNTHETIC" in man["data"]["attribution"]
     doc = (out / "trends.html").read_text()
-    assert "http://" not in doc.replace("http://www.w3.org/2000/svg", "") and "https://" not in doc
+    assert "<script src" not in doc and "cdn." not in doc
     gdf = gpd.read_file(out / "trends.gpkg")
     assert len(gdf) == len(table) and "pattern" in gdf
 
@@ -226,15 +226,18 @@ def test_cli_trends_errors_are_one_line_exit_3(tmp_path):
     assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
 
 
-def test_trends_html_escapes_hostile_ids(tmp_path):
-    from routerisk.timemaps import trends_html
+def test_trends_html_is_offline_and_escapes_hostile_ids(tmp_path):
+    from routerisk.timefolium import trends_folium
 
-    seg = line_segments(3)
+    seg = line_segments(3).to_crs("EPSG:4326")
     seg["segment_id"] = ["</script><script>alert(1)</script>", "<img src=x onerror=alert(1)>", "ok"]
     table = pd.DataFrame({"segment_id": seg["segment_id"], "pattern": ["new hot spot", None, "no pattern detected"],
-                          "z_2020": [1.0, np.nan, 0.0]})  # fmt: skip
-    doc = trends_html(seg, table, ["2020"], tmp_path / "m.html", title="<b>t</b>").read_text()
-    assert "<script>alert" not in doc and "<img src=x" not in doc and "<b>t</b>" not in doc
+                          "trend_tau": [0.5, np.nan, 0.0], "z_2020": [1.0, np.nan, 0.0]})  # fmt: skip
+    path = trends_folium(seg, table, ["2020"], tmp_path / "m.html", title="<b>t</b>", attribution="<i>a</i>")[0]
+    doc = path.read_text()
+    assert "<script>alert" not in doc and "<img src=x" not in doc and "<b>t</b>" not in doc and "<i>a</i>" not in doc
+    assert "cdn." not in doc and "<script src" not in doc and '<link rel="stylesheet" href' not in doc
+    assert "rr-trends-data" in doc and "L.map(" in doc
 
 
 def test_cli_table_equals_the_library_and_the_cube_file(tmp_path):
@@ -252,3 +255,30 @@ def test_cli_table_equals_the_library_and_the_cube_file(tmp_path):
     assert c.exposure.shape == (len(segs), 3)
     # public numbers come from masked records: the columns match, the values need not
     assert list(csv.columns[: len(internal.columns)]) == list(internal.columns)
+
+
+@pytest.mark.browser
+def test_trends_html_runs_offline_in_chromium_and_the_slider_recolours(tmp_path):
+    from browser_utils import Page, launch, require_browser
+    from routerisk.timefolium import trends_folium
+
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    seg = line_segments(3).to_crs("EPSG:4326")
+    seg["segment_id"] = ["<img src=x onerror=document.title='pwned'>", "b", "c"]
+    table = pd.DataFrame({"segment_id": seg["segment_id"], "pattern": ["new hot spot", "no pattern detected", None],
+                          "trend_tau": [0.5, 0.0, np.nan], "z_2020": [-3.0, 0.0, np.nan],
+                          "z_2021": [4.0, 0.0, np.nan]})  # fmt: skip
+    path = trends_folium(seg, table, ["2020", "2021"], tmp_path / "m.html")[0]
+    with sync_playwright() as p:
+        browser = launch(p)
+        page = Page(browser)
+        page.open(path)
+        assert page.errors == [] and page.blocked == [] and page.failed == []
+        assert page.page.title() != "pwned"
+        assert page.page.locator("#rr-period-label").inner_text() == "2021"
+        page.page.locator("#rr-period").fill("0")
+        assert page.page.locator("#rr-period-label").inner_text() == "2020"
+        page.close()
+        browser.close()

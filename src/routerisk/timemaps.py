@@ -1,12 +1,12 @@
-"""Maps of the space-time outputs: small multiples per period, the pattern map and the rate-ratio map (PNG), and
-the interactive trends map (one offline HTML file with a period slider and the pattern layer).
+"""Maps of the space-time outputs: small multiples per period, the pattern map and the rate-ratio map (PNG).
+
+The interactive trends map is :func:`routerisk.timefolium.trends_folium`.
 
 matplotlib runs on the Agg backend; every figure carries the data's attribution.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from pathlib import Path
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["PATTERN_COLOURS", "pattern_map", "period_maps", "rate_ratio_map", "trends_html"]
+__all__ = ["PATTERN_COLOURS", "pattern_map", "period_maps", "rate_ratio_map"]
 
 #: Colours of the 17 patterns (hot: reds, cold: blues, none: light grey), after ArcGIS Pro's legend.
 PATTERN_COLOURS = {
@@ -149,85 +149,3 @@ def rate_ratio_map(segments, change: pd.DataFrame, path, *, attribution: str = "
     cb.set_label("log2 rate ratio (clipped to +-3); thick: BH-adjusted p <= 0.05", fontsize=7)
     ax.set_title(title, fontsize=10)
     return _save(fig, path, attribution)
-
-
-_HTML = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<meta http-equiv="Content-Security-Policy"
- content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">
-<style>body{{font-family:sans-serif;margin:8px}} svg{{border:1px solid #ccc;background:#fbfbfb}}
-#lg span{{display:inline-block;margin-right:10px;font-size:12px}}
-.sw{{display:inline-block;width:14px;height:4px;margin-right:3px;vertical-align:middle}}</style>
-</head><body><h3>{title}</h3>
-<div><label><input type="radio" name="lay" value="pattern" checked> Pattern layer</label>
-<label><input type="radio" name="lay" value="period"> Period</label>
-<input id="sl" type="range" min="0" max="{nmax}" value="{nmax}" style="width:320px">
-<b id="pl"></b></div>
-<svg id="m" width="900" height="640" viewBox="{viewbox}"></svg><div id="lg"></div>
-<p style="font-size:11px;color:#444">{attribution}</p>
-<script type="application/json" id="d">{data}</script>
-<script>
-const D=JSON.parse(document.getElementById('d').textContent);
-const svg=document.getElementById('m');const NS='http://www.w3.org/2000/svg';
-const paths=D.lines.map(function(c){{const p=document.createElementNS(NS,'polyline');
-p.setAttribute('points',c.map(function(q){{return q[0]+','+(-q[1]);}}).join(' '));
-p.setAttribute('fill','none');p.setAttribute('stroke-width',D.width);
-p.appendChild(document.createElementNS(NS,'title'));svg.appendChild(p);return p;}});
-function col(z){{if(z===null)return '#cccccc';const x=Math.max(-1,Math.min(1,z/D.vmax));
-const r=x>0?255:Math.round(255*(1+x)),b=x<0?255:Math.round(255*(1-x)),g=Math.round(255*(1-Math.abs(x)));
-return 'rgb('+r+','+g+','+b+')';}}
-function legend(lay){{const lg=document.getElementById('lg');lg.textContent='';
-if(lay==='pattern'){{Object.keys(D.colours).forEach(function(k){{const s=document.createElement('span');
-const w=document.createElement('i');w.className='sw';w.style.background=D.colours[k];
-s.appendChild(w);s.appendChild(document.createTextNode(k));lg.appendChild(s);}});return;}}
-const s=document.createElement('span');
-s.textContent='blue: fewer records than expected in the neighbourhood, red: more (z, scale +-'+D.vmax+')';
-lg.appendChild(s);}}
-function draw(){{const lay=document.querySelector('input[name=lay]:checked').value;
-const t=+document.getElementById('sl').value;
-document.getElementById('pl').textContent=lay==='period'?D.periods[t]:'';
-paths.forEach(function(p,i){{let c,txt;
-if(lay==='pattern'){{const k=D.pattern[i];c=k===null?'#eeeeee':D.colours[k];
-txt=D.ids[i]+': '+(k===null?'suppressed':k);}}
-else{{const z=D.z[i][t];c=col(z);txt=D.ids[i]+' '+D.periods[t]+': z='+(z===null?'suppressed':z);}}
-p.setAttribute('stroke',c);p.firstChild.textContent=txt;}});legend(lay);}}
-document.querySelectorAll('input').forEach(function(e){{e.addEventListener('input',draw);}});draw();
-</script></body></html>
-"""
-
-
-def trends_html(segments, table: pd.DataFrame, periods, path, *, title: str = "Emerging hot spots",
-                attribution: str = "") -> Path:  # fmt: skip
-    """One self-contained, offline HTML file: the segments as SVG lines with the pattern layer and a period
-    slider (each period's hot-spot z). No external resource; every text goes through JSON (no HTML injection)."""
-    from html import escape
-
-    from ._atomic import atomic_file
-
-    lines = _lines(segments)
-    allc = np.vstack([c for c in lines if len(c)]) if any(len(c) for c in lines) else np.zeros((1, 2))
-    x0, y0 = allc.min(axis=0)
-    x1, y1 = allc.max(axis=0)
-    pad = 0.02 * max(x1 - x0, y1 - y0, 1e-6)
-    periods = [str(p) for p in periods]
-    z = np.column_stack([table[f"z_{p}"].to_numpy(dtype=np.float64) for p in periods]).round(2)
-    finite = z[np.isfinite(z)]
-    data = {
-        "lines": [np.round(c, 4).tolist() for c in lines],
-        "ids": [str(v) for v in table["segment_id"]],
-        "pattern": [None if pd.isna(p) else str(p) for p in table["pattern"]],
-        "z": [[None if not np.isfinite(v) else float(v) for v in row] for row in z],
-        "periods": periods,
-        "colours": {k: v for k, v in PATTERN_COLOURS.items() if k in set(table["pattern"].dropna())},
-        "vmax": float(max(np.abs(finite).max() if finite.size else 1.0, 1e-9)),
-        "width": float(0.004 * max(x1 - x0, y1 - y0, 1e-6)),
-    }
-    doc = _HTML.format(
-        title=escape(title), nmax=max(len(periods) - 1, 0), attribution=escape(attribution),
-        viewbox=f"{x0 - pad} {-(y1 + pad)} {x1 - x0 + 2 * pad} {y1 - y0 + 2 * pad}",
-        data=json.dumps(data, separators=(",", ":")).replace("<", "\\u003c").replace(">", "\\u003e"),
-    )
-    path = Path(path)
-    with atomic_file(path) as tmp:
-        tmp.write_text(doc, encoding="utf-8")
-    return path

@@ -101,11 +101,13 @@ def trends_run(out, *, incidents=None, incidents_format: str = "auto", routes=No
         gdf = gdf.join(table.drop(columns=[c for c in keep if c in table]))
         gdf.to_file(tmp / "trends.gpkg", layer="trends", driver="GPKG")
         if maps:
-            from .timemaps import pattern_map, period_maps, trends_html
+            from .timefolium import trends_folium
+            from .timemaps import pattern_map, period_maps
 
             pattern_map(segments, table, tmp / "trends_patterns.png", attribution=attribution)
             period_maps(segments, table, periods, tmp / "trends_periods.png", attribution=attribution)
-            trends_html(segments, table, periods, tmp / "trends.html", attribution=attribution)
+            trends_folium(segments, table, periods, tmp / "trends.html", attribution=attribution,
+                          title=f"Emerging hot spots per {period}" + (" (public)" if privacy == "public" else ""))
         n_rej = _rejected(tmp, report, privacy)
         content = {
             "command": _command(), "inputs": records, "model": model.to_dict(),
