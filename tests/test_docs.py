@@ -78,8 +78,9 @@ def test_api_reference_documents_every_public_name(module_name):
 def _command_tree(command: click.Command, prefix: str = "routerisk"):
     yield prefix, command
     if isinstance(command, click.Group):
-        for name, sub in sorted(command.commands.items()):
-            yield from _command_tree(sub, f"{prefix} {name}")
+        ctx = click.Context(command)
+        for name in command.list_commands(ctx):
+            yield from _command_tree(command.get_command(ctx, name), f"{prefix} {name}")
 
 
 def _render_cli_page() -> str:
@@ -105,7 +106,68 @@ def test_cli_reference_shows_every_command_and_option():
 def test_cli_reference_covers_the_registered_subcommands():
     from routerisk.cli import _SUBCOMMANDS
 
-    assert sorted(cli.commands) == sorted(_SUBCOMMANDS)
+    ctx = click.Context(cli)
+    assert cli.list_commands(ctx) == sorted(_SUBCOMMANDS)
+    modules = {p.stem for p in (ROOT / "src" / "routerisk" / "cli").glob("*.py") if not p.stem.startswith("_")}
+    commands = {name for name in modules - {"options"}
+                if isinstance(getattr(importlib.import_module(f"routerisk.cli.{name}"), name, None), click.Command)}
+    assert commands == set(_SUBCOMMANDS), "a command module is not registered in routerisk.cli._SUBCOMMANDS"
+
+
+def test_lazy_command_list_shows_each_commands_own_short_help():
+    """``routerisk --help`` lists the one-line helps of ``_SUBCOMMANDS`` without importing the commands: each must
+    be the command's own short help (its ``short_help``, else the first sentence of its docstring)."""
+    from routerisk.cli import _SUBCOMMANDS
+
+    ctx = click.Context(cli)
+    wrong = {name: (text, cli.get_command(ctx, name).get_short_help_str(limit=1000))
+             for name, text in _SUBCOMMANDS.items()
+             if text != cli.get_command(ctx, name).get_short_help_str(limit=1000)}
+    assert not wrong, f"routerisk.cli._SUBCOMMANDS differs from the commands' short help: {wrong}"
+    listing = cli.get_help(ctx)
+    assert all(name in listing for name in _SUBCOMMANDS)
+
+
+def test_help_imports_no_command_and_no_heavy_library():
+    """``routerisk --help`` (and ``import routerisk``) load neither the commands nor geopandas, numpy, numba..."""
+    code = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from routerisk.cli import cli\n"
+        "res = CliRunner().invoke(cli, ['--help'])\n"
+        "assert res.exit_code == 0, res.output\n"
+        "heavy = ('numpy', 'pandas', 'geopandas', 'shapely', 'numba', 'scipy', 'folium', 'matplotlib', 'spopt',\n"
+        "         'pyproj', 'pyogrio', 'routerisk.cli.score', 'routerisk.cli.sites', 'routerisk.scoring')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]", f"imported at start-up: {proc.stdout}"
+
+
+def test_top_level_names_are_lazy_and_agree_with_the_type_checking_imports():
+    """``routerisk._EXPORTS`` (the runtime table) and the ``if TYPE_CHECKING:`` imports (read by mkdocstrings and
+    type checkers) name the same objects, each importable from the top level."""
+    import ast
+
+    import routerisk
+
+    tree = ast.parse((ROOT / "src" / "routerisk" / "__init__.py").read_text(encoding="utf-8"))
+    guarded = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            for imp in node.body:
+                if isinstance(imp, ast.ImportFrom):
+                    guarded.update({alias.name: imp.module for alias in imp.names})
+    assert guarded == routerisk._EXPORTS
+    for name, module in routerisk._EXPORTS.items():
+        assert getattr(routerisk, name) is getattr(importlib.import_module(f"routerisk.{module}"), name)
+    errors = {"RouteRiskError", "InputError", "ConfigError", "CRSMismatchError", "OutputError", "SolverError"}
+    assert set(routerisk.__all__) == {*routerisk._EXPORTS, *errors, "__version__"}
+    assert set(routerisk.__all__) <= set(dir(routerisk))
+    assert isinstance(routerisk.__version__, str)
+    with pytest.raises(AttributeError):
+        routerisk.no_such_name  # noqa: B018
 
 
 def test_every_docs_page_is_in_the_nav():

@@ -1,41 +1,104 @@
-"""routerisk: geospatial risk analysis of migration routes."""
+"""routerisk: geospatial risk analysis of migration routes.
+
+The public names are imported on first use (:pep:`562`): ``import routerisk`` loads only the exceptions, so the
+command line starts in a fraction of a second and a script pays for geopandas, numba, scipy, folium or spopt only
+when it uses a function that needs them. ``from routerisk import score_segments`` works as usual.
+"""
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from ._errors import ConfigError, CRSMismatchError, InputError, OutputError, RouteRiskError, SolverError
-from .bandwidth import BandwidthSelection, bandwidth_sensitivity, select_bandwidth
-from .change import rate_ratio, segment_change, state_change
-from .counts import counts_change, read_state_counts
-from .crs import analysis_crs, check_same_crs
-from .datasets import load_corridors, load_incidents, load_shelters, load_states, load_zones, synthetic_incidents
-from .gazetteer import resolve_locality
-from .model import RiskModel
-from .routes import build_route, segmentize
-from .scoring import score_segments
-from .siting import ShelterSiting, SitingResult, sites_layers, write_sites
-from .spacetime import spacetime_exposure
-from .surface import risk_surface, write_geotiff
-from .trends import emerging_hotspots
 
-#: Map functions, imported on first use (folium and matplotlib are slow to import; the core never needs them).
-_LAZY_MAPS = ("heatmap", "save_html", "static_map")
+#: Where each public name lives: ``name -> submodule``, read on first access. The ``TYPE_CHECKING`` imports below
+#: (for type checkers and the API reference) and ``__all__`` list the same names: tests/test_docs.py checks it.
+_EXPORTS: dict[str, str] = {
+    "BandwidthSelection": "bandwidth",
+    "bandwidth_sensitivity": "bandwidth",
+    "select_bandwidth": "bandwidth",
+    "rate_ratio": "change",
+    "segment_change": "change",
+    "state_change": "change",
+    "counts_change": "counts",
+    "read_state_counts": "counts",
+    "analysis_crs": "crs",
+    "check_same_crs": "crs",
+    "load_corridors": "datasets",
+    "load_incidents": "datasets",
+    "load_shelters": "datasets",
+    "load_states": "datasets",
+    "load_zones": "datasets",
+    "synthetic_incidents": "datasets",
+    "resolve_locality": "gazetteer",
+    "heatmap": "maps",
+    "save_html": "maps",
+    "static_map": "maps",
+    "RiskModel": "model",
+    "build_route": "routes",
+    "segmentize": "routes",
+    "score_segments": "scoring",
+    "ShelterSiting": "siting",
+    "SitingResult": "siting",
+    "sites_layers": "siting",
+    "write_sites": "siting",
+    "spacetime_exposure": "spacetime",
+    "risk_surface": "surface",
+    "write_geotiff": "surface",
+    "emerging_hotspots": "trends",
+}
+
+if TYPE_CHECKING:  # pragma: no cover - the same names, for type checkers and mkdocstrings
+    from .bandwidth import BandwidthSelection, bandwidth_sensitivity, select_bandwidth
+    from .change import rate_ratio, segment_change, state_change
+    from .counts import counts_change, read_state_counts
+    from .crs import analysis_crs, check_same_crs
+    from .datasets import load_corridors, load_incidents, load_shelters, load_states, load_zones, synthetic_incidents
+    from .gazetteer import resolve_locality
+    from .maps import heatmap, save_html, static_map
+    from .model import RiskModel
+    from .routes import build_route, segmentize
+    from .scoring import score_segments
+    from .siting import ShelterSiting, SitingResult, sites_layers, write_sites
+    from .spacetime import spacetime_exposure
+    from .surface import risk_surface, write_geotiff
+    from .trends import emerging_hotspots
+
+    __version__: str
 
 
-def __getattr__(name: str):
-    if name in _LAZY_MAPS:
-        from . import maps
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use; submodules (``routerisk.io``) are imported on access too."""
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    elif name == "__version__":
+        value = _version()
+    elif name.startswith("__"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    else:
+        try:
+            value = importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    globals()[name] = value  # the next access is a plain attribute lookup
+    return value
 
-        return getattr(maps, name)
-    msg = f"module 'routerisk' has no attribute {name!r}"
-    raise AttributeError(msg)
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
-try:
-    __version__ = version("routerisk")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0+unknown"
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # lazy: importlib.metadata costs 20 ms
+
+    try:
+        return version("routerisk")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+        return "0+unknown"
+
 
 __all__ = [
     "BandwidthSelection",
