@@ -136,3 +136,24 @@ def test_unknown_codes_raise_and_never_fall_through(triangle):
         register_kernel(TRIANGLE)
     with pytest.raises(ValueError, match="code 0 is already used"):
         register_kernel(Kernel("other", 0, 1.0, False, _triangle, TRIANGLE.plane, TRIANGLE.line, 1.0))
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_triweight_scoring_and_surface_equal_the_brute_force(backend):
+    """score_segments (exactly placed, undated records: weight = severity) and the surface, against the formula."""
+    rng = np.random.default_rng(11)
+    seg = gpd.GeoDataFrame(geometry=[LineString([(i * 2_000.0, 0.0), (i * 2_000.0 + 2_000.0, 0.0)]) for i in range(10)],
+                           crs="EPSG:6372")  # fmt: skip
+    xy = np.column_stack([rng.uniform(-2_000, 22_000, 40), rng.uniform(-6_000, 6_000, 40)])
+    inc = gpd.GeoDataFrame({"category": ["homicide"] * 40, "victims": [1] * 40, "location_precision": ["exact"] * 40},
+                           geometry=shapely.points(xy), crs="EPSG:6372")  # fmt: skip
+    model = RiskModel(kernel="triweight", bandwidth_m=5_000.0, crs="EPSG:6372", half_life_days=0)
+    out = score_segments(seg, inc, model=model, backend=backend)
+    ref_e, ref_n = _brute(seg.geometry.to_numpy(), xy, np.ones(40), 5_000.0, lambda r: (1 - r * r) ** 3)
+    np.testing.assert_allclose(out["incident_exposure"], ref_e, rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(out["n_incidents"], ref_n)
+    arr = risk_surface(inc.iloc[:1], model=model, cell_m=500.0,
+                       extent=(xy[0, 0] - 10_250, xy[0, 1] - 10_250, xy[0, 0] + 10_250, xy[0, 1] + 10_250))[0]
+    d = np.hypot(*np.meshgrid((np.arange(41) - 20) * 500.0, (np.arange(41) - 20) * 500.0))
+    expected = np.where(d < 5_000, (1 - (d / 5_000) ** 2) ** 3, 0.0) / (math.pi * 5_000.0**2 / 4) * 1e6
+    np.testing.assert_allclose(arr, expected, rtol=1e-9, atol=1e-15)
