@@ -38,7 +38,7 @@ def instance(n_segments: int, n_candidates: int, seed: int = 0) -> tuple[gpd.Geo
     segs["risk"] = 100 / (1 + np.exp(-(walk / np.sqrt(np.arange(len(segs)) % 500 + 50) * 3)))
     segs["risk_class"] = np.clip(np.ceil(segs["risk"] / 20), 1, 5).astype(int)
     pick = rng.integers(0, len(segs), n_candidates)
-    mid = shapely.line_interpolate_point(segs.geometry.values._data[pick], 0.5, normalized=True)
+    mid = shapely.line_interpolate_point(np.asarray(segs.geometry.values)[pick], 0.5, normalized=True)
     xy = shapely.get_coordinates(mid) + rng.uniform(-7_000, 7_000, (n_candidates, 2))
     cands = gpd.GeoDataFrame(
         {"name": [f"Candidate {i}" for i in range(n_candidates)], "state_name": "synthetic"},

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from routerisk._data import data_dir, data_path
+from routerisk._paths import data_dir, data_path
 from routerisk.datasets import assign_states, corridor_waypoints, load_corridors, load_states
 from routerisk.schema import MODES, ROUTE_COLUMNS
 
@@ -145,7 +145,7 @@ def test_wheel_carries_the_data_and_works_when_installed(tmp_path):
                    capture_output=True, timeout=600)
     env = {**os.environ, "PYTHONPATH": str(target)}
     code = (
-        "from routerisk.datasets import load_corridors; import routerisk._data as d; "
+        "from routerisk.datasets import load_corridors; import routerisk._paths as d; "
         "print(len(load_corridors()), d.data_dir())"
     )
     out = subprocess.run(
@@ -217,7 +217,7 @@ def test_shelters_layer():
 # --------------------------------------------------------------------------------------------- docstrings
 
 
-@pytest.mark.parametrize("module", ["_data", "datasets", "gazetteer", "routes", "synthetic"])
+@pytest.mark.parametrize("module", ["_paths", "datasets", "gazetteer", "routes", "synthetic"])
 def test_docstring_examples_run(module):
     import doctest
     import importlib

@@ -9,7 +9,7 @@ import pytest
 import shapely
 
 from routerisk import InputError
-from routerisk._data import data_path
+from routerisk._paths import data_path
 from routerisk.datasets import load_corridors, load_incidents, load_states, synthetic_incidents
 from routerisk.gazetteer import resolve_locality
 from routerisk.schema import (

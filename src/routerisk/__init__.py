@@ -15,6 +15,8 @@ from ._errors import ConfigError, CRSMismatchError, InputError, OutputError, Rou
 #: Where each public name lives: ``name -> submodule``, read on first access. The ``TYPE_CHECKING`` imports below
 #: (for type checkers and the API reference) and ``__all__`` list the same names: tests/test_docs.py checks it.
 _EXPORTS: dict[str, str] = {
+    "RejectedRowsWarning": "_validate",
+    "ValidationReport": "_validate",
     "BandwidthSelection": "bandwidth",
     "bandwidth_sensitivity": "bandwidth",
     "select_bandwidth": "bandwidth",
@@ -50,6 +52,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover - the same names, for type checkers and mkdocstrings
+    from ._validate import RejectedRowsWarning, ValidationReport
     from .bandwidth import BandwidthSelection, bandwidth_sensitivity, select_bandwidth
     from .change import rate_ratio, segment_change, state_change
     from .counts import counts_change, read_state_counts
@@ -106,11 +109,13 @@ __all__ = [
     "ConfigError",
     "InputError",
     "OutputError",
+    "RejectedRowsWarning",
     "RiskModel",
     "RouteRiskError",
     "ShelterSiting",
     "SitingResult",
     "SolverError",
+    "ValidationReport",
     "__version__",
     "analysis_crs",
     "bandwidth_sensitivity",

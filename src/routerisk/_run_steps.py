@@ -20,7 +20,7 @@ from pyogrio.raw import write_arrow
 
 from . import datasets, io
 from ._budget import check_pairs
-from ._data import data_path
+from ._paths import data_path
 from ._sinks import write_csv
 from ._validate import ValidationReport
 from .bandwidth import bandwidth_sensitivity, resolve_bandwidth

@@ -153,14 +153,6 @@ class ValidationReport:
             )
             warnings.warn(msg, RejectedRowsWarning, stacklevel=stacklevel)
 
-    def write_csv(self, path: str | os.PathLike[str]) -> None:
-        """Write every entry to ``path`` as CSV, atomically; formula-like cells neutralised (routerisk._sinks)."""
-        from ._atomic import atomic_file
-        from ._sinks import write_csv
-
-        with atomic_file(path) as tmp:
-            write_csv(self.to_frame(), tmp)
-
 
 def _short(value: object, limit: int = 120) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):

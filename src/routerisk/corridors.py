@@ -7,7 +7,7 @@ import functools
 import geopandas as gpd
 import pandas as pd
 
-from ._data import data_path
+from ._paths import data_path
 from .gazetteer import resolve_localities
 from .routes import geodesic_line
 from .schema import ROUTE_COLUMNS, WGS84

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._data import data_path
+from ._paths import data_path
 from .corridors import CORRIDORS_FILE, corridor_waypoints, load_corridors
 from .crs import MEXICO_CRS
 from .gazetteer import load_localities, resolve_localities

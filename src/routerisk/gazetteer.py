@@ -17,8 +17,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from ._data import data_path
 from ._errors import InputError
+from ._paths import data_path
 from ._text import fold
 from .schema import WGS84
 from .states import STATES, state_key

@@ -17,8 +17,8 @@ import geopandas as gpd
 
 from ._atomic import atomic_dir, refuse_inputs
 from ._budget import check_grid, check_pairs
-from ._data import data_path
 from ._errors import InputError
+from ._paths import data_path
 from ._run_steps import (
     EMBEDDED,
     RANKED_COLUMNS,
@@ -117,7 +117,8 @@ def run(
     model : RiskModel, optional
         The model's parameters; the defaults when ``None``.
     incidents_format : str, default "auto"
-        ``"auto"``, ``"csv"``, ``"iom"``, ``"acled"`` or ``"vector"``.
+        One of :func:`routerisk.io.incident_format_names` (``"auto"``, ``"iom"``, ``"acled"``, ``"csv"``,
+        ``"vector"`` and any format registered in :data:`routerisk.io.INCIDENT_FORMATS`).
     zones_format : str, default "auto"
         ``"auto"`` or ``"deployments"`` (a state-month deployment table, see :func:`routerisk.io.read_deployments`).
     privacy : {"internal", "public"}

@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._data import data_dir
 from ._errors import InputError
+from ._paths import data_dir
 from ._sinks import write_csv
 from .corridors import load_corridors
 from .crs import MEXICO_CRS

@@ -23,7 +23,7 @@ def demo(privacy, min_count, out, overwrite):
     The demo incidents are SYNTHETIC and the zones and shelters ILLUSTRATIVE: the outputs say so.
     """
     from .._atomic import refuse_inputs
-    from .._data import data_dir
+    from .._paths import data_dir
     from ..pipeline import run
 
     refuse_inputs(out, [data_dir()])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ._registry import RegistryChoice, registry
 from .options import handle_errors, model_options, out_option, overwrite_option, privacy_options, report_run
 
 __all__ = ["score"]
@@ -15,7 +16,7 @@ __all__ = ["score"]
 )
 @click.option(
     "--incidents-format",
-    type=click.Choice(["auto", "csv", "iom", "acled", "vector"]),
+    type=RegistryChoice(registry("routerisk.io.formats", "incident_format_names")),
     default="auto",
     show_default=True,
     help="Format of --incidents (auto-detected from columns and extension).",

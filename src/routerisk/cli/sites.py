@@ -46,9 +46,9 @@ def _read_points(path: Path, what: str):
     from .._errors import InputError
     from .._validate import ValidationReport
     from ..io._incidents import coords_from_table
-    from ..io._layers import check_geometries
     from ..io._tables import read_text_table
     from ..io._vector import attributes, is_vector, read_vector
+    from ..io._zones_routes import check_geometries
 
     file = str(path)
     report = ValidationReport()

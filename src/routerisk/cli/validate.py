@@ -6,13 +6,16 @@ from pathlib import Path
 
 import click
 
-from .._validate import ValidationReport
+from .._atomic import atomic_file, refuse_inputs
+from .._errors import OutputError
+from ._registry import RegistryChoice, registry
 from .options import handle_errors
 
 __all__ = ["validate"]
 
 KINDS = ("incidents", "zones", "routes", "shelters", "deployments")
-FORMATS = ("auto", "csv", "iom", "acled", "vector")
+#: The --format choices: every incident format of the registry (routerisk.io.formats), read on first use.
+FORMATS = registry("routerisk.io.formats", "incident_format_names")
 
 
 @click.command("validate")
@@ -23,9 +26,9 @@ FORMATS = ("auto", "csv", "iom", "acled", "vector")
     "fmt",
     default="auto",
     show_default=True,
-    type=click.Choice(FORMATS),
-    help="Input format; 'auto' detects vector files by extension and IOM / ACLED tables by their columns "
-    "(iom and acled apply to incidents only).",
+    type=RegistryChoice(FORMATS),
+    help="Input format; 'auto' detects vector files by extension and incident tables (IOM, ACLED, ...) by their "
+    "columns. The table formats other than csv apply to incidents only (routerisk.io.INCIDENT_FORMATS).",
 )
 @click.option("--layer", default=None, help="Layer of a multi-layer vector file (e.g. a GeoPackage).")
 @click.option(
@@ -48,9 +51,10 @@ def validate(
     Exit code 0 when every row was kept, 1 when rows were rejected (they are written to --rejected),
     2 when the file cannot be used at all, 4 when --rejected is the input or exists without --overwrite.
     """
+    # lazy: routerisk.io and routerisk._sinks import geopandas and pandas (0.9 s); `validate --help` needs neither
     from .. import io as readers
-    from .._atomic import refuse_inputs
-    from .._errors import OutputError
+    from .._sinks import write_csv
+    from ..io.formats import table_format_names
 
     out = rejected_path if rejected_path is not None else Path.cwd() / f"{file.stem}.rejected.csv"
     refuse_inputs(out, [file], option="--rejected")
@@ -58,13 +62,13 @@ def validate(
         msg = f"--rejected file {str(out)!r} already exists; pass --overwrite to replace it, or choose another"
         raise OutputError(msg)
 
-    report = ValidationReport()
+    report = readers.ValidationReport()
     if kind == "deployments":
         if fmt not in ("auto", "csv"):
             raise click.BadParameter("deployments are read from a CSV table", param_hint="--format")
         readers.read_deployments(file, report=report)
     else:
-        if fmt in ("iom", "acled") and kind != "incidents":
+        if fmt in table_format_names() and kind != "incidents":
             raise click.BadParameter(f"{fmt!r} applies to --kind incidents only", param_hint="--format")
         reader = {
             "incidents": readers.read_incidents,
@@ -78,9 +82,6 @@ def validate(
     if len(rejected) == 0:
         click.echo("All rows kept.")
         return
-    from .._atomic import atomic_file
-    from .._sinks import write_csv
-
     with atomic_file(out) as tmp:
         write_csv(rejected, tmp)  # formula-like cells neutralised (routerisk._sinks)
     n = report.n_rejected

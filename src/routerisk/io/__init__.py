@@ -2,7 +2,7 @@
 
 Every reader returns a GeoDataFrame in EPSG:4326 with the columns of :mod:`routerisk.schema`, and records every
 rejected row (file, row, column, value, reason) and every change in a
-:class:`~routerisk._validate.ValidationReport`. A file that cannot be used at all raises
+:class:`~routerisk.ValidationReport`. A file that cannot be used at all raises
 :class:`routerisk.InputError` with one message naming the file.
 
 Rows are numbered as a spreadsheet shows them: in a CSV the header is row 1 and the first record row 2; in a
@@ -29,7 +29,30 @@ What is rejected (kept out, with the reason) and what is changed (kept, noted):
 
 from __future__ import annotations
 
+from .._validate import RejectedRowsWarning, ValidationReport
 from .deployments import read_deployments
+from .formats import (
+    INCIDENT_FORMATS,
+    IncidentFormat,
+    detect_format,
+    incident_format_names,
+    register_incident_format,
+    unregister_incident_format,
+)
 from .readers import read_incidents, read_routes, read_shelters, read_zones
 
-__all__ = ["read_deployments", "read_incidents", "read_routes", "read_shelters", "read_zones"]
+__all__ = [
+    "INCIDENT_FORMATS",
+    "IncidentFormat",
+    "RejectedRowsWarning",
+    "ValidationReport",
+    "detect_format",
+    "incident_format_names",
+    "read_deployments",
+    "read_incidents",
+    "read_routes",
+    "read_shelters",
+    "read_zones",
+    "register_incident_format",
+    "unregister_incident_format",
+]

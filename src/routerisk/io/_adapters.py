@@ -33,22 +33,37 @@ from .._errors import InputError
 from ..schema import CATEGORIES
 from . import _vocab as vocab
 from ._dates import parse_dates
+from ._fields import map_labels, parse_number
 from ._incidents import Parts, lonlat_from_text, precision_from_decimals, split_coordinates
-from ._tables import _Rows, find_column, map_labels, norm_name, norm_text, parse_number, text_col
+from ._tables import _Rows, find_column, norm_text, text_col
 
 IOM_MARKERS = ("web_id", "cause_of_death", "location_coordinates", "main_id")
 ACLED_MARKERS = ("event_date", "event_type", "latitude", "longitude")
 
 
-def detect_format(columns: list[str]) -> str:
-    """``"iom"``, ``"acled"`` or ``"csv"`` from the column names of a table."""
-    names = {norm_name(c) for c in columns}
-    if names & set(IOM_MARKERS) or ("coordinates" in names and names & {"total_number_of_dead_and_missing",
-                                                                       "number_of_dead", "incident_date"}):
-        return "iom"
-    if set(ACLED_MARKERS) <= names:
-        return "acled"
-    return "csv"
+_IOM_WITH_COORDINATES = ("total_number_of_dead_and_missing", "number_of_dead", "incident_date")
+
+
+def is_iom(names: frozenset[str]) -> bool:
+    """Whether normalised column names are those of an IOM Missing Migrants export (either generation).
+
+    Examples
+    --------
+    >>> is_iom(frozenset({"web_id", "latitude"})), is_iom(frozenset({"coordinates", "incident_date"}))
+    (True, True)
+    """
+    return bool(names & set(IOM_MARKERS)) or ("coordinates" in names and bool(names & set(_IOM_WITH_COORDINATES)))
+
+
+def is_acled(names: frozenset[str]) -> bool:
+    """Whether normalised column names are those of an ACLED export.
+
+    Examples
+    --------
+    >>> is_acled(frozenset({"event_date", "event_type", "latitude", "longitude", "actor1"}))
+    True
+    """
+    return set(ACLED_MARKERS) <= names
 
 
 def iom_parts(rows: _Rows, df: pd.DataFrame, file: str) -> Parts:

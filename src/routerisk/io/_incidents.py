@@ -31,24 +31,25 @@ from ..schema import (
 )
 from . import _vocab as vocab
 from ._dates import parse_dates
-from ._tables import (
+from ._fields import (
     COORDS_ALIASES,
     LAT_ALIASES,
     LON_ALIASES,
-    MAX_VICTIMS,
-    _Rows,
     decimals,
-    find_column,
-    find_columns,
     map_labels,
     parse_bool,
     parse_number,
     split_coordinates,
-    text_col,
     validate_lonlat,
 )
+from ._tables import _Rows, find_column, find_columns, text_col
 
+#: What an adapter returns: one array per canonical column, plus ``lon``/``lat`` (and ``id_column``,
+#: ``victims_column``: the names used in the report).
 Parts = dict[str, Any]
+
+#: Victim counts above this are rejected as absurd for a single incident.
+MAX_VICTIMS = 1000
 
 
 def coords_from_table(rows: _Rows, df: pd.DataFrame, file: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -291,6 +292,7 @@ def combine_chunks(
     """
     rows = _Rows(file, report, np.concatenate([c.rows.rows for c in chunks]))
     rows.bad = np.concatenate([c.rows.bad for c in chunks])
+    rows.labels = chunks[0].rows.labels  # a renaming adapter's names, the same in every chunk
     offset = 0
     for c in chunks:
         rows._notes.extend((idx + offset, *rest) for idx, *rest in c.rows._notes)

@@ -14,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InputError
+from .formats import incident_format_names
 
 __all__ = ["check_rerun_manifest", "check_run_manifest"]
 
 _ROLES = ("incidents", "routes", "zones", "shelters")
 _FORMATS = {
-    "incidents": ("auto", "csv", "iom", "acled", "vector"),
+    "incidents": incident_format_names,  # read when checked: formats registered later count
     "routes": ("auto",),
     "zones": ("auto", "deployments"),
     "shelters": ("auto",),
@@ -76,9 +77,10 @@ def check_rerun_manifest(doc: dict[str, Any], path: str | os.PathLike[str]) -> l
             raise _fail(where, f"{field}.path", f"was {p!r}; expected a file path")
         if not isinstance(sha, str) or not _SHA_RE.fullmatch(sha):
             raise _fail(where, f"{field}.sha256", "must be 64 lower-case hexadecimal digits")
-        fmt = rec.get("format", "auto")
-        if fmt not in _FORMATS[role]:
-            raise _fail(where, f"{field}.format", f"was {fmt!r}; expected one of {_FORMATS[role]}")
+        fmt, allowed = rec.get("format", "auto"), _FORMATS[role]
+        allowed = allowed() if callable(allowed) else allowed
+        if fmt not in allowed:
+            raise _fail(where, f"{field}.format", f"was {fmt!r}; expected one of {allowed}")
         if p.startswith("embedded:"):
             name = p.split(":", 1)[1]
             if not _NAME_RE.fullmatch(name):

@@ -1,20 +1,22 @@
-"""Reading delimited text files and parsing their fields, vectorised, with every problem recorded.
+"""Reading delimited text files into string columns, with every problem recorded.
 
 The helpers here know nothing about incidents or zones: they read a CSV into strings, number its rows as a
-spreadsheet does (header = row 1), find columns by their common names (English and Spanish), and turn text into
-coordinates, numbers, dates, booleans and canonical labels. Each records what it rejects or changes in a
-:class:`_Rows` tracker, which passes it to the :class:`~routerisk._validate.ValidationReport` at the end.
+spreadsheet does (header = row 1) and find columns by their common names (English and Spanish). What is rejected
+or changed is recorded in a :class:`_Rows` tracker, which passes it to the
+:class:`~routerisk._validate.ValidationReport` at the end. Turning the text into numbers, coordinates, booleans
+and labels is :mod:`routerisk.io._fields`; dates are :mod:`routerisk.io._dates`.
 
 Row 0 in a report means "the file as a whole" (for example the encoding it was read with).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import re
 import unicodedata
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +24,6 @@ import pandas as pd
 
 from .._errors import InputError
 from .._validate import ValidationReport
-from ..crs import MEXICO_BOUNDS
-
-#: Victim counts above this are rejected as absurd for a single incident.
-MAX_VICTIMS = 1000
 
 _DELIMITERS = (",", ";", "\t", "|")
 _SKIP_RE = re.compile(r"Skipping line (\d+): expected (\d+) fields, saw (\d+)")
@@ -79,6 +77,14 @@ class _Rows:
         # the pair to use instead (set by a chunked reader to what the whole file holds)
         self.slash_seen: dict[str, tuple[bool, bool]] = {}
         self.slash_order: dict[str, tuple[bool, bool]] = {}
+        # column name an adapter reads -> the file's own name (set by :func:`rename_columns`), used in the report
+        self.labels: dict[str, str] = {}
+
+    def label(self, column: str) -> str:
+        """The file's name of ``column`` (each part of ``"lat/lon"``) for the report."""
+        if not self.labels:
+            return column
+        return "/".join(self.labels.get(part, part) for part in column.split("/"))
 
     def __len__(self) -> int:
         return int(self.rows.size)
@@ -88,7 +94,7 @@ class _Rows:
         if not mask.any():
             return
         idx = np.flatnonzero(mask)
-        self.report.reject(self.file, self.rows[idx], column, reason, _take(values, idx))
+        self.report.reject(self.file, self.rows[idx], self.label(column), reason, _take(values, idx))
         self.bad |= mask
 
     def note(
@@ -102,7 +108,7 @@ class _Rows:
         mask = np.asarray(mask, dtype=bool)
         if mask.any():
             idx = np.flatnonzero(mask)
-            self._notes.append((idx, column, reason, _take(values, idx), action))
+            self._notes.append((idx, self.label(column), reason, _take(values, idx), action))
 
     def note_file(self, reason: str, action: str = "noted") -> None:
         """A note about the whole file (row 0, column ``(file)``)."""
@@ -160,8 +166,6 @@ def _open_error(exc: OSError, file: str) -> InputError:
 
 def _decodes(path: Path, encoding: str) -> bool:
     """Whether the whole file decodes with ``encoding``, read block by block (memory independent of its size)."""
-    import codecs
-
     decoder = codecs.getincrementaldecoder(encoding)()
     try:
         with path.open("rb") as fh:
@@ -432,6 +436,22 @@ def read_text_table(path: Path, report: ValidationReport, file: str) -> tuple[pd
     return df, rows
 
 
+def rename_columns(rows: _Rows, df: pd.DataFrame, names: dict[str, str]) -> pd.DataFrame:
+    """``df`` with its columns renamed (``{file's name: name an adapter reads}``, absent ones skipped); the rows'
+    report entries keep naming the file's columns.
+
+    Examples
+    --------
+    >>> rows = _Rows("f.csv", ValidationReport(), np.array([2]))
+    >>> df = rename_columns(rows, pd.DataFrame({"LAT_Y": ["x"]}), {"LAT_Y": "lat", "LON_X": "lon"})
+    >>> list(df.columns), rows.label("lat/lon")
+    (['lat'], 'LAT_Y/lon')
+    """
+    present = {old: new for old, new in names.items() if old in df.columns}
+    rows.labels.update({new: old for old, new in present.items()})
+    return df.rename(columns=present)
+
+
 def find_column(columns: Iterable[str], aliases: Iterable[str]) -> str | None:
     """First column whose normalised name is one of ``aliases`` (already normalised), in alias order."""
     by_norm: dict[str, str] = {}
@@ -458,239 +478,3 @@ def text_col(df: pd.DataFrame, col: str | None) -> pd.Series:
     if not pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
         s = s.astype(object).where(s.notna(), "").astype(str).astype("str")
     return s.fillna("").str.strip()
-
-
-# --------------------------------------------------------------------------------------------------- numbers
-
-_COMMA_DEC_RE = r"[+-]?\d+,\d+"
-
-
-def parse_number(
-    rows: _Rows, raw: pd.Series, column: str, *, decimal_comma: bool = True
-) -> tuple[np.ndarray, np.ndarray]:
-    """Parse text to float. Returns ``(values, missing)``; non-numeric text is rejected.
-
-    A value like ``19,43`` (one comma, no dot) is read as 19.43 and noted.
-    """
-    if pd.api.types.is_numeric_dtype(raw.dtype) and not pd.api.types.is_bool_dtype(raw.dtype):
-        vals = pd.to_numeric(raw, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-        return vals, np.isnan(vals)
-    s = text_col(raw.to_frame("v"), "v")
-    missing = (s == "").to_numpy(dtype=bool)
-    with np.errstate(all="ignore"):
-        vals = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan).copy()
-    failed = np.isnan(vals) & ~missing
-    if decimal_comma and failed.any():
-        idx = np.flatnonzero(failed)
-        sub = s.iloc[idx]
-        comma = sub.str.fullmatch(_COMMA_DEC_RE).to_numpy(dtype=bool)
-        if comma.any():
-            fixed = pd.to_numeric(sub[comma].str.replace(",", ".", regex=False), errors="coerce")
-            vals[idx[comma]] = fixed.to_numpy(dtype="float64", na_value=np.nan)
-            mask = np.zeros(len(s), dtype=bool)
-            mask[idx[comma]] = True
-            rows.note(mask, column, "decimal comma read as a decimal point", s, "converted")
-            failed[idx[comma]] = False
-    rows.reject(failed, column, "not a number", s)
-    return vals, missing
-
-
-# --------------------------------------------------------------------------------------------------- coordinates
-
-LAT_ALIASES = ("lat", "latitude", "latitud", "y", "lat_dd", "latitude_dd", "decimal_latitude")
-LON_ALIASES = ("lon", "lng", "long", "longitude", "longitud", "x", "lon_dd", "longitude_dd", "decimal_longitude")
-COORDS_ALIASES = ("coordinates", "coordenadas", "location_coordinates", "coords", "latlon", "lat_lon", "latlng")
-
-
-# "lat, lon" / "lat lon" / "(lat, lon)"; "19,43; -99,13" (semicolon, decimal commas); "19,43, -99,13" (4 parts)
-_PAIR_RE = r"^[(\[]?\s*(?P<lat>[^,;\s()\[\]]+)\s*(?:[,;]\s*|\s+)(?P<lon>[^,;\s()\[\]]+)\s*[)\]]?$"
-_SEMI_RE = r"^[(\[]?\s*(?P<lat>[^;]+?)\s*;\s*(?P<lon>[^;]+?)\s*[)\]]?$"
-_FOUR_RE = r"^[(\[]?\s*(?P<a>[+-]?\d+),(?P<b>\d+)\s*,\s*(?P<c>[+-]?\d+),(?P<d>\d+)\s*[)\]]?$"
-
-
-def _extract(s: pd.Series, pattern: str) -> dict[str, pd.Series]:
-    """Named groups of ``pattern`` (full match) as string columns, "" where it does not match (pyarrow)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    found = pc.extract_regex(pa.array(s.array), pattern)
-    out = {}
-    for f in found.type:
-        text = pc.cast(pc.fill_null(pc.struct_field(found, f.name), ""), pa.large_string())
-        out[f.name] = pd.Series(pd.arrays.ArrowStringArray(text), index=s.index).astype("str")
-    return out
-
-
-def split_coordinates(rows: _Rows, raw: pd.Series, column: str) -> tuple[pd.Series, pd.Series]:
-    """Split a ``"lat, lon"`` column into two text columns.
-
-    Accepts ``;`` or spaces as separator, brackets, and two numbers written with decimal commas
-    (``"19,43, -99,13"``, noted). Anything else is rejected ("cannot split").
-    """
-    s = text_col(raw.to_frame("v"), "v")
-    pair = _extract(s, _PAIR_RE)
-    lat, lon = pair["lat"], pair["lon"]
-    done = (lat != "").to_numpy(dtype=bool) | (s == "").to_numpy(dtype=bool)
-    if not done.all():
-        idx = np.flatnonzero(~done)
-        sub = s.iloc[idx]
-        semi = _extract(sub, _SEMI_RE)
-        four = _extract(sub, _FOUR_RE)
-        is_semi = (semi["lat"] != "").to_numpy(dtype=bool)
-        is_four = (four["a"] != "").to_numpy(dtype=bool) & ~is_semi
-        lat, lon = lat.copy(), lon.copy()
-        lat.iloc[idx[is_semi]] = semi["lat"][is_semi].to_numpy(dtype=object)
-        lon.iloc[idx[is_semi]] = semi["lon"][is_semi].to_numpy(dtype=object)
-        lat.iloc[idx[is_four]] = (four["a"] + "." + four["b"])[is_four].to_numpy(dtype=object)
-        lon.iloc[idx[is_four]] = (four["c"] + "." + four["d"])[is_four].to_numpy(dtype=object)
-        mask = np.zeros(len(s), dtype=bool)
-        mask[idx[is_four]] = True
-        rows.note(mask, column, "decimal commas read as decimal points", s, "converted")
-        mask[:] = False
-        mask[idx[~is_semi & ~is_four]] = True
-        rows.reject(mask, column, 'cannot split into latitude and longitude (expected "lat, lon")', s)
-    return lat, lon
-
-
-POLE_REASON = "latitude at a pole (-90 or 90): not a place on a route, and it cannot be projected"
-
-
-def validate_lonlat(
-    rows: _Rows,
-    lon: np.ndarray,
-    lat: np.ndarray,
-    lon_col: str,
-    lat_col: str,
-    *,
-    raw: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Check longitude/latitude arrays in place of a pair of columns; return possibly swapped copies.
-
-    Rules, in order (rows already rejected for another reason are left alone):
-
-    1. missing -> rejected ("missing coordinate");
-    2. both exactly 0 -> rejected (a common placeholder for "unknown");
-    3. out of range (|lat| > 90 or |lon| > 180): if the swapped pair is in range it is swapped and noted,
-       otherwise rejected;
-    4. in range but a probable swap: the pair as given lies outside the Mexico region
-       (:data:`routerisk.crs.MEXICO_BOUNDS`) while the swapped pair lies inside it -> swapped and noted
-       (a latitude between -90 and -86 with a longitude between 14 and 33.5 is in Antarctica's ocean,
-       never a migration route);
-    5. latitude -90 or 90 (a pole) -> rejected: no route passes there, and the analysis projection (a conic)
-       sends the south pole to infinity.
-    """
-    lon = np.array(lon, dtype="float64")
-    lat = np.array(lat, dtype="float64")
-    if raw is None:
-        raw = (pd.Series(lat).astype(str) + ", " + pd.Series(lon).astype(str)).to_numpy(dtype=object)
-    vals = raw
-    col = lat_col if lat_col == lon_col else f"{lat_col}/{lon_col}"
-    already = rows.bad.copy()
-    missing = (np.isnan(lon) | np.isnan(lat)) & ~already
-    rows.reject(missing, col, "missing coordinate", vals)
-    infinite = ~np.isnan(lon) & ~np.isnan(lat) & ~(np.isfinite(lon) & np.isfinite(lat)) & ~already
-    rows.reject(infinite, col, "coordinate out of range (latitude -90..90, longitude -180..180)", vals)
-    with np.errstate(invalid="ignore"):
-        zero = (lon == 0) & (lat == 0) & ~already
-        rows.reject(zero, col, "coordinates are 0, 0 (a placeholder for unknown)", vals)
-        fin = np.isfinite(lon) & np.isfinite(lat) & ~already & ~zero
-        in_range = fin & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
-        swapped_ok = fin & (np.abs(lon) <= 90) & (np.abs(lat) <= 180)
-        out = fin & ~in_range
-        w, s, e, n = MEXICO_BOUNDS
-        inside = (lon >= w) & (lon <= e) & (lat >= s) & (lat <= n)
-        inside_sw = (lat >= w) & (lat <= e) & (lon >= s) & (lon <= n)
-    swap_out = out & swapped_ok
-    rows.reject(out & ~swapped_ok, col, "coordinate out of range (latitude -90..90, longitude -180..180)", vals)
-    swap_mex = in_range & ~inside & inside_sw
-    swap = swap_out | swap_mex
-    rows.note(swap_out, col, "latitude and longitude swapped (only valid swapped)", vals, "swapped")
-    rows.note(swap_mex, col, "latitude and longitude swapped (only inside Mexico's region swapped)", vals, "swapped")
-    lon2 = np.where(swap, lat, lon)
-    lat2 = np.where(swap, lon, lat)
-    with np.errstate(invalid="ignore"):
-        pole = (np.abs(lat2) >= 90) & ~rows.bad
-    rows.reject(pole, col, POLE_REASON, vals)
-    bad = rows.bad
-    lon2[bad] = np.nan
-    lat2[bad] = np.nan
-    return lon2, lat2
-
-
-def decimals(text: pd.Series) -> np.ndarray:
-    """Number of digits after the decimal separator of each numeric text (0 when none)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    arr = pa.array(text.astype("str").fillna("").array)
-    pos = pc.find_substring_regex(pc.utf8_reverse(arr), r"[.,]")
-    return np.maximum(pos.to_numpy(zero_copy_only=False), 0).astype("int64")
-
-
-# --------------------------------------------------------------------------------------------------- labels
-
-_TRUE = {"true", "t", "yes", "y", "si", "s", "1", "verdadero", "x"}
-_FALSE = {"false", "f", "no", "n", "0", "falso", ""}
-
-
-def parse_bool(rows: _Rows, raw: pd.Series | None, column: str, *, default: bool, n: int) -> np.ndarray:
-    """Booleans from text (true/false, yes/no, sí/no, 1/0); missing -> ``default``; other text rejected."""
-    if raw is None:
-        return np.full(n, default, dtype=bool)
-    if pd.api.types.is_bool_dtype(raw.dtype):
-        return raw.fillna(default).to_numpy(dtype=bool)
-
-    def classify(value: object) -> int:
-        f = _fold(value)
-        return 2 if f == "" else 1 if f in _TRUE else 0 if f in _FALSE else -1
-
-    code = map_unique(raw, classify).astype("int64")
-    rows.reject(code == -1, column, "not a yes/no value", raw)
-    return np.where(code == 2, default, code == 1)
-
-
-def map_labels(
-    rows: _Rows,
-    raw: pd.Series,
-    column: str,
-    *,
-    allowed: Iterable[str],
-    synonyms: Mapping[str, str],
-    keywords: Iterable[tuple[str, str]] = (),
-    default: str,
-    missing: str | None = None,
-    note_unknown: str | None = None,
-    note_missing: str | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Map free text to canonical labels: exact label, then synonym, then keyword (regex) search.
-
-    Matching is on normalised text (lower case, no accents). Work is done once per distinct value. Unknown
-    text becomes ``default`` (noted with ``note_unknown``); empty text becomes ``missing`` (or ``default``).
-    Returns the labels and the mask of non-empty text that matched nothing.
-    """
-    allowed = tuple(allowed)
-    syn = {" ".join(norm_name(k).split("_")): v for k, v in synonyms.items()}
-    kw = [(re.compile(p), v) for p, v in keywords]
-
-    def classify(value: object) -> str | None:
-        u = _fold(value)
-        if u == "":
-            return None
-        key = " ".join(norm_name(u).split("_"))
-        label = key.replace(" ", "_")
-        if label in allowed:
-            return label
-        if key in syn:
-            return syn[key]
-        return next((v for p, v in kw if p.search(u)), "")
-
-    out = map_unique(raw, classify)
-    empty = pd.isna(out)
-    unknown = out == ""
-    out[unknown] = default
-    out[empty] = missing if missing is not None else default
-    if note_unknown:
-        rows.note(unknown, column, note_unknown, raw, "mapped")
-    if note_missing:
-        rows.note(empty, column, note_missing, None, "defaulted")
-    return out, unknown

@@ -12,10 +12,12 @@ import pandas as pd
 
 from .._errors import InputError
 from .._validate import ValidationReport
+from ..datasets import load_states
 from ..schema import WGS84, ZONE_COLUMNS
 from ._dates import MONTHS
+from ._fields import parse_number
 from ._incidents import as_str, no_rows_error
-from ._tables import find_column, norm_name, norm_text, parse_number, read_text_table, text_col
+from ._tables import find_column, norm_name, norm_text, read_text_table, text_col
 
 __all__ = ["read_deployments"]
 
@@ -120,7 +122,18 @@ def read_deployments(
     rep.count(file, read=n + rows.n_skipped, kept=int(keep.sum()))
     if not keep.any():
         raise no_rows_error(rows, file)
-    y, m, c = year[keep].astype("int64"), month[keep].astype("int64"), code[keep]
+    out = _zones(states, year[keep], month[keep], code[keep], intensity[keep], detained[keep])
+    if own:
+        rep.warn_if_rejected(file)
+    return out
+
+
+def _zones(
+    states: gpd.GeoDataFrame, year: np.ndarray, month: np.ndarray, code: np.ndarray, intensity: np.ndarray,
+    detained: np.ndarray,
+) -> gpd.GeoDataFrame:
+    """The zones of the kept rows: one per state and month, shaped as the state."""
+    y, m, c = year.astype("int64"), month.astype("int64"), code
     start = pd.to_datetime(pd.DataFrame({"year": y, "month": m, "day": 1})).astype("datetime64[ns]")
     end = (start + pd.offsets.MonthEnd(0)).astype("datetime64[ns]")
     st = states.set_index("state_code")
@@ -134,24 +147,19 @@ def read_deployments(
         "kind": np.full(len(c), "deployment", dtype=object),
         "start_date": start.to_numpy(),
         "end_date": end.to_numpy(),
-        "intensity": intensity[keep].astype("float64"),
+        "intensity": intensity.astype("float64"),
         "illustrative": np.zeros(len(c), dtype=bool),
         "state_code": np.asarray(c, dtype=object),
-        "migrants_detained": detained[keep].astype("float64"),
+        "migrants_detained": detained.astype("float64"),
     }
     for c in ("zone_id", "name", "agency", "kind", "state_code"):
         data[c] = as_str(data[c])
-    out = gpd.GeoDataFrame(pd.DataFrame(data, columns=DEPLOYMENT_COLUMNS), geometry=geoms, crs=WGS84)
-    if own:
-        rep.warn_if_rejected(file)
-    return out
+    return gpd.GeoDataFrame(pd.DataFrame(data, columns=DEPLOYMENT_COLUMNS), geometry=geoms, crs=WGS84)
 
 
 def _check_states(states: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
     if states is None:
-        from .. import datasets  # lazy: the embedded data are only needed here
-
-        states = datasets.load_states()
+        states = load_states()
     if not isinstance(states, gpd.GeoDataFrame) or "state_code" not in states:
         msg = "`states` must be a GeoDataFrame with a `state_code` column (INEGI two-digit codes) and polygons"
         raise InputError(msg)

@@ -9,13 +9,17 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa  # already imported by pandas (string columns)
 import shapely
 
 from .._errors import InputError
 from .._validate import ValidationReport
-from ._adapters import acled_parts, detect_format, iom_parts
+from . import _vocab as vocab
+from ._fields import validate_lonlat
 from ._incidents import combine_chunks, finish_incidents, generic_parts, prepare_chunk
-from ._layers import (
+from ._tables import TextChunks, find_column, read_text_table
+from ._vector import attributes, is_vector, read_vector, type_names
+from ._zones_routes import (
     build_routes,
     build_shelters,
     build_zones,
@@ -23,17 +27,15 @@ from ._layers import (
     require_geometry_source,
     routes_from_vertices,
 )
-from ._tables import TextChunks, read_text_table, validate_lonlat
-from ._vector import attributes, is_vector, read_vector, type_names
+from .formats import INCIDENT_FORMATS, detect_format, incident_format_names
 
 __all__ = ["read_incidents", "read_routes", "read_shelters", "read_zones"]
 
-INCIDENT_FORMATS = ("auto", "csv", "iom", "acled", "vector")
 LAYER_FORMATS = ("auto", "csv", "vector")
 
 
 def _start(path, fmt: str, allowed: tuple[str, ...], report: ValidationReport | None):
-    if fmt not in allowed:
+    if not isinstance(fmt, str) or fmt not in allowed:
         msg = f"`format` was {fmt!r} but must be one of {allowed}"
         raise InputError(msg)
     if not isinstance(path, (str, os.PathLike)):
@@ -62,12 +64,15 @@ def read_incidents(
     Parameters
     ----------
     path : str or path-like
-        A CSV (generic, IOM Missing Migrants Project, ACLED) or a vector file (GeoJSON, GeoPackage, GeoParquet,
+        A CSV (generic, IOM Missing Migrants Project, ACLED, or a format added with
+        :func:`routerisk.io.register_incident_format`) or a vector file (GeoJSON, GeoPackage, GeoParquet,
         Shapefile).
-    format : {"auto", "csv", "iom", "acled", "vector"}, default "auto"
-        ``"auto"`` uses the extension for vector files and the column names for CSV (IOM: ``Web ID``,
-        ``Cause of Death``, ``Location Coordinates`` ...; ACLED: ``event_date``, ``event_type``, ``latitude``,
-        ``longitude``).
+    format : str, default "auto"
+        One of :func:`routerisk.io.incident_format_names`: ``"auto"``, a table format of
+        :data:`routerisk.io.INCIDENT_FORMATS` (built in: ``"iom"``, ``"acled"``, ``"csv"``) or ``"vector"``.
+        ``"auto"`` uses the extension for vector files and the column names for CSV (each format's detector in
+        turn, IOM: ``Web ID``, ``Cause of Death``, ``Location Coordinates`` ...; ACLED: ``event_date``,
+        ``event_type``, ``latitude``, ``longitude``; else the generic ``"csv"``).
     report : ValidationReport, optional
         Receives every rejected row and every change, and the counts. Without one, a warning says how many
         rows were rejected.
@@ -106,7 +111,7 @@ def read_incidents(
     >>> read_incidents(p)[["incident_id", "category", "victims"]].to_dict("records")
     [{'incident_id': '1', 'category': 'kidnapping', 'victims': 1}]
     """
-    p, file, rep, own = _start(path, format, INCIDENT_FORMATS, report)
+    p, file, rep, own = _start(path, format, incident_format_names(), report)
     _check_chunksize(chunksize)
     if _use_vector(p, format):
         gdf, rows = read_vector(p, rep, file, layer=layer, kind="incidents")
@@ -156,7 +161,7 @@ def _csv_chunks(p: Path, file: str, report: ValidationReport, fmt: str, chunksiz
         rows.slash_order = slash_order
         if fmt == "auto":
             fmt = detect_format(list(df.columns))
-        parts = {"iom": iom_parts, "acled": acled_parts, "csv": generic_parts}[fmt](rows, df, file)
+        parts = INCIDENT_FORMATS[fmt].parts(rows, df, file)
         del df
         seen.append(dict(rows.slash_seen))
         chunks.append(prepare_chunk(rows, parts, stem=p.stem))
@@ -206,8 +211,6 @@ def _read_incidents_csv(
 
 def _release_arrow_memory() -> None:
     """Return the memory Arrow kept from the chunks' text to the system (~0.13 GB after 5M rows)."""
-    import pyarrow as pa
-
     pa.default_memory_pool().release_unused()
 
 
@@ -222,8 +225,6 @@ def _read_layer(
     else:
         df, rows = read_text_table(p, rep, file)
         require_geometry_source(df, file)
-        from ._layers import find_column, vocab
-
         if kind == "routes" and find_column(df.columns, vocab.WKT_ALIASES) is None:
             read_n = len(rows) + rows.n_skipped
             df, geoms, rows, counts = routes_from_vertices(rows, df, file)

@@ -12,19 +12,9 @@ from ..crs import analysis_crs
 from ..schema import AGENCIES, MODES, ROUTE_COLUMNS, SHELTER_COLUMNS, WGS84, ZONE_COLUMNS, ZONE_KINDS
 from . import _vocab as vocab
 from ._dates import parse_dates
+from ._fields import COORDS_ALIASES, LAT_ALIASES, LON_ALIASES, POLE_REASON, map_labels, parse_bool, parse_number
 from ._incidents import as_str, coords_from_table, fill_ids, no_rows_error, reject_duplicates
-from ._tables import (
-    COORDS_ALIASES,
-    LAT_ALIASES,
-    LON_ALIASES,
-    POLE_REASON,
-    _Rows,
-    find_column,
-    map_labels,
-    parse_bool,
-    parse_number,
-    text_col,
-)
+from ._tables import _Rows, find_column, text_col
 from ._vector import type_names
 
 SHELTER_KINDS = ("shelter", "asylum_office", "other")
