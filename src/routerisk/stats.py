@@ -334,16 +334,28 @@ def binom_two_sided_p(k, n, p) -> np.ndarray:
     # first j in [0, floor(np) + 1) with pmf(j) > d
     lo = np.where(high, 0, lo)
     hi = np.where(high, np.floor(mean).astype(np.int64) + 1, hi)
-    while True:
-        active = lo < hi
-        if not active.any():
-            break
-        mid = (lo + hi) // 2
-        pm = binom.pmf(mid, n, p)
+    # low side: the answer usually lies a few standard deviations above the mean, not near n + 1: narrow the range
+    # by galloping (probes at lo + s, lo + 2s, lo + 4s, ...; a monotone predicate gives the same first j)
+    step = np.maximum(np.ceil(np.sqrt(mean * (1.0 - p))), 1.0).astype(np.int64)
+    gal = np.flatnonzero(low & (lo < hi))
+    while gal.size:
+        probe = np.minimum(lo[gal] + step[gal], hi[gal] - 1)
+        pm = binom.pmf(probe, n[gal], p[gal])
+        found = pm <= d[gal]
+        hi[gal[found]] = probe[found]
+        lo[gal[~found]] = probe[~found] + 1
+        step[gal] *= 2
+        gal = gal[~found & (lo[gal] < hi[gal])]
+    active = np.flatnonzero(lo < hi)
+    while active.size:  # the pmf only where the search is still open (the same probes as over every element)
+        a_lo, a_hi = lo[active], hi[active]
+        mid = (a_lo + a_hi) // 2
+        pm = binom.pmf(mid, n[active], p[active])
         # low side: predicate "pmf(mid) <= d" is False...True; high side: "pmf(mid) > d" is False...True
-        pred = np.where(low, pm <= d, pm > d)
-        hi = np.where(active & pred, mid, hi)
-        lo = np.where(active & ~pred, mid + 1, lo)
+        pred = np.where(low[active], pm <= d[active], pm > d[active])
+        hi[active] = np.where(pred, mid, a_hi)
+        lo[active] = np.where(pred, a_lo, mid + 1)
+        active = active[lo[active] < hi[active]]
     pval = np.ones(len(k))
     # low: P(X <= k) + P(X >= j*);  high: P(X <= j* - 1) + P(X >= k)
     pval = np.where(low, binom.cdf(k, n, p) + binom.sf(lo - 1, n, p), pval)
