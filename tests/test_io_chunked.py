@@ -9,8 +9,7 @@ from geopandas.testing import assert_geodataframe_equal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from routerisk import InputError
-from routerisk._validate import ValidationReport
+from routerisk import InputError, ValidationReport
 from routerisk.io import read_incidents
 from routerisk.io._tables import CHUNK_ROWS_MAX, CHUNK_ROWS_MIN, CHUNKS_RELIABLE, TextChunks, auto_chunksize
 

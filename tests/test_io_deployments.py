@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 from shapely import box
 
-from routerisk import InputError
-from routerisk._validate import ValidationReport
+from routerisk import InputError, ValidationReport
 from routerisk.io import read_deployments
 from routerisk.schema import ZONE_COLUMNS
 

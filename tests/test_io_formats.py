@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 
 import routerisk
 from routerisk import InputError, io
@@ -82,6 +84,18 @@ def test_builtin_formats_in_detection_order():
 )
 def test_detect_format_by_hand(columns, expected):
     assert io.detect_format(columns) == expected
+
+
+_COLUMN = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_ ÁÉéñ0123456789", min_size=0, max_size=14)
+
+
+@given(st.lists(_COLUMN, max_size=8))
+def test_detection_is_a_registered_name_and_ignores_case_and_spacing(columns):
+    found = io.detect_format(columns)
+    assert found in formats.INCIDENT_FORMATS
+    assert io.detect_format([f"  {c.upper()} " for c in columns]) == found
+    # an IOM marker column makes any table IOM (IOM is first in the table)
+    assert io.detect_format([*columns, "Web ID"]) == "iom"
 
 
 def test_unknown_format_is_one_input_error_naming_the_choices(tmp_path):

@@ -10,8 +10,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from routerisk import RouteRiskError
-from routerisk._validate import ValidationReport
+from routerisk import RouteRiskError, ValidationReport
 from routerisk.io import read_incidents, read_routes, read_shelters, read_zones
 from routerisk.schema import CATEGORIES, DATE_PRECISIONS, INCIDENT_COLUMNS, LOCATION_PRECISIONS, PERPETRATORS
 

@@ -13,8 +13,7 @@ import pandas as pd
 import pytest
 from shapely import LineString, Point
 
-from routerisk import InputError
-from routerisk._validate import RejectedRowsWarning, ValidationReport
+from routerisk import InputError, RejectedRowsWarning, ValidationReport
 from routerisk.io import read_incidents
 from routerisk.schema import CATEGORIES, INCIDENT_COLUMNS, LOCATION_PRECISIONS, PERPETRATORS, compute_severity
 

@@ -11,8 +11,7 @@ import pytest
 import shapely
 from shapely import LineString, Point, Polygon
 
-from routerisk import InputError, analysis_crs
-from routerisk._validate import ValidationReport
+from routerisk import InputError, ValidationReport, analysis_crs
 from routerisk.io import read_routes, read_shelters, read_zones
 from routerisk.schema import AGENCIES, MODES, ROUTE_COLUMNS, SHELTER_COLUMNS, ZONE_COLUMNS, ZONE_KINDS
 

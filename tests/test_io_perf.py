@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from routerisk._validate import ValidationReport
+from routerisk import ValidationReport
 from routerisk.io import read_incidents
 
 

@@ -328,7 +328,7 @@ def segmentize(
     crs : str, default "auto"
         Analysis CRS, see :func:`routerisk.crs.analysis_crs`.
     report : ValidationReport, optional
-        Receives rejected routes; without it, a :class:`routerisk._validate.RejectedRowsWarning` is issued when
+        Receives rejected routes; without it, a :class:`routerisk.RejectedRowsWarning` is issued when
         any route is rejected.
 
     Returns

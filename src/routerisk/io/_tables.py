@@ -3,7 +3,7 @@
 The helpers here know nothing about incidents or zones: they read a CSV into strings, number its rows as a
 spreadsheet does (header = row 1) and find columns by their common names (English and Spanish). What is rejected
 or changed is recorded in a :class:`_Rows` tracker, which passes it to the
-:class:`~routerisk._validate.ValidationReport` at the end. Turning the text into numbers, coordinates, booleans
+:class:`~routerisk.ValidationReport` at the end. Turning the text into numbers, coordinates, booleans
 and labels is :mod:`routerisk.io._fields`; dates are :mod:`routerisk.io._dates`.
 
 Row 0 in a report means "the file as a whole" (for example the encoding it was read with).
