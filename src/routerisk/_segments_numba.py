@@ -128,7 +128,15 @@ def _scan(xy0, xy1, piece_seg, pts, reach, idx, start, items, x0, y0, cell, nx, 
                 c = row * nx + col
                 for k in range(start[c], start[c + 1]):
                     p = items[k]
-                    d = geos_point_segment(px, py, xy0[p, 0], xy0[p, 1], xy1[p, 0], xy1[p, 1])
+                    ax, ay, bx, by = xy0[p, 0], xy0[p, 1], xy1[p, 0], xy1[p, 1]
+                    # skip a piece whose bounding box is farther than the reach or the best so far (with a
+                    # margin far above rounding, so no piece that could win or tie is skipped)
+                    gx = max(min(ax, bx) - px, 0.0, px - max(ax, bx))
+                    gy = max(min(ay, by) - py, 0.0, py - max(ay, by))
+                    lim = min(r, best) * (1.0 + 1e-9) + 1e-9
+                    if gx * gx + gy * gy > lim * lim:
+                        continue
+                    d = geos_point_segment(px, py, ax, ay, bx, by)
                     if d <= r:
                         s = piece_seg[p]
                         if d < best or (d == best and s < best_seg):
