@@ -214,3 +214,20 @@ def test_cli_rejects_a_bad_bandwidth_word(tmp_path):
     res = CliRunner().invoke(cli, ["score", "--param", "bandwidth_m=automatic", "--out", str(tmp_path / "x")])
     assert res.exit_code == 3, res.output
     assert "bandwidth_m" in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["trends"], ["change", "--before", "2018-01-01:2018-12-31", "--after", "2019-01-01:2019-12-31"]],
+    ids=["trends", "change"],
+)
+def test_time_commands_refuse_auto_bandwidth_clearly(tmp_path, args):
+    from click.testing import CliRunner
+
+    from routerisk.cli import cli
+
+    out = tmp_path / "x"
+    res = CliRunner().invoke(cli, [*args, "--param", "bandwidth_m=auto", "--out", str(out)])
+    assert res.exit_code == 3, res.output
+    assert "routerisk score" in res.output and "Traceback" not in res.output
+    assert not out.exists()

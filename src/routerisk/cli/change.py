@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ._registry import RegistryChoice, registry
 from .options import handle_errors, model_options, out_option, overwrite_option, privacy_options
 
 __all__ = ["change"]
@@ -14,7 +15,7 @@ __all__ = ["change"]
               help="Incident file (default: embedded synthetic, unless --counts is given alone).")
 @click.option(
     "--incidents-format",
-    type=click.Choice(["auto", "csv", "iom", "acled", "vector"]),
+    type=RegistryChoice(registry("routerisk.io.formats", "incident_format_names")),
     default="auto",
     show_default=True,
     help="Format of --incidents.",
@@ -56,7 +57,15 @@ def change(incidents, incidents_format, routes, counts, counts_value, deployment
     b, a = parse_window(before, "--before"), parse_window(after, "--after")
     check_windows(b, a)
     refuse_inputs(out, [incidents, routes, counts, deployments, config])
-    model, _ = build_model(config, params)
+    model, auto = build_model(config, params)
+    if auto:
+        from .._errors import ConfigError
+
+        msg = (
+            "`bandwidth_m = \"auto\"` is selected by `routerisk score` (recorded in its manifest's "
+            "bandwidth_selection); `routerisk change` needs the number: --param bandwidth_m=<metres>"
+        )
+        raise ConfigError(msg)
     res = change_run(out, before=b, after=a, incidents=incidents, incidents_format=incidents_format, routes=routes,
                      counts=counts, counts_value=counts_value, deployments=deployments, model=model, level=level,
                      interval=interval, privacy=privacy, min_count=min_count, overwrite=overwrite, maps=maps)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ._registry import RegistryChoice, registry
 from .options import handle_errors, model_options, out_option, overwrite_option, privacy_options
 
 __all__ = ["trends"]
@@ -13,7 +14,7 @@ __all__ = ["trends"]
 @click.option("--incidents", type=click.Path(dir_okay=False), help="Incident file (default: embedded synthetic).")
 @click.option(
     "--incidents-format",
-    type=click.Choice(["auto", "csv", "iom", "acled", "vector"]),
+    type=RegistryChoice(registry("routerisk.io.formats", "incident_format_names")),
     default="auto",
     show_default=True,
     help="Format of --incidents.",
@@ -49,7 +50,15 @@ def trends(incidents, incidents_format, routes, period, alpha, maps, config, par
     from .options import build_model
 
     refuse_inputs(out, [incidents, routes, config, geomask_key])
-    model, _ = build_model(config, params)
+    model, auto = build_model(config, params)
+    if auto:
+        from .._errors import ConfigError
+
+        msg = (
+            "`bandwidth_m = \"auto\"` is selected by `routerisk score` (recorded in its manifest's "
+            "bandwidth_selection); `routerisk trends` needs the number: --param bandwidth_m=<metres>"
+        )
+        raise ConfigError(msg)
     key = None
     if geomask_key is not None:
         from ..privacy import read_geomask_key
