@@ -123,7 +123,8 @@ def _package_edges_removed(graph: dict[str, set[str]]) -> dict[str, set[str]]:
 
 def test_the_import_graph_is_read():
     graph = _graph()
-    assert "routerisk.scoring" in graph["routerisk"]
+    assert "routerisk.engine" in graph["routerisk.scoring"]
+    assert "routerisk.kernels" in graph["routerisk.engine"]
     assert any(graph.values())
 
 
