@@ -16,7 +16,7 @@ from typing import Any
 import geopandas as gpd
 
 from ._atomic import atomic_dir, refuse_inputs
-from ._budget import check_grid, check_pairs
+from ._budget import check_pairs
 from ._errors import InputError
 from ._paths import data_path
 from ._run_steps import (
@@ -49,6 +49,7 @@ from .siting import (
     sites_layers,
     write_site_files,
 )
+from .studyarea import check_area_grid, default_study_area, read_study_area, split_by_study_area
 
 __all__ = ["RANKED_COLUMNS", "RunResult", "rank_segments", "rerun", "run"]
 
@@ -103,6 +104,8 @@ def run(
     geomask_key: str | os.PathLike[str] | None = None,
     bandwidth: str | None = None,
     command: str | None = None,
+    study_area: str | os.PathLike[str] | None = None,
+    cell_m: float = 1000.0,
 ) -> RunResult:
     """Read, validate, segment and score, then write the run folder atomically.
 
@@ -154,6 +157,11 @@ def run(
         incidents (the masked copy in public mode); the manifest records the selection and the model used.
     command : str, optional
         The command line to record; the current one by default.
+    study_area : path, optional
+        A polygon file: incidents outside it are excluded (counted in the manifest's ``outside_study_area``);
+        default: the routes buffered by the kernel's reach (:mod:`routerisk.studyarea`).
+    cell_m : float, default 1000
+        Cell size of the risk surface (``risk_surface.tif``), whose extent is the study area's bounding box.
 
     Returns
     -------
@@ -164,15 +172,19 @@ def run(
     model = RiskModel() if model is None else model
     out = Path(out)
     # fail on an unusable output folder before any work
-    with atomic_dir(out, overwrite=overwrite, inputs=(incidents, routes, zones, shelters, geomask_key)) as tmp:
+    inputs = (incidents, routes, zones, shelters, geomask_key, study_area)
+    with atomic_dir(out, overwrite=overwrite, inputs=inputs) as tmp:
         report = ValidationReport()
         data = _load_inputs(report, incidents=incidents, routes=routes, zones=zones, shelters=shelters,
                             embedded_zones=embedded_zones, embedded_shelters=embedded_shelters,
                             incidents_format=incidents_format, zones_format=zones_format)  # fmt: skip
+        area = read_study_area(study_area) if study_area is not None else default_study_area(data.rts, model)
+        inc_in, outside = split_by_study_area(data.inc, area, model)  # rows beyond every route: counted, excluded
+        data = data._replace(inc=inc_in)
         segments = segmentize(data.rts, segment_length_m=model.segment_length_m, crs=model.crs, report=report)
         check_pairs(segments, data.inc, model)  # run-time budgets, checked before the work
         if maps:
-            check_grid(data.inc, model)
+            check_area_grid(area, model, cell_m)
         masked_inc = None
         if privacy == "public" or geomask is not None:  # one masked copy for every public number and point
             lo, hi = (float(v) for v in (geomask or DEFAULT_GEOMASK_M))
@@ -192,14 +204,17 @@ def run(
             write_run_maps(
                 tmp, segments=published, incidents=inc_points, zones=data.zns, shelters=data.shl, model=model,
                 privacy=privacy, min_count=min_count, name=map_name, sites=site_layers, layers=layers,
+                cell_m=cell_m, study_area=area,
             )
 
         manifest_content = _manifest_content(
             data, report, published, sc, model, masked_inc,
             command=command, privacy=privacy, min_count=min_count, geomask=geomask, site_facts=site_facts,
             options={"maps": bool(maps), "map_name": map_name, "sites": int(sites),
-                     "sites_radius_km": float(sites_radius_km)},
+                     "sites_radius_km": float(sites_radius_km), "cell_m": float(cell_m),
+                     "study_area": None if study_area is None else str(Path(study_area).absolute())},
         )  # fmt: skip
+        manifest_content["outside_study_area"] = outside
         manifest = write_manifest(tmp, manifest_content)
         manifest_doc = json.loads(manifest.read_text())
     return RunResult(out=out, segments=published, report=report, manifest=manifest_doc)
@@ -282,6 +297,8 @@ def rerun(
         map_name=options.get("map_name", "map"),
         sites=options.get("sites", 0),
         sites_radius_km=options.get("sites_radius_km", DEFAULT_RADIUS_KM),
+        study_area=options.get("study_area"),
+        cell_m=options.get("cell_m", 1000.0),
         geomask=tuple(geomask) if geomask else None,
         geomask_key=geomask_key,
         **kwargs,

@@ -55,6 +55,19 @@ __all__ = ["score"]
     "`routerisk sites`).",
 )
 @click.option(
+    "--study-area",
+    type=click.Path(dir_okay=False),
+    help="Polygon file of the study area: incident rows outside it are excluded from scores, rasters and maps and "
+    "counted in the manifest (outside_study_area) [default: the routes buffered by the kernel's reach].",
+)
+@click.option(
+    "--cell-m",
+    type=click.FloatRange(min=1.0),
+    default=1000.0,
+    show_default=True,
+    help="Cell size in metres of the risk surface (risk_surface.tif, internal maps), over the study area.",
+)
+@click.option(
     "--maps/--no-maps", default=False, show_default=True, help="Also write map.html/.png/.pdf and risk_surface.tif."
 )
 @out_option
@@ -62,7 +75,7 @@ __all__ = ["score"]
 @handle_errors
 def score(
     incidents, incidents_format, routes, zones, zones_format, shelters, config, params, privacy, min_count, geomask,
-    geomask_key, sites, maps, out, overwrite,
+    geomask_key, sites, study_area, cell_m, maps, out, overwrite,
 ):
     """Score every route segment by risk and write OUT: segments.gpkg, segments.parquet, segments_ranked.csv,
     rejected_rows.csv (when rows were rejected) and manifest.json.
@@ -73,7 +86,7 @@ def score(
     from ..pipeline import run
     from .options import build_model, parse_geomask
 
-    refuse_inputs(out, [incidents, routes, zones, shelters, config, geomask_key])
+    refuse_inputs(out, [incidents, routes, zones, shelters, config, geomask_key, study_area])
     model, auto_bandwidth = build_model(config, params)
 
     result = run(
@@ -93,5 +106,11 @@ def score(
         sites=sites,
         geomask=parse_geomask(geomask),
         geomask_key=geomask_key,
+        study_area=study_area,
+        cell_m=cell_m,
     )
+    from ..studyarea import describe_outside
+
+    if line := describe_outside(result.manifest.get("outside_study_area")):
+        click.echo(line)
     report_run(result)

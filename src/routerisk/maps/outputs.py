@@ -22,6 +22,7 @@ from .._errors import InputError
 from ..manifest import MANIFEST_NAME, read_manifest
 from ..model import REMOVED_KEYS, RiskModel
 from ..privacy import DEFAULT_MIN_COUNT, is_masked, mask_points, publishable_shelters
+from ..studyarea import area_grid
 from ..surface import risk_surface, write_geotiff
 from ._frames import public_frames
 from .interactive import heatmap, save_html
@@ -157,6 +158,8 @@ def write_run_maps(
     manifest: Mapping[str, Any] | None = None,
     title: str = "Risk along migration routes",
     layers: Iterable[str] | Mapping[str, MapLayer] | str | None = None,
+    cell_m: float = 1000.0,
+    study_area: Any = None,
 ) -> list[Path]:
     """Write a run's maps into a folder: ``<name>.html`` (+ ``.embed.html``), ``.png``, ``.pdf``, ``risk_surface.tif``.
 
@@ -189,6 +192,10 @@ def write_run_maps(
     layers : None, names or mapping, optional
         Which map layers both maps draw (:func:`routerisk.maps.layers.select_layers`); default every layer the
         privacy mode allows. The GeoTIFF is written whatever the selection.
+    cell_m : float, default 1000
+        Cell size of the (internal) risk surface in metres.
+    study_area : GeoDataFrame, optional
+        The run's study area (:mod:`routerisk.studyarea`): the internal surface covers its bounding box.
 
     Returns
     -------
@@ -222,7 +229,7 @@ def write_run_maps(
             surface = None
     elif incidents is not None and len(incidents):
         try:
-            surface = risk_surface(incidents, model=model, cell_m=1000.0)
+            surface = risk_surface(incidents, model=model, cell_m=cell_m, **area_grid(study_area, model, cell_m))
         except InputError:  # no placed incident
             surface = None
     if surface is not None and surface_tif:
