@@ -163,3 +163,23 @@ def test_coarse_location_keeps_a_records_mass(kernel):
         masses.append(a.sum())  # per km², 1 km² cells: the sum is the record's total weight
     assert masses[0] == pytest.approx(1.0, rel=0.02)
     assert masses[1] == pytest.approx(masses[0], rel=0.02)
+
+
+@pytest.mark.parametrize("occupied", [1, 7, 40, 400])
+def test_direct_sum_equals_the_fft_convolution(occupied):
+    """Few occupied cells are summed directly (no FFT buffers): the same grid as scipy's convolution, with the
+    same cells cleared; many occupied cells go through the FFT path."""
+    from scipy.signal import convolve
+
+    rng = np.random.default_rng(occupied)
+    grid = np.zeros((60, 45))
+    grid.flat[rng.choice(grid.size, occupied, replace=False)] = rng.uniform(0.1, 3.0, occupied)
+    stencil = surface._kernel_stencil(4_000.0, 500.0, "quartic")  # 17 x 17
+    ref = convolve(grid, stencil, mode="same", method="direct")
+    got = surface._convolve(grid, stencil)
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-13 * ref.max())
+    assert ((got == 0) == (ref < ref.max() * 1e-13)).all()
+    direct = occupied * stencil.size <= 2 * grid.size
+    assert direct == (occupied < 40)
+    if direct:
+        np.testing.assert_allclose(surface._scatter(grid, np.flatnonzero(grid), stencil), ref, rtol=1e-12, atol=0)
