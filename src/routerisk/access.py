@@ -241,6 +241,7 @@ def protection_access(
         attrs[f"n_{k}_off_network"] = int((~np.isfinite(_snap(arr, fac.geometry, max_snap_m)[1])).sum())
         if k == "asylum_office":
             out["passes_enforcement"] = _passes(arr, pred, node_flag, edge_flag)[mids] & np.isfinite(dist[mids])
+    out = out[["segment_id", *ACCESS_COLUMNS]]
     out.attrs["routerisk_access"] = attrs
     return out
 
