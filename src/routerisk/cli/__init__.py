@@ -31,6 +31,9 @@ _SUBCOMMANDS: dict[str, str] = {
     "sites": "Propose shelter sites covering the most route risk; find the protection gaps.",
     "trends": "Emerging hot spots per segment: trend and pattern over months, quarters or years.",
     "change": "Rate ratios after / before a date, per segment and per state (exact intervals).",
+    "path": "Shortest and least-risk paths between two places (paths.csv, paths.png).",
+    "access": "Network km to the nearest asylum office and shelter per segment; access gaps.",
+    "report": "Write report.html (offline, live map) and report.pdf of a run folder.",
 }
 
 _EPILOG = "Exit codes:\n\n" + "\n\n".join(f"  {code}  {text}" for code, text in EXIT_CODES.items())
