@@ -107,7 +107,7 @@ def test_corpus_through_validate(tmp_path, name, kind, code, text):
 # (option, file, exit code of score, reason in rejected_rows.csv or in the error)
 SCORE_CORPUS = [
     ("--incidents", "pole_latitude.csv", 1, "latitude at a pole"),
-    ("--incidents", "hostile_numbers.csv", 1, "more than 1000 victims"),
+    ("--incidents", "hostile_numbers.csv", 1, "more than 100,000 victims"),
     ("--incidents", "dates_out_of_range.csv", 1, "date"),
     ("--zones", "zone_radius_huge.csv", 1, "radius_m above"),
     ("--routes", "route_through_pole.csv", 1, "latitude at a pole"),

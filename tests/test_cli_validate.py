@@ -40,13 +40,13 @@ def test_iom_sample_all_kept(run, shared_data):
 def test_rejected_rows_written_to_cwd_not_next_to_input(run, test_data):
     result = run(test_data / "bad" / "victims.csv", "--kind", "incidents")
     assert result.exit_code == 1, result.output
-    assert "4 rows read, 2 kept, 2 rejected" in result.output
+    assert "4 rows read, 3 kept, 1 rejected" in result.output  # 5000 victims: kept as a mass-casualty event
     assert "negative number of victims" in result.output
     out = run.cwd / "victims.rejected.csv"
     assert out.is_file()
     assert not (test_data / "bad" / "victims.rejected.csv").exists()
     df = pd.read_csv(out)
-    assert df["row"].tolist() == [2, 3]
+    assert df["row"].tolist() == [2]
     assert list(df.columns) == ["file", "row", "column", "value", "reason", "action"]
     assert set(df["action"]) == {"rejected"}
     assert [p.name for p in run.cwd.iterdir()] == ["victims.rejected.csv"]  # no temporary files left
@@ -76,7 +76,7 @@ CORPUS = [
     ("self_intersecting_polygon.geojson", "zones", 0, "repaired with make_valid"),
     ("out_of_range.csv", "incidents", 1, "coordinate out of range"),
     ("impossible_dates.csv", "incidents", 1, "impossible date"),
-    ("victims.csv", "incidents", 1, "more than 1000 victims"),
+    ("victims.csv", "incidents", 1, "negative number of victims"),
     ("duplicate_ids.csv", "incidents", 1, "duplicate id"),
     ("zone_points_without_radius.csv", "zones", 1, "point zone without radius_m"),
     ("routes_zero_length_and_null.geojson", "routes", 1, "zero-length route"),

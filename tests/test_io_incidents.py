@@ -102,7 +102,7 @@ def test_iom_sample_notes_unknown_causes(shared_data):
     _, report = read(path)
     notes = report.notes
     unknown = notes[notes["reason"].str.contains("cause of death unknown")]
-    assert len(unknown) == 199  # 112 skeletal + 78 unknown + 5 mummified + ... + "Mixed"
+    assert len(unknown) == 198  # 112 skeletal + 78 unknown + 5 mummified + ... + "Mixed" (blunt force: homicide)
     assert set(unknown["value"]) >= {"Unknown (skeletal remains)", "Unknown", "Mixed"}
     assert report.n_rejected == 0
 
@@ -296,13 +296,10 @@ def test_negative_absurd_fractional_and_missing_victims(tmp_path):
     rows = [("a", "-3"), ("b", "5000"), ("c", "2.5"), ("d", ""), ("e", "0"), ("f", "1000")]
     p = write(tmp_path, HEADER + "".join(f"{i},2020-01-01,16.9,-92.1,homicide,{v}\n" for i, v in rows))
     g, report = read(p)
-    assert g.set_index("incident_id")["victims"].to_dict() == {"d": 1, "e": 1, "f": 1000}
+    assert g.set_index("incident_id")["victims"].to_dict() == {"b": 5000, "d": 1, "e": 1, "f": 1000}
     r = reasons(report, "rejected")
-    assert r == {
-        2: "negative number of victims",
-        3: "more than 1000 victims in one incident (absurd)",
-        4: "number of victims is not a whole number",
-    }
+    assert r == {2: "negative number of victims", 4: "number of victims is not a whole number"}
+    assert reasons(report)[3].startswith("more than 1,000 victims: kept as a mass-casualty event")
     assert reasons(report)[5] == "victims missing; counted as 1"
     assert "0 victims" in reasons(report)[6]
 

@@ -44,6 +44,7 @@ CATEGORIES = (
     "accident",
     "exposure",
     "drowning",
+    "sickness",
     "other",
 )
 PERPETRATORS = ("organized_crime", "state_security", "migration_authority", "common_crime", "unknown")
@@ -84,7 +85,8 @@ SEGMENT_COLUMNS = ("segment_id", "route_id", "seq", "start_m", "end_m", "length_
 SHELTER_COLUMNS = ("shelter_id", "name", "kind", "locality", "state", "sensitive", "illustrative")
 
 #: Default severity weight of one victim, by category (1 = a homicide). Configurable in the model.
-#: Deaths from accidents, exposure and drowning weigh 0.6: they are deaths, though not inflicted.
+#: Deaths from accidents, exposure, drowning and sickness (including lack of access to medicines) weigh 0.6: they
+#: are deaths, though not inflicted.
 DEFAULT_CATEGORY_WEIGHTS: dict[str, float] = {
     "homicide": 1.0,
     "disappearance": 0.9,
@@ -99,6 +101,7 @@ DEFAULT_CATEGORY_WEIGHTS: dict[str, float] = {
     "accident": 0.6,
     "exposure": 0.6,
     "drowning": 0.6,
+    "sickness": 0.6,
     "other": 0.3,
 }
 VICTIMS_FACTORS = ("log", "linear", "none")

@@ -48,8 +48,12 @@ from ._tables import _Rows, find_column, find_columns, text_col
 #: ``victims_column``: the names used in the report).
 Parts = dict[str, Any]
 
-#: Victim counts above this are rejected as absurd for a single incident.
-MAX_VICTIMS = 1000
+#: Victim counts above this are rejected as impossible for one record (a typo or a hostile number: the deadliest
+#: migrant shipwrecks the IOM records count about 1,000 dead and missing).
+MAX_VICTIMS = 100_000
+#: Sanity limit: records above it are kept with a note asking to check the source (a mass-casualty event such as a
+#: shipwreck with 1,022 dead and missing is real). Change it by assigning ``routerisk.io._incidents.MASS_CASUALTY``.
+MASS_CASUALTY = 1000
 
 
 def coords_from_table(rows: _Rows, df: pd.DataFrame, file: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -239,18 +243,22 @@ class IncidentChunk:
 
 def prepare_chunk(rows: _Rows, parts: Parts, *, stem: str) -> IncidentChunk:
     """Check victims and fill blank ids of one chunk; hold its columns compactly (categoricals, strings, floats)."""
-    # victims: missing -> 1 (noted); 0 -> 1 (noted); negative, fractional or absurd -> rejected
+    # victims: missing -> 1 (noted); 0 -> 1 (noted); above MASS_CASUALTY -> kept, noted; negative, fractional or
+    # impossible (above MAX_VICTIMS) -> rejected
     vcol = parts.get("victims_column", "victims")
     v = np.asarray(parts["victims"], dtype="float64")
     with np.errstate(invalid="ignore"):
         missing = np.isnan(v) & ~rows.bad
         rows.reject(v < 0, vcol, "negative number of victims", v)
-        rows.reject(v > MAX_VICTIMS, vcol, f"more than {MAX_VICTIMS} victims in one incident (absurd)", v)
+        rows.reject(v > MAX_VICTIMS, vcol, f"more than {MAX_VICTIMS:,} victims in one record (impossible)", v)
+        mass = (v > MASS_CASUALTY) & (v <= MAX_VICTIMS) & ~rows.bad
         frac = np.isfinite(v) & (v >= 0) & (v <= MAX_VICTIMS) & (v != np.floor(v))
         rows.reject(frac, vcol, "number of victims is not a whole number", v)
         zero = v == 0
     rows.note(missing, vcol, "victims missing; counted as 1", None, "defaulted")
     rows.note(zero, vcol, "0 victims read as 1 (an incident has at least one victim)", v, "defaulted")
+    rows.note(mass, vcol, f"more than {MASS_CASUALTY:,} victims: kept as a mass-casualty event; check the source",
+              v, "flagged")  # fmt: skip
     v = np.where(np.isnan(v) | (v <= 0) | (v > MAX_VICTIMS) | ~np.isfinite(v), 1, v)
     # ids: generated "<stem>-<row>" when blank (duplicates are found over the whole file by combine_chunks)
     ids, blank = fill_ids(rows, parts["incident_id"], stem)

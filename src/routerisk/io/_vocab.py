@@ -80,18 +80,28 @@ CATEGORY_KEYWORDS = (
 # IOM "Cause of Death" -> category (IOM records deaths and disappearances in migration; no perpetrator).
 # Applied in this order to the normalised text; the first match wins:
 #   drowning   : drown (incl. "Presumed drowning")
-#   homicide   : shot, gunshot, violence (incl. "Unknown (violence)"), murder, homicide, stabbed, killed, beaten
+#   homicide   : IOM's "Violence" group: shot, gunshot, violence (incl. "Unknown (violence)"), murder, homicide,
+#                stabbed, killed, beaten, blunt force, "Excessive physical abuse" (also when listed with sexual
+#                abuse), torture
+#   sexual_violence : sexual abuse / assault / violence, rape (when no cause above is named)
 #   accident   : train, vehicle, accident, hit by, fall (from train / vehicle / into a canyon), electrocution,
-#                crushed, asphyxiation
+#                crushed, asphyxiation, suffocation
 #   exposure   : hypothermia, hyperthermia, dehydration, exposure, heat, harsh conditions, starvation
-#   other      : sickness, illness, pneumonia, cardiac, disease, suicide, atherosclerosis (no specific category)
+#   sickness   : sickness, illness, "Sickness and lack of access to medicines", pneumonia, cardiac, heart, disease,
+#                atherosclerosis, infection
+#   other      : suicide (no specific category)
 #   other + note "cause of death unknown": unknown, skeletal / mummified / decomposed remains, mixed, blank
 IOM_CAUSE_KEYWORDS = (
     (r"drown|ahog", "drowning"),
-    (r"\bshot\b|gunshot|violence|murder|homicid|stabb?ed|\bkill|beaten|asesin", "homicide"),
-    (r"train|vehic|accident|hit by|\bfall|electrocut|crush|asphyx|\bcar\b|\btruck", "accident"),
+    # IOM's "Violence" causes: every record is a death or disappearance, so a violent cause is a homicide
+    (r"\bshot\b|gunshot|violen|murder|homicid|stabb?(ed|ing)|\bkill|beat(en|ing)|asesin|physical abuse"
+     r"|blunt force|tortur", "homicide"),
+    (r"sexual (abuse|assault|violence)|\brape", "sexual_violence"),
+    (r"train|vehic|accident|hit by|\bfall|electrocut|crush|asphyx|suffocat|\bcar\b|\btruck", "accident"),
     (r"hypotherm|hypertherm|dehydrat|exposure|heat|harsh|starv|hipoterm|deshidrat", "exposure"),
-    (r"sick|illness|pneumon|cardiac|disease|suicide|atheroscl|medic|cancer|diabet|organ failure", "other"),
+    (r"sick|illness|pneumon|cardiac|heart|disease|atheroscl|medic|cancer|diabet|organ failure|infect|enferm",
+     "sickness"),
+    (r"suicide", "other"),
 )
 IOM_UNKNOWN_RE = r"unknown|skeletal|mummif|decompos|mixed|remains|desconoc"
 
