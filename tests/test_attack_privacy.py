@@ -259,7 +259,7 @@ def test_frame_differencing_attack_on_the_public_map(scenario, public_maps):
 
 def _segment_attack(seg_path, scenario, h, kernel):
     """The adversary knows every other record: fit the cluster (free amplitude) plus one lone incident."""
-    seg = gpd.read_file(seg_path).to_crs(M)
+    seg = gpd.read_file(seg_path, layer="segments").to_crs(M)
     seg = seg[seg["incident_exposure"].notna()]
     geoms = seg.geometry.to_numpy()
     cluster = scenario["cluster"]
@@ -318,8 +318,10 @@ def test_public_dates_are_months(scenario, public_maps):
             continue  # binary: read below
         assert not pattern.search(path.read_bytes()), path.name
     for path in public_maps.glob("*.gpkg"):
-        text = pd.DataFrame(gpd.read_file(path).drop(columns="geometry")).to_csv()
-        assert not pattern.search(text.encode()), path.name
+        for layer in gpd.list_layers(path)["name"]:  # every layer, QGIS's layer_styles included
+            frame = gpd.read_file(path, layer=layer)
+            text = pd.DataFrame(frame.drop(columns="geometry", errors="ignore")).to_csv()
+            assert not pattern.search(text.encode()), (path.name, layer)
     with __import__("rasterio").open(public_maps / "risk_surface.tif") as ds:
         assert not pattern.search(json.dumps(ds.tags()).encode())
     manifest = json.loads((public_maps / "manifest.json").read_text())

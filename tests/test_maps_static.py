@@ -96,7 +96,7 @@ def test_write_run_maps_public(tmp_path):
         privacy="public", min_count=5, formats=("html", "png"), embed=True,
     )
     names = sorted(p.name for p in written)
-    assert names == ["map.embed.html", "map.html", "map.png", "risk_surface.tif"]
+    assert names == ["map.embed.html", "map.html", "map.png", "risk_surface.qml", "risk_surface.tif"]
     doc = (tmp_path / "map.html").read_text()
     assert "public map" in doc and "inc-1" not in doc
     sensitive = make_shelters().geometry.iloc[0]

@@ -149,4 +149,4 @@ def test_run_proposes_sites_and_draws_them(tmp_path):
     for name in sites["locality"]:
         assert name in html
     layers = gpd.list_layers(out / "sites.gpkg")["name"].tolist()
-    assert sorted(layers) == ["coverage", "gaps", "sites"]
+    assert sorted(layers) == ["coverage", "gaps", "layer_styles", "sites"]

@@ -58,13 +58,13 @@ def _tree(points_lonlat):
 
 def _public_vertices(out):
     """Coordinates that come from public geometry (segments, states, localities, zones, shelters as published)."""
-    parts = [shapely.get_coordinates(gpd.read_file(out / "segments.gpkg").geometry.to_numpy())]
+    parts = [shapely.get_coordinates(gpd.read_file(out / "segments.gpkg", layer="segments").geometry.to_numpy())]
     parts.append(shapely.get_coordinates(load_states().geometry.to_numpy()))
     loc = load_localities()
     parts.append(loc[["lon", "lat"]].to_numpy())
     for name in ("zones", "shelters"):
         if (out / f"{name}.gpkg").exists():
-            parts.append(shapely.get_coordinates(gpd.read_file(out / f"{name}.gpkg").geometry.to_numpy()))
+            parts.append(shapely.get_coordinates(gpd.read_file(out / f"{name}.gpkg", layer=name).geometry.to_numpy()))
     return _tree(np.vstack(parts))
 
 
@@ -94,7 +94,7 @@ def test_no_incident_layer_and_suppressed_segments(public_run):
     names = {p.name for p in out.iterdir()}
     assert "incidents.gpkg" not in names
     assert {"map.html", "map.png", "segments.gpkg", "risk_surface.tif", "manifest.json"} <= names
-    seg = gpd.read_file(out / "segments.gpkg")
+    seg = gpd.read_file(out / "segments.gpkg", layer="segments")
     assert seg.loc[~seg["suppressed"], "n_incidents"].min() >= 5
     assert seg.loc[seg["suppressed"], "risk"].isna().all()
 
@@ -103,7 +103,7 @@ def test_no_incident_coordinates_in_vector_outputs(public_run):
     out, inc = public_run
     inc_tree, pub_tree = _tree(shapely.get_coordinates(inc.geometry.to_numpy())), _public_vertices(out)
     for path in out.glob("*.gpkg"):
-        for layer in pyogrio.list_layers(path)[:, 0]:
+        for layer in [n for n, geom in pyogrio.list_layers(path) if geom is not None]:  # not QGIS's layer_styles
             g = gpd.read_file(path, layer=layer)
             leaks = _leaks(shapely.get_coordinates(g.to_crs(4326).geometry.to_numpy()), inc_tree, pub_tree)
             assert not len(leaks), (path.name, layer, leaks[:5])
@@ -114,8 +114,12 @@ def test_no_incident_coordinates_in_vector_outputs(public_run):
 def html_coordinates(html: str) -> np.ndarray:
     """Every (lon, lat) the page can draw: consecutive number pairs (``[lat, lon]`` arrays, either order) and
     column-wise ``"lat": [...]`` / ``"lon": [...]`` arrays paired in order of appearance."""
-    nums = np.array([float(x) for x in re.findall(r"-?\d{1,3}\.\d+", html)])
-    pairs = np.column_stack([nums[:-1], nums[1:]])
+    found = list(re.finditer(r"-?\d{1,3}\.\d+", html))
+    nums = np.array([float(m.group()) for m in found])
+    # a pair never straddles two arrays: `17.47],[-91.496` is the end of one vertex and the start of the next
+    seps = [html[found[i].end() : found[i + 1].start()] for i in range(len(found) - 1)]
+    whole = np.array([not re.search(r"[\[\]]", sep) for sep in seps], dtype=bool)
+    pairs = np.column_stack([nums[:-1], nums[1:]])[whole] if len(nums) > 1 else np.zeros((0, 2))
     in_lon = (pairs > -118) & (pairs < -86)
     in_lat = (pairs > 14) & (pairs < 33)
     found = [pairs[in_lon[:, 0] & in_lat[:, 1]], pairs[in_lat[:, 0] & in_lon[:, 1]][:, ::-1]]

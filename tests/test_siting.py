@@ -320,7 +320,7 @@ def test_write_sites(tmp_path):
     assert names == {"sites.gpkg", "sites.csv", "coverage_curve.csv", "coverage_curve.png", "gaps.csv",
                      "manifest.json"}
     layers = dict(pyogrio.list_layers(out / "sites.gpkg"))
-    assert set(layers) == {"sites", "coverage", "gaps"}
+    assert set(layers) == {"sites", "coverage", "gaps", "layer_styles"}
     assert len(pd.read_csv(out / "sites.csv")) == 2
     man = json.loads((out / "manifest.json").read_text())
     assert man["inputs"]["segments"]["sha256"]

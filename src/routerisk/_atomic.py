@@ -165,7 +165,7 @@ OUTPUT_NAMES = frozenset(
         "manifest.json", "segments.gpkg", "segments.parquet", "segments_ranked.csv", "rejected_rows.csv",
         "input_notes.csv", "zones.gpkg", "shelters.gpkg", "incidents.gpkg", "incidents_geomasked.gpkg",
         "risk_surface.tif", "sites.gpkg", "sites.csv", "gaps.csv", "coverage_curve.csv", "coverage_curve.png",
-        "sensitivity.csv",
+        "sensitivity.csv", "risk_surface.qml", "report.html", "report.pdf",
     }
     | {f"{stem}.{ext}" for stem in ("map", "routerisk_demo") for ext in ("html", "embed.html", "png", "pdf", "svg")}
 )

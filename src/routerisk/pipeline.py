@@ -207,6 +207,10 @@ def run(
                 cell_m=cell_m, study_area=area,
             )
 
+        from .qgis import add_layer_styles  # function-level: qgis imports the maps' colours (maps package)
+
+        for gpkg in sorted(tmp.glob("*.gpkg")):
+            add_layer_styles(gpkg)  # QGIS default styles (layer_styles) of segments, zones, shelters, sites
         manifest_content = _manifest_content(
             data, report, published, sc, model, masked_inc,
             command=command, privacy=privacy, min_count=min_count, geomask=geomask, site_facts=site_facts,

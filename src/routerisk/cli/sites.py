@@ -28,6 +28,8 @@ def _read_layer(path: Path, layer: str | None, what: str):
         if layer is not None and layer not in [name for name, _ in pyogrio.list_layers(path)]:
             msg = f"{str(path)!r} has no layer {layer!r}"
             raise InputError(msg, path=str(path))
+        if layer is None:  # the first data layer: a styled GeoPackage also lists QGIS's layer_styles table
+            layer = next((str(n) for n, _ in pyogrio.list_layers(path) if n != "layer_styles"), None)
         return gpd.read_file(path, layer=layer, engine="pyogrio")
     except InputError:
         raise

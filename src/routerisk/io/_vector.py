@@ -84,6 +84,7 @@ def _read_ogr(path: Path, file: str, *, layer: str | int | None, kind: str) -> g
 
     try:
         layers = pyogrio.list_layers(path)
+        layers = layers[layers[:, 0] != "layer_styles"]  # QGIS's style table (routerisk.qgis) is not data
         if layer is None and len(layers) > 1:
             names = [str(x) for x in layers[:, 0]]
             match = [x for x in names if x.lower() == kind or x.lower().startswith(kind.rstrip("s"))]

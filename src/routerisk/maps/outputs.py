@@ -237,6 +237,9 @@ def write_run_maps(
         if hasattr(model, "to_dict"):
             tags["model"] = json.dumps(model.to_dict(), default=str)
         written.append(write_geotiff(out / "risk_surface.tif", *surface, tags=tags))
+        from ..qgis import write_raster_style  # function-level: qgis imports this package's colours
+
+        written.append(write_raster_style(out / "risk_surface.tif"))  # risk_surface.qml: the heat ramp in QGIS
     prov = provenance_of(incidents=incidents, model=model, privacy=privacy, min_count=min_count, manifest=manifest)
     if "html" in formats:
         m = heatmap(

@@ -257,6 +257,9 @@ def write_site_files(result: SitingResult, folder: str | os.PathLike[str]) -> li
     _write_layer(result.sites, gpkg, "sites", "Point")
     _write_layer(result.coverage, gpkg, "coverage", "MultiLineString")
     _write_layer(result.gaps, gpkg, "gaps", "MultiLineString")
+    from ..qgis import add_layer_styles  # function-level: qgis -> maps._legend -> maps package (no cycle at import)
+
+    add_layer_styles(gpkg)  # QGIS default styles (layer_styles), the colours of the maps
     write_csv(result.sites.drop(columns="geometry"), tmp / "sites.csv")
     write_csv(result.curve, tmp / "coverage_curve.csv")
     write_csv(result.gaps.drop(columns="geometry"), tmp / "gaps.csv")
