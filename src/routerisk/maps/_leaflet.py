@@ -66,6 +66,7 @@ def segments_layer(segments: Any, *, min_count: int, public: bool) -> tuple[dict
     n = len(seg)
     route_src = seg["name"] if "name" in seg else seg.get("route_id", pd.Series([""] * n, index=seg.index))
     route, route_names = _codes(route_src)
+    rid, rid_names = _codes(seg.get("route_id", route_src))  # ?route= matches id or name
     hot, hot_names = _codes(seg["hotspot"] if "hotspot" in seg else pd.Series(["not tested"] * n))
     evidence, evidence_names = _codes(seg["evidence"] if "evidence" in seg else pd.Series(["–"] * n))
     cls = pd.to_numeric(seg.get("risk_class", pd.Series([np.nan] * n)), errors="coerce").to_numpy(dtype="float64")
@@ -82,6 +83,8 @@ def segments_layer(segments: Any, *, min_count: int, public: bool) -> tuple[dict
         "k": cls.tolist(),
         "r": route,
         "rn": route_names,
+        "ri": rid,
+        "rin": rid_names,
         "a": _num(seg.get("start_m", np.nan) / 1000.0, 1),
         "b": _num(seg.get("end_m", np.nan) / 1000.0, 1),
         "v": _num(np.where(hide, np.nan, seg.get("risk", np.nan)), 1),
@@ -97,6 +100,7 @@ def segments_layer(segments: Any, *, min_count: int, public: bool) -> tuple[dict
     }
     code = """
   var g = L.featureGroup([], {pane: 'rrSegments'});
+  g.rrRoutes = Object.create(null);
   function f(x) { return x === null ? '&ndash;' : x; }
   for (var i = 0; i < D.c.length; i++) {
     var k = D.k[i];
@@ -107,8 +111,11 @@ def segments_layer(segments: Any, *, min_count: int, public: bool) -> tuple[dict
       tip += 'risk: ' + f(D.v[i]) + ' (' + f(D.lo[i]) + '&ndash;' + f(D.hi[i]) + ')' + ', class ' + k +
              '<br>incidents: ' + f(D.n[i]) + ' (evidence: ' + D.en[D.e[i]] + ')<br>hot spot: ' + D.hn[D.h[i]];
     }
-    L.polyline(D.c[i], {color: D.colors[k], weight: k >= 4 ? 5 : 4, opacity: 0.95, className: 'rr-segment',
-                        pane: 'rrSegments'}).bindTooltip(tip, {sticky: true, className: 'rr-tip-segment'}).addTo(g);
+    var line = L.polyline(D.c[i], {color: D.colors[k], weight: k >= 4 ? 5 : 4, opacity: 0.95,
+      className: 'rr-segment', pane: 'rrSegments'}).bindTooltip(tip, {sticky: true, className: 'rr-tip-segment'});
+    line.addTo(g);
+    [D.rn[D.r[i]], D.rin[D.ri[i]]].forEach(function (key) {  // escaped names: looked up, never inserted
+      (g.rrRoutes[key] = g.rrRoutes[key] || []).push(line); });
   }
   return g;
 """

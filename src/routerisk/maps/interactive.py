@@ -157,7 +157,47 @@ _CONTROLS = """
   D.control.forEach(function (c) { overlays[c[0]] = window[c[1]]; });
   L.control.layers({}, overlays, {collapsed: false, position: 'topright'}).addTo(map);
   Object.keys(D.layers).forEach(function (k) { layers[k] = window[D.layers[k]]; });
-  window.routerisk = {map: map, heat: heat, layers: layers, periods: D.labels, setPeriod: setPeriod};
+  // URL parameters (map.html#period=2024-03&route=isthmus, or ?period=...): hostile text, only compared with the
+  // escaped labels and route names of the data (escaped here the same way), never inserted into the page
+  function esc(s) {
+    var r = {'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#x27;', '\\\\': '&#92;', '`': '&#96;',
+             '$': '&#36;'};
+    return String(s).replace(/[&<>"'\\\\`$]/g, function (c) { return r[c]; });
+  }
+  function urlParams() {
+    var q = {};
+    (location.search.slice(1) + '&' + location.hash.slice(1)).split('&').forEach(function (p) {
+      var i = p.indexOf('=');
+      if (i <= 0) return;
+      try { q[decodeURIComponent(p.slice(0, i))] = decodeURIComponent(p.slice(i + 1).replace(/\\+/g, ' ')); }
+      catch (e) { /* a malformed escape: ignored */ }
+    });
+    return q;
+  }
+  var selected = {period: null, route: null};
+  function showRoute(name) {
+    var key = esc(name), found = null;
+    Object.keys(layers).forEach(function (k) {
+      var l = layers[k];
+      if (l && l.rrRoutes && Object.prototype.hasOwnProperty.call(l.rrRoutes, key)) found = l.rrRoutes[key]; });
+    if (!found) return false;
+    map.fitBounds(L.featureGroup(found).getBounds(), {padding: [30, 30], animate: false});
+    found.forEach(function (p) { p.setStyle({weight: 8}); });
+    selected.route = key;
+    return true;
+  }
+  function applyURL() {
+    var q = urlParams();
+    if (typeof q.period === 'string') {
+      var k = D.labels.indexOf(esc(q.period));
+      if (k >= 0) { setPeriod(k); selected.period = D.labels[k]; }
+    }
+    if (typeof q.route === 'string') showRoute(q.route);
+  }
+  applyURL();
+  window.addEventListener('hashchange', applyURL);
+  window.routerisk = {map: map, heat: heat, layers: layers, periods: D.labels, setPeriod: setPeriod,
+                      showRoute: showRoute, selected: selected};
   document.documentElement.setAttribute('data-routerisk-ready', '1');
 """
 
