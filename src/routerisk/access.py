@@ -32,7 +32,7 @@ from ._errors import InputError
 from .model import RiskModel
 from .network import edge_table
 
-__all__ = ["ACCESS_COLUMNS", "DEFAULT_DETENTION_RADIUS_M", "access_gaps", "facility_distances",
+__all__ = ["ACCESS_COLUMNS", "DEFAULT_DETENTION_RADIUS_M", "NetworkArrays", "access_gaps", "facility_distances",
            "protection_access"]  # fmt: skip
 
 #: Columns added per segment by :func:`protection_access`.
@@ -43,21 +43,36 @@ DEFAULT_DETENTION_RADIUS_M = 5_000.0
 MAX_SNAP_M = 25_000.0
 
 
-class _Arrays:
-    """The graph as arrays: node coordinates, undirected edges, the symmetric CSR of shortest parallel edges."""
+class NetworkArrays:
+    """A graph as arrays, built once: node coordinates, undirected edges, the shortest edge of each node pair.
+
+    Reading a networkx graph into arrays costs about 1 s per 100,000 edges; build this once and pass it to
+    :func:`protection_access` and :func:`facility_distances` in place of the graph to compute many times.
+
+    Examples
+    --------
+    >>> from shapely import LineString
+    >>> from routerisk.network import route_network
+    >>> arr = NetworkArrays(route_network(gpd.GeoDataFrame(geometry=[LineString([(0, 0), (10, 0)])], crs=6372)))
+    >>> arr.n, arr.mid_segment
+    (3, ['0'])
+    """
 
     def __init__(self, graph: Any) -> None:
         self.nodes, self.edges = edge_table(graph)
         self.crs = graph.graph.get("crs")
-        self.x = np.array([graph.nodes[n]["x"] for n in self.nodes], dtype=float)
-        self.y = np.array([graph.nodes[n]["y"] for n in self.nodes], dtype=float)
+        data = [graph.nodes[n] for n in self.nodes]
+        self.x = np.array([d["x"] for d in data], dtype=float)
+        self.y = np.array([d["y"] for d in data], dtype=float)
         e = self.edges.sort_values("length", kind="stable")
         pair = pd.DataFrame({"a": np.minimum(e["u"], e["v"]), "b": np.maximum(e["u"], e["v"])})
         self.best = e[~pair.duplicated().to_numpy()]  # the shortest edge of every node pair
         self.n = len(self.nodes)
+        self.mid = np.array([i for i, d in enumerate(data) if d.get("kind") == "mid"], dtype=np.int64)
+        self.mid_segment = [data[i]["segment_id"] for i in self.mid]
 
 
-def _csr(arr: _Arrays, extra_u=(), extra_v=(), extra_w=(), size: int | None = None) -> csr_matrix:
+def _csr(arr: NetworkArrays, extra_u=(), extra_v=(), extra_w=(), size: int | None = None) -> csr_matrix:
     u, v, w = arr.best["u"].to_numpy(), arr.best["v"].to_numpy(), arr.best["length"].to_numpy()
     rows = np.r_[u, v, np.asarray(extra_u, dtype=np.int64)]
     cols = np.r_[v, u, np.asarray(extra_v, dtype=np.int64)]
@@ -67,7 +82,7 @@ def _csr(arr: _Arrays, extra_u=(), extra_v=(), extra_w=(), size: int | None = No
     return csr_matrix((np.maximum(data, np.finfo(float).tiny), (rows, cols)), shape=(size, size))
 
 
-def _snap(arr: _Arrays, points: gpd.GeoSeries, max_snap_m: float) -> tuple[np.ndarray, np.ndarray]:
+def _snap(arr: NetworkArrays, points: gpd.GeoSeries, max_snap_m: float) -> tuple[np.ndarray, np.ndarray]:
     """Nearest node of every point (in the graph's CRS) and the distance to it; NaN offset when too far."""
     if len(points) == 0:
         return np.empty(0, dtype=np.int64), np.empty(0)
@@ -108,7 +123,7 @@ def facility_distances(graph: Any, facilities: gpd.GeoDataFrame, *, max_snap_m: 
     >>> sorted(d.tolist())
     [0.0, 2000.0, 4000.0]
     """
-    arr = graph if isinstance(graph, _Arrays) else _Arrays(graph)
+    arr = graph if isinstance(graph, NetworkArrays) else NetworkArrays(graph)
     near, off = _snap(arr, facilities.geometry, max_snap_m)
     ok = np.isfinite(off)
     src = arr.n
@@ -121,7 +136,7 @@ def facility_distances(graph: Any, facilities: gpd.GeoDataFrame, *, max_snap_m: 
     return arr.nodes, dist, pred
 
 
-def _flags(arr: _Arrays, zones: gpd.GeoDataFrame | None, detention: gpd.GeoDataFrame | None, model: RiskModel,
+def _flags(arr: NetworkArrays, zones: gpd.GeoDataFrame | None, detention: gpd.GeoDataFrame | None, model: RiskModel,
            radius_m: float) -> tuple[np.ndarray, dict[tuple[int, int], bool]]:  # fmt: skip
     """Whether each node lies in a zone, and each node pair's shortest edge touches one."""
     areas = []
@@ -161,7 +176,7 @@ def _active(zones: pd.DataFrame, model: RiskModel) -> np.ndarray:
     return ok
 
 
-def _passes(arr: _Arrays, pred: np.ndarray, node_flag: np.ndarray, edge_flag: np.ndarray) -> np.ndarray:
+def _passes(arr: NetworkArrays, pred: np.ndarray, node_flag: np.ndarray, edge_flag: np.ndarray) -> np.ndarray:
     """Whether the way from each node along ``pred`` to the root touches a flagged node or edge (pointer jumping)."""
     u, v = arr.best["u"].to_numpy(), arr.best["v"].to_numpy()
     key = np.minimum(u, v) * arr.n + np.maximum(u, v)
@@ -194,8 +209,8 @@ def protection_access(
 
     Parameters
     ----------
-    graph : networkx.MultiDiGraph
-        A :func:`routerisk.network.route_network` graph (its ``mid`` nodes name the segments).
+    graph : networkx.MultiDiGraph or NetworkArrays
+        A :func:`routerisk.network.route_network` graph (its ``mid`` nodes name the segments), or its arrays.
     shelters : geopandas.GeoDataFrame
         The shelters layer (``kind``: ``shelter`` or ``asylum_office``).
     zones : geopandas.GeoDataFrame, optional
@@ -227,9 +242,9 @@ def protection_access(
     if "kind" not in shelters:
         msg = "`shelters` needs a `kind` column (shelter | asylum_office)"
         raise InputError(msg)
-    arr = _Arrays(graph)
-    mids = [i for i, n in enumerate(arr.nodes) if graph.nodes[n].get("kind") == "mid"]
-    out = pd.DataFrame({"segment_id": [graph.nodes[arr.nodes[i]]["segment_id"] for i in mids]})
+    arr = graph if isinstance(graph, NetworkArrays) else NetworkArrays(graph)
+    mids = arr.mid
+    out = pd.DataFrame({"segment_id": arr.mid_segment})
     kind = shelters["kind"].astype(str).to_numpy()
     node_flag, edge_flag = _flags(arr, zones, detention, model, detention_radius_m)
     attrs = {}

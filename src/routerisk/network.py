@@ -212,24 +212,30 @@ def edge_table(graph: Any, weight: str = "length") -> tuple[list, pd.DataFrame]:
     """
     nodes = list(graph.nodes)
     pos = {n: i for i, n in enumerate(nodes)}
-    x = np.array([graph.nodes[n]["x"] for n in nodes], dtype=float)
-    y = np.array([graph.nodes[n]["y"] for n in nodes], dtype=float)
-    rows = graph.edges(keys=True, data=True) if graph.is_multigraph() else graph.edges(data=True)
-    u, v, length, geom, data = [], [], [], [], []
-    seen: set[tuple[int, int, int]] = set()
-    for row in rows:
-        a, b, d = pos[row[0]], pos[row[1]], row[-1]
-        w = float(d.get(weight, np.hypot(x[a] - x[b], y[a] - y[b])))
-        key = (min(a, b), max(a, b), round(w * 1000))
-        if graph.is_directed() and key in seen:
-            continue
-        seen.add(key)
-        g = d.get("geometry")
-        u.append(a)
-        v.append(b)
-        length.append(w)
-        geom.append(g if g is not None else shapely.linestrings([[x[a], y[a]], [x[b], y[b]]]))
-        data.append(d)
+    x = np.array([d["x"] for _, d in graph.nodes(data=True)], dtype=float)
+    y = np.array([d["y"] for _, d in graph.nodes(data=True)], dtype=float)
+    rows = list(graph.edges(data=True))
+    u = np.fromiter((pos[r[0]] for r in rows), dtype=np.int64, count=len(rows))
+    v = np.fromiter((pos[r[1]] for r in rows), dtype=np.int64, count=len(rows))
+    data = [r[2] for r in rows]
+    w = np.array([d.get(weight, np.nan) for d in data], dtype=float)
+    w = np.where(np.isnan(w), np.hypot(x[u] - x[v], y[u] - y[v]), w)
+    keep = np.ones(len(rows), dtype=bool)
+    if graph.is_directed():  # drop the reverse copies: of c edges with the same ends and length, keep ceil(c/2)
+        key = pd.DataFrame({"a": np.minimum(u, v), "b": np.maximum(u, v), "w": np.round(w * 1000)})
+        grp = key.groupby(["a", "b", "w"], sort=False)
+        keep = (grp.cumcount().to_numpy() < (grp["a"].transform("size").to_numpy() + 1) // 2)
+    idx = np.flatnonzero(keep)
+    u, v, length = u[idx], v[idx], w[idx]
+    data = [data[i] for i in idx]
+    geom = [d.get("geometry") for d in data]
+    missing = [i for i, g in enumerate(geom) if g is None]
+    if missing:
+        m = np.array(missing)
+        ends = np.stack([np.column_stack([x[u[m]], y[u[m]]]), np.column_stack([x[v[m]], y[v[m]]])], axis=1)
+        lines = shapely.linestrings(ends)
+        for i, g in zip(missing, lines, strict=True):
+            geom[i] = g
     edges = pd.DataFrame({"u": np.array(u, dtype=np.int64), "v": np.array(v, dtype=np.int64),
                           "length": np.array(length), "geometry": geom, "data": data})  # fmt: skip
     return nodes, edges
