@@ -138,8 +138,9 @@ def test_wheel_carries_the_data_and_works_when_installed(tmp_path):
     subprocess.run(cmd, check=True, capture_output=True, timeout=600)
     (wheel,) = wheel_dir.glob("routerisk-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for f in ["corridors.csv", "localities.csv", "README.md"]:
+    for f in ["corridors.csv", "localities.csv", "README.md", "mexicojoin.shp", "LICENSE-libpysal.txt"]:
         assert f"routerisk/data/{f}" in names
+    assert "routerisk/py.typed" in names  # PEP 561: type checkers read routerisk's annotations
     target = tmp_path / "site"
     subprocess.run([py, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)], check=True,
                    capture_output=True, timeout=600)

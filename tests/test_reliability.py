@@ -263,3 +263,25 @@ def test_config_from_toml_text_only_raises_routerisk_errors(tmp_path, text):
     cfg.write_text("[model]\n" + text, encoding="utf-8")
     with contextlib.suppress(RouteRiskError):
         RiskModel.from_toml(cfg)
+
+
+def test_osm_network_without_the_osm_extra_says_how_to_install_it(monkeypatch):
+    """osmnx is the optional [osm] extra: without it, an OSM network is one clear error with the install line."""
+    from routerisk import InputError, build_route
+
+    osm = Path(__file__).resolve().parent / "data" / "osm" / "detour.osm"
+    monkeypatch.setitem(sys.modules, "osmnx", None)  # `import osmnx` raises ImportError
+    with pytest.raises(InputError, match=r'pip install "routerisk\[osm\]"'):
+        build_route([(-92.0005, 15.0), (-91.9695, 15.0)], network=osm)
+
+
+def test_package_versions_read_metadata_without_importing_test_only_packages():
+    """The manifest records versions from installed metadata: no import of esda or mapclassify (test-only)."""
+    code = (
+        "import sys; from routerisk.manifest import package_versions; v = package_versions(); "
+        "print(sorted(m for m in ('esda', 'mapclassify', 'libpysal', 'osmnx') if m in sys.modules), "
+        "'esda' in v, 'mapclassify' in v, v['numpy'] != 'not installed')"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["[]", "False", "False", "True"]

@@ -39,14 +39,15 @@ _PACKAGES = (
     "pyproj",
     "scipy",
     "numba",
-    "mapclassify",
+    "networkx",
     "rasterio",
     "folium",
     "matplotlib",
     "pyarrow",
-    "libpysal",
     "spopt",
     "pulp",
+    "statsmodels",
+    "osmnx",  # optional ([osm] extra): "not installed" without it
 )
 
 
@@ -69,25 +70,28 @@ def sha256_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
 
 
 def package_versions(names: Iterable[str] = _PACKAGES) -> dict[str, str]:
-    """Installed versions of the packages a result depends on (plus Python, PROJ and GDAL)."""
+    """Installed versions of the packages a result depends on (plus Python, PROJ and GDAL).
+
+    Versions are read from the installed distributions' metadata, without importing the packages; a package that
+    is not installed (an optional one) is recorded as ``"not installed"``.
+
+    Examples
+    --------
+    >>> v = package_versions(["numpy", "no-such-package"])
+    >>> v["no-such-package"], sorted(v)[:2]
+    ('not installed', ['GDAL', 'PROJ'])
+    """
+    import pyogrio  # lazy: GDAL's import costs 0.1 s and 48 MB; a manifest is written at the end of a run
+    import pyproj
+
     out = {"python": platform.python_version()}
     for name in names:
         try:
             out[name] = version(name)
         except PackageNotFoundError:
             out[name] = "not installed"
-    try:
-        import pyproj
-
-        out["PROJ"] = pyproj.proj_version_str
-    except ImportError:  # pragma: no cover
-        pass
-    try:
-        import pyogrio
-
-        out["GDAL"] = pyogrio.__gdal_version_string__
-    except ImportError:  # pragma: no cover
-        pass
+    out["PROJ"] = pyproj.proj_version_str
+    out["GDAL"] = pyogrio.__gdal_version_string__
     return out
 
 

@@ -41,8 +41,11 @@ def osm_network(path: str | os.PathLike[str], segments: gpd.GeoDataFrame | None 
     >>> from pathlib import Path
     >>> g = osm_network(Path("tests/data/osm/detour.osm"))  # doctest: +SKIP
     """
-    import osmnx as ox  # its import costs ~1 s: only for --network
-
+    try:
+        import osmnx as ox  # optional dependency, the [osm] extra; its import costs ~1 s: only for --network
+    except ImportError:
+        msg = f'`--network` {str(path)!r} is an OSM file; reading it needs osmnx: pip install "routerisk[osm]"'
+        raise InputError(msg, path=str(path)) from None
     path = Path(path)
     if not path.is_file():
         msg = f"`--network` file {str(path)!r} does not exist"

@@ -137,8 +137,11 @@ def _pbf_to_xml(pbf: Path, xml: Path) -> Path:
 
 
 def _read_osm_xml(path: Path, *, shown: Path) -> Any:
-    import osmnx as ox  # optional dependency (network branch); its import costs ~1 s
-
+    try:
+        import osmnx as ox  # optional dependency, the [osm] extra (network branch); its import costs ~1 s
+    except ImportError:
+        msg = f'`network` {str(shown)!r} is an OSM file; reading it needs osmnx: pip install "routerisk[osm]"'
+        raise InputError(msg, path=str(shown)) from None
     try:
         return ox.graph_from_xml(path, bidirectional=True, simplify=True, retain_all=True)
     except Exception as exc:  # osmnx/xml raise many types on bad files

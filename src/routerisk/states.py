@@ -1,14 +1,12 @@
 """Mexico's 32 states: INEGI codes and names, snake-case keys, polygons and point-in-state assignment.
 
-The polygons come from libpysal's shipped ``mexicojoin.shp`` (located without importing libpysal), mapped to INEGI
+The polygons come from libpysal's ``mexicojoin.shp``, embedded in routerisk's data folder, mapped to INEGI
 codes by name. :func:`assign_states` gives each point the state containing it, else the nearest one.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.util
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -16,6 +14,7 @@ import pandas as pd
 import shapely
 
 from ._errors import InputError
+from ._paths import data_path
 from ._text import fold
 from .crs import MEXICO_CRS
 from .schema import WGS84
@@ -109,13 +108,7 @@ def state_key(name: str) -> str:
 
 @functools.cache
 def _states() -> gpd.GeoDataFrame:
-    # find the file without importing libpysal (its import pulls in scikit-learn: ~1 s for every command)
-    spec = importlib.util.find_spec("libpysal")
-    root = Path(next(iter(spec.submodule_search_locations))) if spec and spec.submodule_search_locations else None
-    shp = (root or Path("libpysal-not-installed")) / "examples" / "mexico" / "mexicojoin.shp"
-    if not shp.is_file():  # pragma: no cover - broken libpysal install
-        msg = f"libpysal's Mexico example {str(shp)!r} is missing; reinstall libpysal"
-        raise InputError(msg)
+    shp = data_path("mexicojoin.shp")  # libpysal's example, embedded (data/README.md: source and licence)
     raw = gpd.read_file(str(shp), columns=["NAME"])
     unknown = sorted(set(raw["NAME"]) - set(_SHAPEFILE_NAMES))
     if unknown or len(raw) != 32:
@@ -135,7 +128,7 @@ def _states() -> gpd.GeoDataFrame:
 
 
 def load_states() -> gpd.GeoDataFrame:
-    """Mexico's 32 states (INEGI codes and names) from libpysal's shipped shapefile, in EPSG:4326.
+    """Mexico's 32 states (INEGI codes and names) from libpysal's shapefile (embedded), in EPSG:4326.
 
     Returns
     -------
