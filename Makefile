@@ -20,7 +20,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q --doctest-modules tests src/routerisk
 	$(BIN)/python -m pytest --nbmake -n 2 -q notebooks/
 	$(BIN)/mkdocs build --strict --quiet --site-dir site
 

@@ -213,17 +213,3 @@ def test_shelters_layer():
     loc = load_localities()
     keys = set(zip(loc["lon"].round(5), loc["lat"].round(5), strict=True))
     assert all((round(p.x, 5), round(p.y, 5)) in keys for p in shelters.geometry)
-
-
-# --------------------------------------------------------------------------------------------- docstrings
-
-
-@pytest.mark.parametrize("module", ["_paths", "datasets", "gazetteer", "routes", "synthetic"])
-def test_docstring_examples_run(module):
-    import doctest
-    import importlib
-
-    mod = importlib.import_module(f"routerisk.{module}")
-    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False)
-    assert result.attempted > 0
-    assert result.failed == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import re
 
 import folium
@@ -13,7 +12,7 @@ import pytest
 from browser_utils import PAYLOADS, make_incidents, make_segments, make_shelters, make_zones
 from routerisk import maps
 from routerisk._errors import ConfigError, InputError, OutputError
-from routerisk.maps import _assets, _basemap, _escape, _frames, _legend, escape_text, heatmap, save_html
+from routerisk.maps import _legend, escape_text, heatmap, save_html
 from routerisk.maps._escape import js_json
 from routerisk.maps._frames import period_index
 
@@ -149,12 +148,6 @@ def test_save_html_embed_and_suffix(tmp_path):
 def test_legend_has_fixed_documented_scale():
     html = _legend.legend_html(heat_min=0, heat_max=12.5, heat_units="weighted incidents per km²", suppressed=True)
     assert ">0<" in html and ">12.5<" in html and "suppressed" in html
-
-
-@pytest.mark.parametrize("module", [_escape, _frames, _legend, maps.interactive, _basemap, _assets])
-def test_docstring_examples(module):
-    failures, _ = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-    assert failures == 0
 
 
 def test_public_names():

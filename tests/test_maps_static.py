@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-
 import numpy as np
 import pytest
 import rasterio
@@ -11,9 +9,6 @@ from PIL import Image
 
 from browser_utils import make_incidents, make_segments, make_shelters, make_zones
 from routerisk._errors import ConfigError, InputError, OutputError
-from routerisk.maps import _common, _mpl, layers
-from routerisk.maps import outputs as outputs_module
-from routerisk.maps import static as static_module
 from routerisk.maps.outputs import provenance_of, write_run_maps
 from routerisk.maps.static import save_static, static_map
 from routerisk.privacy import publishable_shelters
@@ -113,9 +108,3 @@ def test_provenance_from_manifest():
                                    "model": {"bandwidth_m": 1000, "kernel": "quartic"}})
     assert prov["inputs"] == ["incidents: a.csv"] and prov["date range"] == "2024-01-01 to 2024-12-01"
     assert prov["model"] == {"bandwidth_m": 1000, "kernel": "quartic"}
-
-
-@pytest.mark.parametrize("module", [static_module, outputs_module, layers, _common, _mpl])
-def test_docstring_examples(module):
-    failures, _ = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-    assert failures == 0

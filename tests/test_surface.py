@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
-
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -128,11 +126,6 @@ def test_geotiff_rejects_bad_array(tmp_path):
     with pytest.raises(InputError, match="2-D"):
         write_geotiff(tmp_path / "x.tif", np.ones(3), None, "EPSG:6372")
     assert not list(tmp_path.iterdir())
-
-
-def test_docstring_examples():
-    failures, _ = doctest.testmod(surface, optionflags=doctest.ELLIPSIS)
-    assert failures == 0
 
 
 def test_geotiff_values_match_direct_kernel_sum(tmp_path):
