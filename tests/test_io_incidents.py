@@ -74,17 +74,19 @@ def test_iom_sample_keeps_every_row_with_coordinates(shared_data):
 
 
 @pytest.mark.parametrize(
-    ("web_id", "day", "category", "victims", "lon", "lat"),
+    ("web_id", "day", "category", "victims", "lon", "lat", "precision"),
     [
-        ("48115", "2018-12-31", "other", 1, -112.8598846, 32.2769249),  # skeletal remains
-        ("48088", "2018-12-28", "drowning", 1, -117.133734140230, 32.541882023698),
-        ("48086", "2018-12-25", "exposure", 1, -100.5193484001, 28.759006919815),  # hypothermia
-        ("46040", "2018-10-28", "homicide", 1, -92.147321116516, 14.676584275856),  # shot
-        ("46025", "2018-10-21", "accident", 6, -92.558634566602, 16.661687669465),  # vehicle accident
-        ("46015", "2018-10-15", "accident", 2, -100.822961473630, 20.614104849530),  # fall from train
+        # skeletal remains; "Pima County jurisdiction, Arizona, USA": a county only
+        ("48115", "2018-12-31", "other", 1, -112.8598846, 32.2769249, "municipality"),
+        # "Off the coast of Imperial Beach, ...": near a town
+        ("48088", "2018-12-28", "drowning", 1, -117.133734140230, 32.541882023698, "locality"),
+        ("48086", "2018-12-25", "exposure", 1, -100.5193484001, 28.759006919815, "locality"),  # ranch near a town
+        ("46040", "2018-10-28", "homicide", 1, -92.147321116516, 14.676584275856, "locality"),  # shot; a town
+        ("46025", "2018-10-21", "accident", 6, -92.558634566602, 16.661687669465, "locality"),  # highway near a town
+        ("46015", "2018-10-15", "accident", 2, -100.822961473630, 20.614104849530, "locality"),  # tracks near Celaya
     ],
 )
-def test_iom_sample_rows_by_hand(shared_data, web_id, day, category, victims, lon, lat):
+def test_iom_sample_rows_by_hand(shared_data, web_id, day, category, victims, lon, lat, precision):
     g, _ = read(shared_data / "iom_mmp_mexico_2018_sample.csv")
     row = g.set_index("incident_id").loc[web_id]
     assert row["date"] == pd.Timestamp(day)
@@ -94,7 +96,7 @@ def test_iom_sample_rows_by_hand(shared_data, web_id, day, category, victims, lo
     assert row.geometry.x == pytest.approx(lon, abs=1e-9)
     assert row.geometry.y == pytest.approx(lat, abs=1e-9)
     assert row["severity"] == pytest.approx(compute_severity([category], [victims])[0])
-    assert row["location_precision"] == "exact"
+    assert row["location_precision"] == precision  # from the description, not the decimals
 
 
 def test_iom_sample_notes_unknown_causes(shared_data):

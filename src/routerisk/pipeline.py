@@ -49,7 +49,13 @@ from .siting import (
     sites_layers,
     write_site_files,
 )
-from .studyarea import check_area_grid, default_study_area, read_study_area, split_by_study_area
+from .studyarea import (
+    check_area_grid,
+    default_study_area,
+    precision_counts,
+    read_study_area,
+    split_by_study_area,
+)
 
 __all__ = ["RANKED_COLUMNS", "RunResult", "rank_segments", "rerun", "run"]
 
@@ -219,6 +225,7 @@ def run(
                      "study_area": None if study_area is None else str(Path(study_area).absolute())},
         )  # fmt: skip
         manifest_content["outside_study_area"] = outside
+        manifest_content["location_precision"] = precision_counts(data.inc)
         manifest = write_manifest(tmp, manifest_content)
         manifest_doc = json.loads(manifest.read_text())
     return RunResult(out=out, segments=published, report=report, manifest=manifest_doc)

@@ -34,6 +34,8 @@ __all__ = [
     "check_area_grid",
     "default_study_area",
     "describe_outside",
+    "describe_precision",
+    "precision_counts",
     "read_study_area",
     "split_by_study_area",
 ]
@@ -273,3 +275,34 @@ def describe_outside(counts: dict[str, Any] | None) -> str:
         f"{counts['rows']:,} incident rows lie outside the study area ({counts.get('area', 'study area')}) and were "
         f"excluded from scores and maps: {reasons}; {counts.get('kept', 0):,} kept."
     )
+
+
+def precision_counts(incidents: Any) -> dict[str, int]:
+    """Number of incidents per location precision class, in :data:`routerisk.schema.LOCATION_PRECISIONS` order.
+
+    Examples
+    --------
+    >>> precision_counts(pd.DataFrame({"location_precision": ["exact", "state", "exact"]}))
+    {'exact': 2, 'locality': 0, 'municipality': 0, 'state': 1, 'unknown': 0}
+    """
+    from .schema import LOCATION_PRECISIONS
+
+    if "location_precision" not in getattr(incidents, "columns", ()):
+        return {}
+    vc = pd.Series(incidents["location_precision"]).astype(str).value_counts()
+    return {p: int(vc.get(p, 0)) for p in LOCATION_PRECISIONS}
+
+
+def describe_precision(counts: dict[str, int] | None) -> str:
+    """One console line with the incidents per location precision ('' when there are none).
+
+    Examples
+    --------
+    >>> print(describe_precision({"exact": 2, "locality": 0, "municipality": 5, "state": 1, "unknown": 0}))
+    Location precision of the 8 incidents scored: exact 2, municipality 5, state 1 (state: not placed on segments).
+    """
+    if not counts or not sum(counts.values()):
+        return ""
+    parts = ", ".join(f"{k} {v:,}" for k, v in counts.items() if v)
+    tail = " (state: not placed on segments)" if counts.get("state") else ""
+    return f"Location precision of the {sum(counts.values()):,} incidents scored: {parts}{tail}."

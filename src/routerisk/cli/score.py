@@ -109,8 +109,10 @@ def score(
         study_area=study_area,
         cell_m=cell_m,
     )
-    from ..studyarea import describe_outside
+    from ..studyarea import describe_outside, describe_precision
 
-    if line := describe_outside(result.manifest.get("outside_study_area")):
-        click.echo(line)
+    for line in (describe_outside(result.manifest.get("outside_study_area")),
+                 describe_precision(result.manifest.get("location_precision"))):  # fmt: skip
+        if line:
+            click.echo(line)
     report_run(result)

@@ -11,8 +11,10 @@ IOM (both export generations)
     - category: ``Cause of Death`` / ``Cause of death`` through the table in :mod:`routerisk.io._vocab`
       (``IOM_CAUSE_KEYWORDS``); unknown causes (including skeletal or mummified remains) become ``other`` with a
       note;
-    - perpetrator ``unknown``; location precision ``exact`` when both coordinates carry at least 3 decimals
-      (about 100 m), else ``locality`` (IOM's ``Source Quality`` grades the source, not the location);
+    - perpetrator ``unknown``; location precision from the location description and coordinate patterns
+      (:func:`routerisk.io._placeholders.iom_precision`: unknown, state-only and county-only descriptions and
+      placeholder points shared by many records are downgraded with a note; ``exact`` only for a named precise
+      feature; IOM's ``Source Quality`` grades the source, not the location);
     - source ``Information Source``, source_url ``URL``, notes ``Location Description`` (or ``Location of death``).
 
 ACLED
@@ -34,7 +36,8 @@ from ..schema import CATEGORIES
 from . import _vocab as vocab
 from ._dates import parse_dates
 from ._fields import map_labels, parse_number
-from ._incidents import Parts, lonlat_from_text, precision_from_decimals, split_coordinates
+from ._incidents import Parts, lonlat_from_text, split_coordinates
+from ._placeholders import iom_precision
 from ._tables import _Rows, find_column, norm_text, text_col
 
 IOM_MARKERS = ("web_id", "cause_of_death", "location_coordinates", "main_id")
@@ -87,7 +90,10 @@ def iom_parts(rows: _Rows, df: pd.DataFrame, file: str) -> Parts:
         lat_t, lon_t = text_col(df, lat_c), text_col(df, lon_c)
         label_lat, label_lon = lat_c, lon_c
     lon, lat, dec = lonlat_from_text(rows, lat_t, lon_t, label_lat, label_lon)
-    parts: Parts = {"lon": lon, "lat": lat, "location_precision": precision_from_decimals(dec)}
+    desc_c = col("location_description", "location_of_death", "location_of_incident")
+    desc = text_col(df, desc_c)
+    parts: Parts = {"lon": lon, "lat": lat,
+                    "location_precision": iom_precision(rows, lon, lat, dec, desc, desc_c or "location_description")}
     id_col = col("web_id", "main_id", "incident_id", "id")
     parts["incident_id"], parts["id_column"] = text_col(df, id_col), id_col
     # date, with year + month as a fallback
@@ -130,7 +136,7 @@ def iom_parts(rows: _Rows, df: pd.DataFrame, file: str) -> Parts:
     parts["perpetrator"] = np.full(n, "unknown", dtype=object)
     parts["source"] = text_col(df, col("information_source", "source"))
     parts["source_url"] = text_col(df, col("url", "source_url"))
-    parts["notes"] = text_col(df, col("location_description", "location_of_death", "location_of_incident"))
+    parts["notes"] = desc
     parts["synthetic"] = np.zeros(n, dtype=bool)
     return parts
 
