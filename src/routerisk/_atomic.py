@@ -252,7 +252,7 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 @contextlib.contextmanager
 def _lock(target: Path) -> Iterator[None]:
     """Hold the lock of ``target`` for the block; :class:`OutputError` when another run holds it."""
-    import fcntl
+    import fcntl  # POSIX only: imported where a lock is taken, so that the module imports everywhere
 
     lock = _lock_path(target)
     while True:

@@ -188,7 +188,7 @@ def _masked_output(name: str, mode: str, map_name: str) -> bool:
 def _same_content(a: Path, b: Path) -> bool | None:
     """Whether two GeoPackages hold the same layers and features (None when they cannot be read)."""
     try:
-        import pyogrio
+        import pyogrio  # lazy: see package_versions
 
         layers = [str(x) for x in pyogrio.list_layers(a)[:, 0]]
         if layers != [str(x) for x in pyogrio.list_layers(b)[:, 0]]:

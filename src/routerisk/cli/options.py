@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from .._errors import RouteRiskError
+from .._errors import ConfigError, RouteRiskError
 
 __all__ = ["CLIState", "handle_errors", "out_option", "overwrite_option"]
 
@@ -90,7 +90,7 @@ _OUTPUT_PHRASES = ("No space left on device", "Disk quota exceeded", "Read-only 
 
 def _output_problem(exc: BaseException) -> str | None:
     """The reason when ``exc`` (or an error it wraps) is a full disk or a permission problem, else None."""
-    from .._atomic import OUTPUT_ERRNOS
+    from .._atomic import OUTPUT_ERRNOS  # lazy: _atomic costs 60 ms, paid on errors only, not by --help
 
     seen: set[int] = set()
     cur: BaseException | None = exc
@@ -216,8 +216,7 @@ def build_model(config: str | None, params: tuple[str, ...]) -> tuple[Any, bool]
     bandwidth from the incidents (:func:`routerisk.select_bandwidth`); the model returned then carries the default
     bandwidth until the run replaces it.
     """
-    from .._errors import ConfigError
-    from ..model import RiskModel, tomllib
+    from ..model import RiskModel, tomllib  # lazy: the model imports numpy and pandas (0.2 s); not for --help
 
     base, auto = RiskModel(), False
     if config:
@@ -254,7 +253,7 @@ def build_model(config: str | None, params: tuple[str, ...]) -> tuple[Any, bool]
 
 def _toml_model_table(path: str) -> dict[str, Any] | None:
     """The ``[model]`` table of a TOML file, or None when the file cannot be read as TOML."""
-    from ..model import tomllib
+    from ..model import tomllib  # lazy: see build_model
 
     try:
         with open(path, "rb") as fh:
@@ -271,8 +270,6 @@ MAX_GEOMASK_M = 1_000_000.0
 
 def parse_geomask(text: str | None) -> tuple[float, float] | None:
     """``"500,2000"`` -> ``(500.0, 2000.0)``; None stays None."""
-    from .._errors import ConfigError
-
     if text is None:
         return None
     parts = [p.strip() for p in text.split(",")]

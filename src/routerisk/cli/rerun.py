@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from .._atomic import refuse_inputs
 from .options import handle_errors, out_option, overwrite_option, report_run
 
 __all__ = ["rerun"]
@@ -25,8 +26,7 @@ def rerun(manifest, out, overwrite, geomask_key):
     (checked by SHA-256), model parameters, seeds and privacy mode, then say which outputs were reproduced.
     Geomasked runs (every public run) reproduce only with their --geomask-key: displacements drawn from OS
     entropy are recorded nowhere."""
-    from .._atomic import refuse_inputs
-    from ..pipeline import rerun as _rerun
+    from ..pipeline import rerun as _rerun  # lazy: the pipeline imports geopandas, numba, scipy (1.3 s)
 
     refuse_inputs(out, [manifest, geomask_key])  # and, once the manifest is read, every input it records
     result = _rerun(manifest, out, overwrite=overwrite, geomask_key=geomask_key)

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import click
 
+from .._atomic import refuse_inputs
 from ._registry import RegistryChoice, registry
-from .options import handle_errors, model_options, out_option, overwrite_option, privacy_options, report_run
+from .options import (
+    build_model,
+    handle_errors,
+    model_options,
+    out_option,
+    overwrite_option,
+    parse_geomask,
+    privacy_options,
+    report_run,
+)
 
 __all__ = ["score"]
 
@@ -82,9 +92,7 @@ def score(
 
     Exit code 1 means the run finished but some input rows were rejected (listed in rejected_rows.csv).
     """
-    from .._atomic import refuse_inputs
-    from ..pipeline import run
-    from .options import build_model, parse_geomask
+    from ..pipeline import run  # lazy: the pipeline imports geopandas, numba, scipy (1.3 s); not for --help
 
     refuse_inputs(out, [incidents, routes, zones, shelters, config, geomask_key, study_area])
     model, auto_bandwidth = build_model(config, params)
