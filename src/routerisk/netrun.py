@@ -21,6 +21,7 @@ from ._sinks import write_csv
 from .access import access_gaps, protection_access
 from .crs import analysis_crs
 from .datasets import load_shelters
+from .detention import detention_exposure
 from .maps.outputs import load_run, model_from_manifest
 from .network import edge_table, route_network
 from .paths import least_risk_paths
@@ -146,6 +147,9 @@ def access_run(run: str | os.PathLike[str], out: str | os.PathLike[str], *, max_
                detention_radius_m: float = 5000.0, overwrite: bool = False) -> pd.DataFrame:  # fmt: skip
     """Write ``access.csv`` (per segment), ``access_gaps.csv`` and ``access.png`` for a run folder.
 
+    ``access.csv`` holds the access columns and ``detention_exposure`` (:func:`routerisk.detention.detention_exposure`
+    of ``detention``; 0 without sites).
+
     The run's shelters layer (``kind``: shelter or asylum_office) is used when it has one; otherwise the embedded
     shelters and COMAR offices (:func:`routerisk.load_shelters`), which ``attrs["shelters"]`` records.
     """
@@ -161,6 +165,7 @@ def access_run(run: str | os.PathLike[str], out: str | os.PathLike[str], *, max_
                              detention_radius_m=detention_radius_m)
     cols = [c for c in ("segment_id", "route_id", "seq", "length_m", "risk") if c in segments]
     table = segments[cols].merge(acc, on="segment_id", how="left")
+    table["detention_exposure"] = detention_exposure(segments, detention)
     gaps = access_gaps(table, max_km)
     with atomic_dir(out, overwrite=overwrite, inputs=[run, detention_path]) as tmp:
         write_csv(table, tmp / "access.csv")

@@ -22,8 +22,11 @@ __all__ = ["access"]
 @overwrite_option
 @handle_errors
 def access(run_dir, max_km, detention, detention_radius_m, out, overwrite):
-    """Write OUT: access.csv (segment_id, asylum_office_km, shelter_km, passes_enforcement), access_gaps.csv
-    (stretches with no asylum office or no shelter within --max-km) and access.png.
+    """Write OUT: access.csv (segment_id, asylum_office_km, shelter_km, passes_enforcement, detention_exposure),
+    access_gaps.csv (stretches with no asylum office or no shelter within --max-km) and access.png.
+
+    detention_exposure is the quartic kernel of the distance to the nearest detention site (bandwidth 25 km):
+    1 through a site's city, 0 beyond 25 km; reported beside the risk, never added to it.
 
     passes_enforcement: the shortest way to the nearest asylum office touches an enforcement zone active in the
     run's window or comes within --detention-radius-m of a detention site.

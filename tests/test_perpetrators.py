@@ -1,0 +1,79 @@
+"""Incident exposure by perpetrator class (routerisk.perpetrators): exact split, hand values, the run folder."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely import LineString, Point
+
+import routerisk
+from routerisk.cli import cli
+from routerisk.perpetrators import PERPETRATOR_COLUMNS, exposure_by_perpetrator, perpetrator_small_multiples
+from routerisk.schema import PERPETRATORS
+
+CRS = "EPSG:6372"
+
+
+@pytest.fixture(scope="module")
+def demo():
+    segs = routerisk.segmentize(routerisk.load_corridors(), 5000)
+    inc = routerisk.load_incidents()
+    model = routerisk.RiskModel()
+    scored = routerisk.score_segments(segs, inc, zones=routerisk.load_zones(), model=model)
+    return segs, inc, model, scored
+
+
+def test_classes_sum_to_incident_exposure_on_the_demo(demo):
+    segs, inc, model, scored = demo
+    by = exposure_by_perpetrator(segs, inc, model)
+    assert list(by.columns) == list(PERPETRATOR_COLUMNS) and by.index.equals(segs.index)
+    total = scored["incident_exposure"].to_numpy()
+    assert np.abs(by.sum(axis=1).to_numpy() - total).max() <= 1e-12
+    assert (by.to_numpy() >= 0).all() and (by.sum() > 0).all()  # every class occurs in the synthetic data
+
+
+def test_hand_computed_split():
+    seg = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (5000, 0)])], crs=CRS)
+    inc = gpd.GeoDataFrame(
+        {"category": ["homicide", "robbery", "extortion"], "perpetrator": ["state_security", None, "Zetas"]},
+        geometry=[Point(1000, 0), Point(2000, 2500), Point(3000, 0)], crs=CRS)  # fmt: skip
+    by = exposure_by_perpetrator(seg, inc, routerisk.RiskModel(bandwidth_m=5000, crs=CRS)).iloc[0]
+    # quartic K(d) = (1 - (d/h)^2)^2: the first and third on the line (K = 1), the second 2.5 km off (0.5625)
+    assert by["incident_exposure_by_state_security"] == pytest.approx(1.0, abs=1e-12)
+    assert by["incident_exposure_by_unknown"] == pytest.approx(0.3 * 0.5625 + 0.4, abs=1e-12)
+    assert by["incident_exposure_by_organized_crime"] == 0.0
+
+
+@settings(max_examples=20, deadline=None)
+@given(classes=st.lists(st.sampled_from(PERPETRATORS), min_size=30, max_size=30), moved=st.integers(0, 29))
+def test_split_is_linear_and_exact(demo, classes, moved):
+    segs, inc, model, scored = demo
+    sub = inc.iloc[:30].copy()
+    sub["perpetrator"] = classes
+    by = exposure_by_perpetrator(segs, sub, model)
+    alone = sub.copy()
+    alone["perpetrator"] = "unknown"
+    alone.loc[alone.index[moved], "perpetrator"] = "organized_crime"
+    only = exposure_by_perpetrator(segs, alone, model)
+    one = only["incident_exposure_by_organized_crime"]  # the moved record's own contribution
+    total = only.sum(axis=1)
+    np.testing.assert_allclose(by.sum(axis=1), total, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(only["incident_exposure_by_unknown"] + one, total, rtol=0, atol=1e-12)
+
+
+def test_run_folder_has_the_columns_internal_only(tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(cli, ["score", "--out", str(tmp_path / "run")])
+    assert res.exit_code == 0, res.output
+    seg = gpd.read_parquet(tmp_path / "run" / "segments.parquet")
+    assert np.abs(seg[list(PERPETRATOR_COLUMNS)].sum(axis=1) - seg["incident_exposure"]).max() <= 1e-12
+    res = runner.invoke(cli, ["score", "--privacy", "public", "--out", str(tmp_path / "pub")])
+    assert res.exit_code == 0, res.output
+    pub = gpd.read_parquet(tmp_path / "pub" / "segments.parquet")
+    assert not set(PERPETRATOR_COLUMNS) & set(pub.columns)
+    png = perpetrator_small_multiples(seg, tmp_path / "by_perpetrator.png", title="demo (synthetic)")
+    assert png.stat().st_size > 10_000
