@@ -25,6 +25,7 @@ from ._sinks import write_csv
 from ._validate import ValidationReport
 from .bandwidth import bandwidth_sensitivity, resolve_bandwidth
 from .manifest import sha256_file
+from .perpetrators import PERPETRATOR_COLUMNS, exposure_by_perpetrator
 from .privacy import (
     disclosure_record,
     donut_mask,
@@ -233,6 +234,8 @@ def _score(segments, data: _Inputs, masked_inc, model, *, privacy: str, bandwidt
         model, bw_selection = resolve_bandwidth(model, scoring_inc, auto=True)
         check_pairs(segments, data.inc, model)
     scored = score_segments(segments, scoring_inc, zones=data.zns, model=model)
+    if privacy != "public":  # incident_exposure split by perpetrator (routerisk.perpetrators); small classes leak
+        scored[list(PERPETRATOR_COLUMNS)] = exposure_by_perpetrator(segments, scoring_inc, model).to_numpy()
     sensitivity = bandwidth_sensitivity(segments, scoring_inc, model=model)
     details = {k: v for k, v in scored.attrs.get("routerisk", {}).items() if k != "model"}
     if privacy == "public":  # every date the manifest records cut to its month
