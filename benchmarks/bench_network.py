@@ -23,8 +23,8 @@ import shapely
 
 from routerisk.access import NetworkArrays, protection_access
 from routerisk.datasets import load_corridors, load_shelters, load_zones
+from routerisk.netkde import NKDE_METHODS, nkde
 from routerisk.network import route_network
-from routerisk.nkde import NKDE_METHODS, nkde
 from routerisk.routes import segmentize
 
 RESULTS = Path(__file__).with_name("results_network.md")

@@ -1,4 +1,4 @@
-"""Network kernel density (routerisk.nkde) against brute force on tiny graphs: path and walk enumeration."""
+"""Network kernel density (routerisk.nkde, module routerisk.netkde) against brute force on tiny graphs."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from shapely import LineString
 
 from routerisk import InputError
 from routerisk.kernels import get_kernel
+from routerisk.netkde import network_exposure, nkde
 from routerisk.network import edge_table, route_network
-from routerisk.nkde import network_exposure, nkde
 
 CRS = "EPSG:6372"
 X0, Y0 = 2_500_000.0, 1_000_000.0  # in Mexico (metres)

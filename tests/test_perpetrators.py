@@ -51,7 +51,7 @@ def test_hand_computed_split():
 @settings(max_examples=20, deadline=None)
 @given(classes=st.lists(st.sampled_from(PERPETRATORS), min_size=30, max_size=30), moved=st.integers(0, 29))
 def test_split_is_linear_and_exact(demo, classes, moved):
-    segs, inc, model, scored = demo
+    segs, inc, model, _ = demo
     sub = inc.iloc[:30].copy()
     sub["perpetrator"] = classes
     by = exposure_by_perpetrator(segs, sub, model)

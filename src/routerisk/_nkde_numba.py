@@ -1,4 +1,4 @@
-"""Compiled walks of the network kernel density (:mod:`routerisk.nkde`): (event, lixel, distance, factor) rows.
+"""Compiled walks of the network kernel density (:mod:`routerisk.netkde`): (event, lixel, distance, factor) rows.
 
 For each event the kernel reaches lixels along the network; these functions list, for every reached lixel, the
 network distance and the factor of the kernel there (1 for the simple method; the product of the splits at the

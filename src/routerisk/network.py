@@ -4,7 +4,7 @@
 ``networkx.MultiDiGraph`` shaped like osmnx's projected graphs: graph attribute ``crs`` (a projected CRS, metres),
 nodes with ``x``/``y``, each edge present in both directions with ``length`` (metres) and a ``geometry`` drawn
 from ``u`` to ``v``. So an OSM network (``osmnx.graph_from_xml`` then ``osmnx.project_graph``) goes through
-:mod:`routerisk.access`, :mod:`routerisk.paths` and :mod:`routerisk.nkde` the same way.
+:mod:`routerisk.access`, :mod:`routerisk.paths` and :mod:`routerisk.netkde` the same way.
 
 Nodes are
 
