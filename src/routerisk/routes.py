@@ -19,9 +19,9 @@ from pyproj import Geod, Transformer
 
 from ._budget import check_segments
 from ._errors import InputError
+from ._placenames import resolve_waypoint_names
 from ._validate import ValidationReport
 from .crs import analysis_crs
-from .gazetteer import resolve_localities
 from .schema import MODES, ROUTE_COLUMNS, WGS84
 from .states import assign_states
 
@@ -60,12 +60,10 @@ def _resolve_waypoints(waypoints: Sequence[Waypoint]) -> tuple[np.ndarray, list[
             raise InputError(msg)
         xy[i] = lon, lat
         labels[i] = f"({lon:.5f}, {lat:.5f})"
-    if named:
-        res = resolve_localities([waypoints[i] for i in named])
-        xy[named, 0] = res["lon"].to_numpy()
-        xy[named, 1] = res["lat"].to_numpy()
-        for i, n in zip(named, res["name"], strict=True):
-            labels[i] = str(n)
+    if named:  # far-apart namesakes: the one nearest the neighbouring waypoints, with a warning
+        xy, names = resolve_waypoint_names(waypoints, xy)
+        for i in named:
+            labels[i] = names[i]
     return xy, labels
 
 
@@ -231,7 +229,10 @@ def build_route(
     ----------
     waypoints : sequence of str or (lon, lat)
         Locality names (resolved through :func:`routerisk.gazetteer.resolve_locality`; ``"Name, State"``
-        allowed) or coordinate pairs in EPSG:4326, at least two.
+        allowed) or coordinate pairs in EPSG:4326, at least two. A name shared by places far apart (Tonalá:
+        Chiapas, Guerrero, Jalisco, Veracruz) resolves to the one nearest the neighbouring waypoints, with an
+        :class:`routerisk._placenames.AmbiguousPlaceWarning` listing the candidates when the neighbours chose a
+        less populous one or could not decide.
     route_id : str, default "route"
         Identifier of the route.
     name : str, optional
