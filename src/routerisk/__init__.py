@@ -25,6 +25,8 @@ _EXPORTS: dict[str, str] = {
     "state_change": "change",
     "counts_change": "counts",
     "read_state_counts": "counts",
+    "access_gaps": "access",
+    "protection_access": "access",
     "analysis_crs": "crs",
     "check_same_crs": "crs",
     "load_corridors": "datasets",
@@ -33,11 +35,17 @@ _EXPORTS: dict[str, str] = {
     "load_states": "datasets",
     "load_zones": "datasets",
     "synthetic_incidents": "datasets",
+    "load_detention": "detention",
     "resolve_locality": "gazetteer",
     "heatmap": "maps",
     "save_html": "maps",
     "static_map": "maps",
     "RiskModel": "model",
+    "route_network": "network",
+    "network_exposure": "netkde",
+    "nkde": "netkde",
+    "least_risk_paths": "paths",
+    "exposure_by_perpetrator": "perpetrators",
     "build_route": "routes",
     "segmentize": "routes",
     "score_segments": "scoring",
@@ -53,14 +61,20 @@ _EXPORTS: dict[str, str] = {
 
 if TYPE_CHECKING:  # pragma: no cover - the same names, for type checkers and mkdocstrings
     from ._validate import RejectedRowsWarning, ValidationReport
+    from .access import access_gaps, protection_access
     from .bandwidth import BandwidthSelection, bandwidth_sensitivity, select_bandwidth
     from .change import rate_ratio, segment_change, state_change
     from .counts import counts_change, read_state_counts
     from .crs import analysis_crs, check_same_crs
     from .datasets import load_corridors, load_incidents, load_shelters, load_states, load_zones, synthetic_incidents
+    from .detention import load_detention
     from .gazetteer import resolve_locality
     from .maps import heatmap, save_html, static_map
     from .model import RiskModel
+    from .netkde import network_exposure, nkde
+    from .network import route_network
+    from .paths import least_risk_paths
+    from .perpetrators import exposure_by_perpetrator
     from .routes import build_route, segmentize
     from .scoring import score_segments
     from .siting import ShelterSiting, SitingResult, sites_layers, write_sites
@@ -117,22 +131,30 @@ __all__ = [
     "SolverError",
     "ValidationReport",
     "__version__",
+    "access_gaps",
     "analysis_crs",
     "bandwidth_sensitivity",
     "build_route",
     "check_same_crs",
     "counts_change",
     "emerging_hotspots",
+    "exposure_by_perpetrator",
     "heatmap",
+    "least_risk_paths",
     "load_corridors",
+    "load_detention",
     "load_incidents",
     "load_shelters",
     "load_states",
     "load_zones",
+    "network_exposure",
+    "nkde",
+    "protection_access",
     "rate_ratio",
     "read_state_counts",
     "resolve_locality",
     "risk_surface",
+    "route_network",
     "save_html",
     "score_segments",
     "segment_change",
