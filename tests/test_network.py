@@ -207,3 +207,46 @@ def test_access_gaps_runs_and_errors():
     with pytest.raises(InputError, match="kind"):
         protection_access(route_network(routerisk.segmentize(routerisk.load_corridors().head(1), 50_000)),
                           gpd.GeoDataFrame(geometry=[], crs=CRS))
+
+
+def test_detention_sites_and_exposure(tmp_path):
+    from routerisk.detention import detention_exposure, read_detention
+
+    det = routerisk.load_detention()
+    assert len(det) >= 12 and not det["verified"].any()
+    assert set(det.loc[det["kind"] == "checkpoint", "illustrative"]) == {True}
+    seg = gpd.GeoDataFrame(geometry=[LineString([(X0, Y0), (X0 + 1000, Y0)]), LineString([(X0, Y0 + 5e4),
+                                                                                          (X0 + 1, Y0 + 5e4)])],
+                           crs=CRS)  # fmt: skip
+    site = gpd.GeoDataFrame(geometry=[Point(X0 + 500, Y0 + 12_500)], crs=CRS)
+    assert detention_exposure(seg, site).tolist() == pytest.approx([0.5625, 0.0], abs=1e-12)  # (1 - 0.25)^2
+    assert detention_exposure(seg, None).tolist() == [0.0, 0.0]
+    good = tmp_path / "det.csv"
+    good.write_text("name,lon,lat\nStation,-92.26,14.9\n", encoding="utf-8")
+    assert read_detention(good).geometry.iloc[0].x == pytest.approx(-92.26)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,lon,lat\nA,-92.2,14.9\nB,x,14.9\nC,-200,14.9\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"bad.csv,row 3,lon/lat.*bad.csv,row 4"):
+        read_detention(bad)
+
+
+def test_cli_access_end_to_end(tmp_path):
+    from click.testing import CliRunner
+
+    from routerisk.cli import cli
+
+    runner = CliRunner()
+    run = tmp_path / "run"
+    assert runner.invoke(cli, ["score", "--out", str(run)]).exit_code == 0
+    out = tmp_path / "access"
+    res = runner.invoke(cli, ["access", "--run", str(run), "--max-km", "150", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    acc = pd.read_csv(out / "access.csv")
+    assert list(acc.columns[-4:]) == ["asylum_office_km", "shelter_km", "passes_enforcement", "detention_exposure"]
+    assert acc["detention_exposure"].between(0, 1).all() and (acc["detention_exposure"] == 1).any()
+    gaps = pd.read_csv(out / "access_gaps.csv")
+    assert (gaps["max_asylum_office_km"].clip(upper=1e9) > 150).any() and (out / "access.png").exists()
+    again = runner.invoke(cli, ["access", "--run", str(run), "--out", str(out)])
+    assert again.exit_code == 4 and "Traceback" not in again.output  # an existing output without --overwrite
+    inside = runner.invoke(cli, ["access", "--run", str(run), "--out", str(run / "x")])
+    assert inside.exit_code == 4  # never inside an input folder
