@@ -26,13 +26,18 @@ import errno
 import json
 import os
 import re
-import secrets
 import shutil
-import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ._errors import OutputError
+from ._locks import NOFOLLOW as _NOFOLLOW
+from ._locks import lock_path as _lock_path  # noqa: F401 (tests/test_attack_fs.py)
+from ._locks import output_lock as _lock
+from ._locks import owner_alive as _owner_alive
+from ._locks import pid_alive as _pid_alive  # noqa: F401 (tests/test_attack_fs.py)
+from ._locks import process_tag as _me
+from ._locks import start_time as _start_time  # noqa: F401 (tests/test_attack_fs.py)
 
 __all__ = ["atomic_dir", "atomic_file", "refuse_inputs"]
 
@@ -47,47 +52,6 @@ _SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".q
 OUTPUT_ERRNOS = frozenset(
     e for e in (errno.ENOSPC, getattr(errno, "EDQUOT", None), errno.EACCES, errno.EPERM, errno.EROFS) if e
 )
-
-
-# ------------------------------------------------------------------------------------------ process identity
-def _start_time(pid: int) -> int | None:
-    """Start time of ``pid`` in clock ticks since boot (``/proc/<pid>/stat`` field 22); None when unknown."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            stat = fh.read()
-    except OSError:
-        return None
-    try:  # the command name (field 2) is in parentheses and may hold spaces or ')'
-        return int(stat[stat.rindex(b")") + 2 :].split()[19])
-    except (ValueError, IndexError):
-        return None
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OverflowError:
-        return False
-    return True
-
-
-def _owner_alive(pid: int, start: int) -> bool:
-    """Whether the process ``pid`` that started at ``start`` still runs (a reused pid is another process)."""
-    if not _pid_alive(pid):
-        return False
-    now = _start_time(pid)
-    return now is None or start == 0 or now == start
-
-
-def _me() -> str:
-    """``<pid>.<start>.<token>`` of this process, with a fresh random token."""
-    return f"{os.getpid()}.{_start_time(os.getpid()) or 0}.{secrets.token_hex(8)}"
 
 
 # ------------------------------------------------------------------------------------------ inputs are sacred
@@ -217,99 +181,6 @@ def _check_target(target: Path, *, overwrite: bool) -> None:
     if parent.exists() and not os.access(parent, os.W_OK | os.X_OK):
         msg = f"cannot write in {str(parent)!r} (permission denied) to create {target.name!r}"
         raise OutputError(msg)
-
-
-def _lock_path(target: Path) -> Path:
-    return target.parent / f".{target.name}.lock"
-
-
-def _legacy_holder(lock: Path) -> int | None:
-    """Pid of a live holder recorded by an older routerisk (a bare pid, no flock), else None."""
-    try:
-        with open(lock, "rb") as fh:  # a few bytes: a planted huge file is not read
-            text = fh.read(32).decode("ascii", "replace").strip()
-    except OSError:
-        return None
-    if not text.isdigit() or len(text) > 12:
-        return None
-    pid = int(text)
-    return pid if _pid_alive(pid) else None
-
-
-def _holder_text(fd: int) -> str:
-    try:
-        os.lseek(fd, 0, os.SEEK_SET)
-        text = os.read(fd, 200).decode("ascii", "replace").split()
-    except OSError:
-        return ""
-    return f" (pid {text[0]})" if text and text[0].isdigit() else ""
-
-
-#: Open flags of the lock file: never follow a symlink, never block on a FIFO planted in its place.
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-
-
-@contextlib.contextmanager
-def _lock(target: Path) -> Iterator[None]:
-    """Hold the lock of ``target`` for the block; :class:`OutputError` when another run holds it."""
-    import fcntl  # POSIX only: imported where a lock is taken, so that the module imports everywhere
-
-    lock = _lock_path(target)
-    while True:
-        try:  # never through a symlink: a planted `.out.lock -> input.csv` would be truncated
-            fd = os.open(lock, os.O_CREAT | os.O_RDWR | _NOFOLLOW, 0o644)
-        except OSError as exc:
-            reason = "it is a symbolic link" if exc.errno == errno.ELOOP else exc.strerror
-            msg = f"cannot create the lock file {str(lock)!r} beside {str(target)!r}: {reason}"
-            raise OutputError(msg) from None
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            msg = f"the lock file {str(lock)!r} is not a regular file; remove it"
-            raise OutputError(msg)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            who = _holder_text(fd)
-            os.close(fd)
-            msg = f"another routerisk run{who} is writing {str(target)!r}; wait for it to finish"
-            raise OutputError(msg) from None
-        except OSError as exc:
-            os.close(fd)
-            msg = f"cannot lock {str(lock)!r}: {exc.strerror}"
-            raise OutputError(msg) from None
-        try:
-            same = os.stat(lock).st_ino == os.fstat(fd).st_ino
-        except FileNotFoundError:
-            same = False
-        if not same:  # the previous holder removed the file between our open and our flock: try again
-            os.close(fd)
-            continue
-        legacy = _legacy_holder(lock)
-        if legacy is not None:
-            os.close(fd)
-            msg = (
-                f"another routerisk run (pid {legacy}) is writing {str(target)!r}; wait for it to finish or "
-                f"remove {str(lock)!r} if it is stale"
-            )
-            raise OutputError(msg)
-        try:
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{_me().replace('.', ' ')}\n".encode("ascii"))
-        except OSError as exc:
-            _unlock(lock, fd)
-            msg = f"cannot write the lock file {str(lock)!r}: {exc.strerror}"
-            raise OutputError(msg) from None
-        break
-    try:
-        yield
-    finally:
-        _unlock(lock, fd)
-
-
-def _unlock(lock: Path, fd: int) -> None:
-    with contextlib.suppress(OSError):
-        lock.unlink()  # while still holding the flock: a waiter that opened this file will retry
-    os.close(fd)
 
 
 def _owned_tmps(target: Path) -> Iterator[tuple[Path, int, int, bool]]:
