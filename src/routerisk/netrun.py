@@ -22,6 +22,7 @@ from .access import access_gaps, protection_access
 from .crs import analysis_crs
 from .datasets import load_shelters
 from .detention import detention_exposure
+from .maps import heatmap, save_html
 from .maps.outputs import load_run, model_from_manifest
 from .network import edge_table, route_network
 from .paths import least_risk_paths
@@ -145,7 +146,7 @@ def path_run(run: str | os.PathLike[str], out: str | os.PathLike[str], *, source
 def access_run(run: str | os.PathLike[str], out: str | os.PathLike[str], *, max_km: float = 100.0,
                detention: gpd.GeoDataFrame | None = None, detention_path: str | os.PathLike[str] | None = None,
                detention_radius_m: float = 5000.0, overwrite: bool = False) -> pd.DataFrame:  # fmt: skip
-    """Write ``access.csv`` (per segment), ``access_gaps.csv`` and ``access.png`` for a run folder.
+    """Write ``access.csv`` (per segment), ``access_gaps.csv``, ``access.png`` and ``access.html`` for a run folder.
 
     ``access.csv`` holds the access columns and ``detention_exposure`` (:func:`routerisk.detention.detention_exposure`
     of ``detention``; 0 without sites).
@@ -170,7 +171,12 @@ def access_run(run: str | os.PathLike[str], out: str | os.PathLike[str], *, max_
     with atomic_dir(out, overwrite=overwrite, inputs=[run, detention_path]) as tmp:
         write_csv(table, tmp / "access.csv")
         write_csv(gaps, tmp / "access_gaps.csv")
-        _access_png(segments.merge(acc, on="segment_id", how="left"), shelters, tmp / "access.png", max_km)
+        seg_acc = segments.merge(acc, on="segment_id", how="left")
+        _access_png(seg_acc, shelters, tmp / "access.png", max_km)
+        privacy = (data["manifest"].get("privacy") or {}).get("mode", "internal")
+        html = heatmap(seg_acc, shelters=shelters, privacy=privacy, model=model, title="Access to protection",
+                       layers=["segments", "shelters", "access"], web_tiles=False)  # fmt: skip
+        save_html(html, tmp / "access.html")
     table.attrs["gaps"] = gaps
     table.attrs["shelters"] = source
     return table

@@ -14,7 +14,7 @@ layer's JSON data (never into ``code``, which is fixed JavaScript).
 Examples
 --------
 >>> list(LAYERS)
-['heat', 'zones', 'segments', 'shelters', 'gaps', 'sites', 'incidents']
+['heat', 'zones', 'segments', 'shelters', 'gaps', 'sites', 'access', 'incidents']
 >>> [name for name, layer in LAYERS.items() if not layer.public]
 ['incidents']
 """
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._errors import ConfigError
+from ._access import access_folium, access_mpl
 from ._common import Leaflet, MapData
 from ._heat import heat_folium, heat_mpl
 from ._leaflet import cluster_layer, gaps_layer, segments_layer, shelters_layer, sites_layer, zones_layer
@@ -199,6 +200,8 @@ for _layer in (
              description="protection gaps of a siting result: high risk, no shelter in reach"),
     MapLayer("sites", "Proposed shelter sites", _sites_folium, sites_mpl,
              description="proposed shelter sites of a siting result and the stretches they cover"),
+    MapLayer("access", "Access to asylum offices (network km)", access_folium, access_mpl,
+             description="network km to the nearest asylum office (segments with access columns only)"),
     MapLayer("incidents", "Incidents (individual records)", _incidents_folium, incidents_mpl, show=False,
              public=False, assets=("markercluster",),
              description="individual incident records (internal maps only)"),
