@@ -246,6 +246,8 @@ def test_cli_access_end_to_end(tmp_path):
     assert acc["detention_exposure"].between(0, 1).all() and (acc["detention_exposure"] == 1).any()
     gaps = pd.read_csv(out / "access_gaps.csv")
     assert (gaps["max_asylum_office_km"].clip(upper=1e9) > 150).any() and (out / "access.png").exists()
+    html = (out / "access.html").read_text(encoding="utf-8")
+    assert "Access to asylum offices (network km)" in html  # the registered map layer, drawn
     again = runner.invoke(cli, ["access", "--run", str(run), "--out", str(out)])
     assert again.exit_code == 4 and "Traceback" not in again.output  # an existing output without --overwrite
     inside = runner.invoke(cli, ["access", "--run", str(run), "--out", str(run / "x")])

@@ -23,7 +23,8 @@ __all__ = ["access"]
 @handle_errors
 def access(run_dir, max_km, detention, detention_radius_m, out, overwrite):
     """Write OUT: access.csv (segment_id, asylum_office_km, shelter_km, passes_enforcement, detention_exposure),
-    access_gaps.csv (stretches with no asylum office or no shelter within --max-km) and access.png.
+    access_gaps.csv (stretches with no asylum office or no shelter within --max-km), access.png and access.html
+    (the map layer "access").
 
     detention_exposure is the quartic kernel of the distance to the nearest detention site (bandwidth 25 km):
     1 through a site's city, 0 beyond 25 km; reported beside the risk, never added to it.
