@@ -77,3 +77,36 @@ def test_run_folder_has_the_columns_internal_only(tmp_path):
     assert not set(PERPETRATOR_COLUMNS) & set(pub.columns)
     png = perpetrator_small_multiples(seg, tmp_path / "by_perpetrator.png", title="demo (synthetic)")
     assert png.stat().st_size > 10_000
+
+
+def test_change_by_perpetrator_adds_up_to_segment_change(demo):
+    from routerisk.change import parse_window
+    from routerisk.perpetrators import change_by_perpetrator
+
+    segs, inc, model, _ = demo
+    before, after = parse_window("2019-01-01:2019-12-31"), parse_window("2020-01-01:2021-06-30", "--after")
+    total = routerisk.segment_change(segs, inc, before, after, model=model).set_index("segment_id")
+    split = change_by_perpetrator(segs, inc, before, after, model=model)
+    assert len(split) == len(PERPETRATORS) * len(segs)
+    sums = split.groupby("segment_id")[["count_before", "count_after"]].sum().loc[total.index]
+    assert (sums["count_before"] == total["count_before"]).all() and (sums["count_after"] == total["count_after"]).all()
+    assert split.groupby("perpetrator")["count_after"].sum().gt(0).all()
+    one = split[(split["perpetrator"] == "organized_crime") & (split["count_before"] > 0)].iloc[0]
+    rr = routerisk.rate_ratio([one["count_after"]], [one["count_before"]], 547, 365)
+    assert one["rate_ratio"] == pytest.approx(float(rr["rate_ratio"].iloc[0]), rel=1e-12)
+
+
+def test_cli_change_writes_the_split_internal_only(tmp_path):
+    import pandas as pd
+
+    runner = CliRunner()
+    args = ["change", "--before", "2019-01-01:2019-12-31", "--after", "2020-01-01:2020-12-31", "--no-maps"]
+    res = runner.invoke(cli, [*args, "--out", str(tmp_path / "c")])
+    assert res.exit_code == 0, res.output
+    seg = pd.read_csv(tmp_path / "c" / "change.csv").set_index("segment_id")
+    by = pd.read_csv(tmp_path / "c" / "change_by_perpetrator.csv")
+    sums = by.groupby("segment_id")["count_after"].sum().loc[seg.index]
+    assert (sums == seg["count_after"]).all()
+    res = runner.invoke(cli, [*args, "--privacy", "public", "--out", str(tmp_path / "p")])
+    assert res.exit_code == 0, res.output
+    assert not (tmp_path / "p" / "change_by_perpetrator.csv").exists()

@@ -183,6 +183,7 @@ def change_run(out, *, before, after, incidents=None, incidents_format: str = "a
 def _change_records(tmp, report, incidents, incidents_format, routes, before, after, model, level, interval, privacy,
                     min_count, maps, key, facts) -> list[dict]:  # fmt: skip
     from .change import segment_change, state_change
+    from .perpetrators import change_by_perpetrator
 
     inc, segments, attribution, records = load_layers(incidents, incidents_format, routes, model, report,
                                                        privacy=privacy, key=key)  # fmt: skip
@@ -192,6 +193,9 @@ def _change_records(tmp, report, incidents, incidents_format, routes, before, af
         seg, st = _suppress_change(seg, min_count), _suppress_change(st, min_count)
     write_csv(seg, tmp / "change.csv")
     write_csv(st, tmp / "change_by_state.csv")
+    if privacy != "public":  # split by perpetrator (routerisk.perpetrators); a class's small counts would leak
+        by = change_by_perpetrator(segments, inc, before, after, model=model, level=level)
+        write_csv(_choose_interval(by, interval), tmp / "change_by_perpetrator.csv")
     if maps:
         from .timemaps import rate_ratio_map
 

@@ -42,8 +42,9 @@ __all__ = ["change"]
 def change(incidents, incidents_format, routes, counts, counts_value, deployments, before, after, level, interval,
            maps, config, params, privacy, min_count, out, overwrite):
     """Write OUT: change.csv (segment_id, count_before, count_after, rate_ratio, rr_lo, rr_hi, p_value, p_adjusted),
-    change_by_state.csv, change_map.png, with --counts the same per state of the table, with --deployments
-    deployment_did.csv, deployment_association.csv and deployment.md (with their caveats), and manifest.json.
+    change_by_state.csv, change_by_perpetrator.csv (internal mode), change_map.png, with --counts the same per
+    state of the table, with --deployments deployment_did.csv, deployment_association.csv and deployment.md (with
+    their caveats), and manifest.json.
 
     Exit code 1 means some input rows were rejected (rejected_rows.csv, rejected_count_rows.csv).
     """
