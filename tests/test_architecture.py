@@ -147,9 +147,9 @@ def test_module_size(name):
 def _code_lines(node: ast.AST, source: list[str]) -> int:
     body = getattr(node, "body", [])
     doc = set()
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-        if isinstance(body[0].value.value, str):
-            doc = set(range(body[0].lineno, body[0].end_lineno + 1))
+    first = body[0] if body else None
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+        doc = set(range(first.lineno, first.end_lineno + 1))
     n = 0
     for i in range(node.lineno, node.end_lineno + 1):
         text = source[i - 1].strip()
