@@ -15,6 +15,7 @@ import shapely
 from .._errors import InputError
 from .._validate import ValidationReport
 from . import _vocab as vocab
+from ._deploy_detect import is_deployment_table
 from ._fields import validate_lonlat
 from ._incidents import combine_chunks, finish_incidents, generic_parts, prepare_chunk
 from ._tables import TextChunks, find_column, read_text_table
@@ -27,6 +28,7 @@ from ._zones_routes import (
     require_geometry_source,
     routes_from_vertices,
 )
+from .deployments import read_deployments
 from .formats import INCIDENT_FORMATS, detect_format, incident_format_names
 
 __all__ = ["read_incidents", "read_routes", "read_shelters", "read_zones"]
@@ -252,6 +254,8 @@ def read_zones(
 ) -> gpd.GeoDataFrame:
     """Read enforcement zones into the canonical zones layer.
 
+    A CSV whose columns are those of a state-month deployment table (year, month, state, personnel; see
+    :func:`routerisk.io._deploy_detect.is_deployment_table`) is read with :func:`routerisk.io.read_deployments`.
     Polygons are kept (invalid ones repaired with :func:`shapely.make_valid` and noted); points are buffered
     by their ``radius_m`` in the analysis CRS; a point without a radius is rejected. A CSV gives geometry in a
     WKT column (``geometry``/``wkt``) or as latitude/longitude with ``radius_m``.
@@ -278,6 +282,8 @@ def read_zones(
     >>> z.loc[0, "kind"], z.geom_type[0]
     ('checkpoint', 'Polygon')
     """
+    if format == "auto" and is_deployment_table(path):  # a state-month table: time-varying zones, no format needed
+        return read_deployments(path, report=report)
     return _read_layer(path, format, report, layer, "zones", build_zones)
 
 

@@ -56,6 +56,7 @@ def legend_html(
     sites: bool = False,
     gaps: bool = False,
     layer: str | None = None,
+    deployment: Sequence[tuple[str, str]] | None = None,
 ) -> str:
     """HTML of the map legend: risk classes, the fixed heat scale and the point symbols.
 
@@ -78,6 +79,9 @@ def legend_html(
         Include the heat scale (there is no heat layer without placed incidents or a surface).
     sites, gaps : bool
         Add the keys for proposed shelter sites (with the route stretches they cover) and protection gaps.
+    deployment : sequence of (colour, label), optional
+        Rows of a deployment choropleth (:func:`routerisk.maps._deployment.deployment_legend`): a heading, then
+        one class of personnel per row; replaces the enforcement-zone key.
 
     Returns
     -------
@@ -104,7 +108,12 @@ def legend_html(
         f'<div class="rr-units">{escape_text(heat_units)}</div></div>'
     )
     symbols = []
-    if zones:
+    if deployment:
+        symbols.append(f"<b>{escape_text(deployment[0][1])}</b>")
+        for color, label in deployment[1:]:
+            symbols.append(f'<div><i class="rr-box" style="background:{color};border-color:{ZONE_COLOR}"></i>'
+                           f"{escape_text(label)}</div>")  # fmt: skip
+    elif zones:
         symbols.append(f'<div><i class="rr-box" style="border-color:{ZONE_COLOR}"></i>enforcement zone</div>')
     if shelters:
         for kind, color in SHELTER_COLORS.items():

@@ -12,6 +12,7 @@ import shapely
 
 from .._sinks import MPL_TEXT
 from ._common import PLOT_CRS, MapData
+from ._deployment import deployment_mpl, is_deployment
 from ._legend import (
     COVERAGE_COLOR,
     GAP_COLOR,
@@ -63,6 +64,8 @@ def zones_mpl(ax: Any, d: MapData) -> list[Any]:
 
     if d.zones is None or not len(d.zones):
         return []
+    if is_deployment(d.zones):  # a state-month table: one choropleth of the window, legend in personnel
+        return deployment_mpl(ax, d.zones, d.model)
     d.zones.to_crs(PLOT_CRS).plot(ax=ax, facecolor="none", edgecolor=ZONE_COLOR, linestyle="--", linewidth=1.0,
                                   zorder=3)
     return [Patch(facecolor="none", edgecolor=ZONE_COLOR, linestyle="--", label="enforcement zone")]

@@ -30,6 +30,7 @@ from ..privacy import DEFAULT_MIN_COUNT, check_privacy, publishable_shelters
 from ._assets import asset_tags
 from ._basemap import basemap_layers
 from ._common import POINT_LIMIT, MapData, check_segments, class_ranges, is_synthetic
+from ._deployment import deployment_legend, is_deployment
 from ._escape import escape_text, js_json
 from ._heat import DEFAULT_POINT_HEAT_MAX, HEAT_UNITS_POINTS, HEAT_UNITS_SURFACE
 from ._leaflet import basemap_layer
@@ -358,6 +359,7 @@ def heatmap(
         "legend": legend_html(
             heat_min=scale[0], heat_max=scale[1], heat_units=scale[2], class_ranges=class_ranges(segments),
             suppressed=bool(public_segments), shelters="shelters" in names, zones="zones" in names,
+            deployment=deployment_legend(zones, model) if "zones" in names and is_deployment(zones) else None,
             min_count=min_count, heat=heat_name is not None, sites="sites" in names, gaps="gaps" in names,
             layer=segments.attrs.get("routerisk", {}).get("risk_layer") or getattr(model, "risk_layer", None),
         ),

@@ -28,6 +28,7 @@ from typing import Any
 from .._errors import ConfigError
 from ._access import access_folium, access_mpl
 from ._common import Leaflet, MapData
+from ._deployment import deployment_layer, is_deployment
 from ._heat import heat_folium, heat_mpl
 from ._leaflet import cluster_layer, gaps_layer, segments_layer, shelters_layer, sites_layer, zones_layer
 from ._mpl import gaps_mpl, incidents_mpl, segments_mpl, shelters_mpl, sites_mpl, zones_mpl
@@ -74,6 +75,8 @@ def _leaflet(result: tuple[Any, str] | None) -> Leaflet | None:
 
 
 def _zones_folium(d: MapData) -> Leaflet | None:
+    if is_deployment(d.zones):  # a state-month table: one choropleth of the window, not stacked month polygons
+        return _leaflet(deployment_layer(d.zones, d.model))
     return _leaflet(zones_layer(d.zones)) if d.zones is not None and len(d.zones) else None
 
 

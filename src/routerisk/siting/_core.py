@@ -12,6 +12,7 @@ import shapely
 
 from .._errors import ConfigError, InputError, SolverError
 from .._text import fold
+from .._zone_exclusion import MAX_EXCLUDE_KM2
 from ..crs import analysis_crs
 from . import _models
 from . import _solvers as sv
@@ -129,8 +130,9 @@ class ShelterSiting:
         )
         self.candidates = cands.loc[reason == ""].reset_index(drop=True)
         self.existing = exist
+        self.skipped_zones = sum(int(z.attrs.get("skipped_large_zones", 0)) for z in zones)
         if len(self.candidates) == 0:
-            msg = f"no candidate sites left ({len(cands)} given, {len(self.excluded)} excluded)"
+            msg = f"no candidate sites left ({len(cands)} given, {len(self.excluded)} excluded){self._why()}"
             raise SolverError(msg)
 
         radius_m = self.radius_km * 1000.0
@@ -239,9 +241,21 @@ class ShelterSiting:
             raise ConfigError(msg)
         n = len(self.candidates)
         if k > n:
-            msg = f"`k` was {k} but only {n} candidate site(s) remain ({len(self.excluded)} excluded)"
+            msg = f"`k` was {k} but only {n} candidate site(s) remain ({len(self.excluded)} excluded){self._why()}"
             raise ConfigError(msg)
         return int(k)
+
+    def _why(self) -> str:
+        """Why candidates were excluded, and what to change (for the error messages)."""
+        if not len(self.excluded):
+            return ""
+        counts = self.excluded["reason"].value_counts()
+        text = "; excluded: " + ", ".join(f"{int(n):,} {r}" for r, n in counts.items())
+        if counts.get("inside an excluded zone", 0):
+            text += (" (zones exclude towns inside them: use smaller zones, `routerisk sites --no-exclude-zones`, or "
+                     f"fewer sites; state-month deployments and zones over {MAX_EXCLUDE_KM2:,.0f} km2 other than "
+                     f"checkpoints and detention sites never exclude: {self.skipped_zones} skipped)")  # fmt: skip
+        return text
 
     def _check_reach(self) -> None:
         if not (self.marginal_risk().to_numpy() > 0).any():

@@ -10,6 +10,7 @@ import shapely
 
 from .. import gazetteer
 from .._errors import ConfigError, InputError, SolverError
+from .._zone_exclusion import excludable_zones
 from ..crs import analysis_crs
 
 __all__ = ["check_choice", "check_segments", "exclusions", "gazetteer_candidates", "positive", "shelters_only"]
@@ -80,7 +81,7 @@ def exclusions(exclude: object) -> tuple[list[gpd.GeoDataFrame], list[str]]:
             if item.crs is None:
                 msg = "`exclude` zones have no CRS; set one (e.g. `.set_crs('EPSG:4326')`)"
                 raise InputError(msg)
-            zones.append(item)
+            zones.append(excludable_zones(item))  # places, not state-wide deployments (routerisk._zone_exclusion)
         elif isinstance(item, str):
             names.extend(n for n in (s.strip() for s in item.split(",")) if n)
         else:
