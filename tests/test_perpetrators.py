@@ -110,3 +110,31 @@ def test_cli_change_writes_the_split_internal_only(tmp_path):
     res = runner.invoke(cli, [*args, "--privacy", "public", "--out", str(tmp_path / "p")])
     assert res.exit_code == 0, res.output
     assert not (tmp_path / "p" / "change_by_perpetrator.csv").exists()
+
+
+def test_trends_by_perpetrator_adds_up_to_the_cube(demo):
+    from routerisk.mannkendall import mann_kendall
+    from routerisk.perpetrators import trends_by_perpetrator
+
+    segs, inc, model, _ = demo
+    cube = routerisk.spacetime_exposure(segs, inc, period="year", model=model)
+    by = trends_by_perpetrator(segs, inc, period="year", model=model)
+    cols = [f"exposure_{p}" for p in cube.periods]
+    summed = by.groupby("segment_id", sort=False)[cols].sum().loc[segs["segment_id"]].to_numpy()
+    assert np.abs(summed - cube.exposure).max() <= 1e-12
+    oc = by[by["perpetrator"] == "organized_crime"]
+    np.testing.assert_allclose(oc["trend_tau"], mann_kendall(oc[cols].to_numpy())["tau"], rtol=0, atol=1e-15)
+
+
+def test_cli_trends_writes_the_split_internal_only(tmp_path):
+    import pandas as pd
+
+    runner = CliRunner()
+    res = runner.invoke(cli, ["trends", "--period", "year", "--no-maps", "--out", str(tmp_path / "t")])
+    assert res.exit_code == 0, res.output
+    by = pd.read_csv(tmp_path / "t" / "trends_by_perpetrator.csv")
+    assert set(by["perpetrator"]) == set(PERPETRATORS)
+    res = runner.invoke(cli, ["trends", "--period", "year", "--no-maps", "--privacy", "public",
+                              "--out", str(tmp_path / "p")])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert not (tmp_path / "p" / "trends_by_perpetrator.csv").exists()

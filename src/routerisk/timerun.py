@@ -79,6 +79,7 @@ def trends_run(out, *, incidents=None, incidents_format: str = "auto", routes=No
     """Write ``trends.csv``, ``trends.gpkg``, ``trends_cube.parquet`` (one row per segment and period: exposure,
     its interval, counts, test), the maps and ``manifest.json`` into ``out``; return what was written."""
     from .model import RiskModel
+    from .perpetrators import trends_by_perpetrator
     from .privacy import check_privacy, month_dates_in
     from .trends import cube_table, emerging_hotspots
 
@@ -96,6 +97,9 @@ def trends_run(out, *, incidents=None, incidents_format: str = "auto", routes=No
         cube_table(cube, privacy=privacy, min_count=min_count).to_parquet(tmp / "trends_cube.parquet", index=False)
         periods = details.get("periods", [])
         write_csv(table, tmp / "trends.csv")
+        if privacy != "public":  # split by perpetrator (routerisk.perpetrators); a class's small counts would leak
+            by = trends_by_perpetrator(segments, inc, period=period, model=model, periods=periods or None)
+            write_csv(by, tmp / "trends_by_perpetrator.csv")
         keep = [c for c in ("segment_id", "route_id", "route_name", "km_from", "km_to") if c in segments]
         gdf = segments[[*keep, "geometry"]].reset_index(drop=True)
         gdf = gdf.join(table.drop(columns=[c for c in keep if c in table]))

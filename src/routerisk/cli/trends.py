@@ -39,7 +39,8 @@ __all__ = ["trends"]
 def trends(incidents, incidents_format, routes, period, alpha, maps, config, params, privacy, min_count, geomask_key,
            out, overwrite):
     """Write OUT: trends.csv (segment_id, pattern, trend_tau, trend_p, count_<period> and z_<period> per period),
-    trends.gpkg, trends_patterns.png, trends_periods.png, trends.html and manifest.json.
+    trends.gpkg, trends_by_perpetrator.csv (internal mode), trends_patterns.png, trends_periods.png, trends.html
+    and manifest.json.
 
     Time decay is off (each period is its own window). Exit code 1 means some input rows were rejected.
     """
