@@ -140,7 +140,8 @@ def least_risk_paths(
     Parameters
     ----------
     graph : networkx graph
-        osmnx-style graph whose edges carry ``length`` and ``risk`` (0-100; missing counts 0), e.g.
+        osmnx-style graph whose edges carry ``length`` and ``risk`` (0-100; missing or empty counts 0, so a
+        segment suppressed in a public run counts as risk 0), e.g.
         :func:`routerisk.network.route_network` of scored segments.
     source, target : str, (lon, lat) or node id
         Place names (gazetteer), coordinates, or nodes of ``graph``.
