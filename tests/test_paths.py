@@ -88,12 +88,15 @@ def test_least_risk_never_riskier_never_shorter_and_costs_equal_networkx(seed, a
 def test_bad_arguments():
     g = _random_network(1)
     n = next(iter(g.nodes))
+    m = list(g.nodes)[-1]
     with pytest.raises(InputError, match="k"):
-        least_risk_paths(g, n, n, k=0)
+        least_risk_paths(g, n, m, k=0)
     with pytest.raises(InputError, match="alphas"):
-        least_risk_paths(g, n, n, alphas=[-1.0])
+        least_risk_paths(g, n, m, alphas=[-1.0])
     with pytest.raises(InputError, match="km from the nearest network node"):
         least_risk_paths(g, "Tijuana", n)
+    with pytest.raises(InputError, match="same network node"):
+        least_risk_paths(g, n, n)
 
 
 @pytest.fixture(scope="module")

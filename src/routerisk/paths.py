@@ -179,6 +179,9 @@ def least_risk_paths(
         msg = f"`alphas` were {list(alphas)!r} but must be numbers >= 0"
         raise InputError(msg)
     (s, s_label), (t, t_label) = (_endpoint(graph, p) for p in (source, target))
+    if s == t:
+        msg = f"{s_label} and {t_label} snap to the same network node: there is no path to compare"
+        raise InputError(msg)
     rows = []
     base = _simple_graph(graph, 0.0, risk)
     try:
