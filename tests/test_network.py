@@ -252,3 +252,25 @@ def test_cli_access_end_to_end(tmp_path):
     assert again.exit_code == 4 and "Traceback" not in again.output  # an existing output without --overwrite
     inside = runner.invoke(cli, ["access", "--run", str(run), "--out", str(run / "x")])
     assert inside.exit_code == 4  # never inside an input folder
+
+
+def test_no_asylum_office_reachable_is_inf_and_the_outputs_still_draw(tmp_path):
+    import warnings
+
+    from routerisk.netrun import access_run
+
+    segs = gpd.GeoDataFrame({"segment_id": ["a", "b"], "route_id": "r", "seq": [0, 1], "length_m": 10_000.0,
+                             "risk": [10.0, 20.0]}, crs=CRS, geometry=[
+        LineString([(X0, Y0), (X0 + 10_000, Y0)]), LineString([(X0 + 10_000, Y0), (X0 + 20_000, Y0)])])  # fmt: skip
+    run = tmp_path / "run"
+    run.mkdir()
+    segs.to_crs("EPSG:4326").to_parquet(run / "segments.parquet")
+    sh = gpd.GeoDataFrame({"kind": ["shelter"]}, geometry=[Point(X0, Y0)], crs=CRS).to_crs("EPSG:4326")
+    sh.to_file(run / "shelters.gpkg", layer="shelters", driver="GPKG")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = access_run(run, tmp_path / "out", max_km=100)
+    assert np.isinf(t["asylum_office_km"]).all() and not t["passes_enforcement"].any()
+    assert t["shelter_km"].tolist() == pytest.approx([5.0, 15.0], abs=1e-6)
+    assert t.attrs["gaps"]["lacks"].tolist() == ["asylum_office"]
+    assert (tmp_path / "out" / "access.png").exists()

@@ -189,13 +189,20 @@ def _access_png(segments: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, path: Pa
     ax = fig.add_subplot()
     seg = segments.to_crs(WGS84)
     km = seg["asylum_office_km"].replace(np.inf, np.nan)
-    seg.assign(km=km).plot(ax=ax, column="km", cmap="magma_r", linewidth=2, legend=True,
-                           legend_kwds={"label": "network km to the nearest asylum office", "shrink": 0.6})
-    seg[seg["passes_enforcement"].fillna(False).astype(bool)].plot(ax=ax, color="#1f78b4", linewidth=0.6)
+    if km.notna().any():
+        seg.assign(km=km).plot(ax=ax, column="km", cmap="magma_r", linewidth=2, legend=True,
+                               legend_kwds={"label": "network km to the nearest asylum office", "shrink": 0.6})
+    else:  # no asylum office reachable anywhere
+        seg.plot(ax=ax, color="#000000", linewidth=2)
+    passes = seg[seg["passes_enforcement"].fillna(False).astype(bool)]
+    if len(passes):
+        passes.plot(ax=ax, color="#1f78b4", linewidth=0.6)
     sh = shelters.to_crs(WGS84)
-    office = sh["kind"].astype(str) == "asylum_office"
-    sh[office].plot(ax=ax, color="#33a02c", marker="s", markersize=30)
-    sh[~office].plot(ax=ax, color="#6a3d9a", marker="^", markersize=14)
+    office = (sh["kind"].astype(str) == "asylum_office").to_numpy()
+    for part, style in ((sh[office], {"color": "#33a02c", "marker": "s", "markersize": 30}),
+                        (sh[~office], {"color": "#6a3d9a", "marker": "^", "markersize": 14})):  # fmt: skip
+        if len(part):
+            part.plot(ax=ax, **style)
     ax.set_title(f"Access to protection (gaps: more than {max_km:g} km); thin blue: the way passes enforcement",
                  fontsize=9)  # fmt: skip
     ax.set_axis_off()
