@@ -20,6 +20,7 @@ from pyogrio.raw import write_arrow
 
 from . import datasets, io
 from ._budget import check_pairs
+from ._nearest import nearest_locality
 from ._paths import data_path
 from ._sinks import write_csv
 from ._validate import ValidationReport
@@ -49,6 +50,7 @@ RANKED_COLUMNS = (
     "km_from",
     "km_to",
     "state_name",
+    "nearest_locality",
     "risk",
     "risk_lo",
     "risk_hi",
@@ -89,6 +91,7 @@ def rank_segments(segments: gpd.GeoDataFrame) -> pd.DataFrame:
     df["route_name"] = df["name"] if "name" in df.columns else df["route_id"]
     df["km_from"] = (df["start_m"] / 1000.0).round(3)
     df["km_to"] = (df["end_m"] / 1000.0).round(3)
+    df["nearest_locality"] = nearest_locality(segments).to_numpy()  # "Name, State" nearest the segment's midpoint
     df = df.sort_values(["risk", "segment_id"], ascending=[False, True], na_position="last", kind="stable")
     df["rank"] = range(1, len(df) + 1)
     df = df[[c for c in RANKED_COLUMNS if c in df.columns]].reset_index(drop=True)

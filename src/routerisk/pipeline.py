@@ -29,6 +29,7 @@ from ._run_steps import (
     rank_segments,
 )
 from ._validate import ValidationReport
+from .attribution import attributions
 from .io._manifest import check_rerun_manifest
 from .manifest import compare_rerun, read_manifest, sha256_file, write_manifest
 from .model import RiskModel
@@ -187,6 +188,7 @@ def run(
         area = read_study_area(study_area) if study_area is not None else default_study_area(data.rts, model)
         inc_in, outside = split_by_study_area(data.inc, area, model)  # rows beyond every route: counted, excluded
         data = data._replace(inc=inc_in)
+        credits = attributions(incidents, data.zns, embedded_zones=embedded_zones)  # every source, on maps too
         segments = segmentize(data.rts, segment_length_m=model.segment_length_m, crs=model.crs, report=report)
         check_pairs(segments, data.inc, model)  # run-time budgets, checked before the work
         if maps:
@@ -210,7 +212,7 @@ def run(
             write_run_maps(
                 tmp, segments=published, incidents=inc_points, zones=data.zns, shelters=data.shl, model=model,
                 privacy=privacy, min_count=min_count, name=map_name, sites=site_layers, layers=layers,
-                cell_m=cell_m, study_area=area,
+                cell_m=cell_m, study_area=area, manifest={"attribution": credits},
             )
 
         from .qgis import add_layer_styles  # function-level: qgis imports the maps' colours (maps package)
@@ -226,6 +228,7 @@ def run(
         )  # fmt: skip
         manifest_content["outside_study_area"] = outside
         manifest_content["location_precision"] = precision_counts(data.inc)
+        manifest_content["attribution"] = credits
         manifest = write_manifest(tmp, manifest_content)
         manifest_doc = json.loads(manifest.read_text())
     return RunResult(out=out, segments=published, report=report, manifest=manifest_doc)

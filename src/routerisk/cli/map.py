@@ -90,7 +90,7 @@ def map(
         )
         written = save_html(m, out, embed_snippet=embed)
     else:
-        source = {k: v for k, v in prov.items() if k in ("inputs", "date range", "incidents")}  # text: static_map
+        source = {k: v for k, v in prov.items() if k in ("attribution", "inputs", "date range", "incidents")}
         fig = static_map(
             run["segments"], incidents=incidents, zones=run["zones"], shelters=shelters, surface=surface,
             privacy=privacy, min_count=min_count, model=model, title=title, source=source or None,

@@ -38,7 +38,8 @@ __all__ = ["score"]
     type=click.Choice(["auto", "deployments"]),
     default="auto",
     show_default=True,
-    help="'deployments' reads a state-month deployment table as time-varying zones.",
+    help="'deployments' reads a state-month deployment table as time-varying zones ('auto' recognises one by its "
+    "columns: year, month, state, personnel).",
 )
 @click.option("--shelters", type=click.Path(dir_okay=False), help="Existing shelters and asylum offices.")
 @model_options

@@ -91,13 +91,29 @@ def class_ranges(segments: Any) -> list[str] | None:
     --------
     >>> class_ranges(pd.DataFrame({"risk": [10.0, 30.0], "risk_class": [1, 1]}))[:2]
     ['10–30', 'none']
+    >>> class_ranges(pd.DataFrame({"risk": [1.0, 4.8, 5.1, 5.3], "risk_class": [1, 1, 2, 2]}))[:2]
+    ['1.0–4.8', '4.8–5.3']
     """
     if "risk" not in segments or "risk_class" not in segments:
         return None
-    out = []
+    pairs: list[tuple[float, float] | None] = []
+    prev = None  # contiguous ranges: a class starts where the one below ended ("2 low (5.2–7.9)", never "5–5")
     for k in range(1, 6):
         r = pd.to_numeric(segments.loc[segments["risk_class"] == k, "risk"], errors="coerce").dropna()
-        out.append(f"{r.min():.0f}–{r.max():.0f}" if len(r) else "none")
+        if not len(r):
+            pairs.append(None)
+            continue
+        pairs.append(((float(r.min()) if prev is None else prev), float(r.max())))
+        prev = float(r.max())
+    shown = [p for p in pairs if p is not None]
+    d = next((d for d in (0, 1, 2) if all(f"{lo:.{d}f}" != f"{hi:.{d}f}" for lo, hi in shown)), 2)  # one precision
+    out = []
+    for p in pairs:
+        if p is None:
+            out.append("none")
+        else:
+            lo, hi = f"{p[0]:.{d}f}", f"{p[1]:.{d}f}"
+            out.append(f"{lo}–{hi}" if lo != hi else hi)
     return out
 
 

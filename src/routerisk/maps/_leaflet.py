@@ -266,18 +266,38 @@ def basemap_layer(states: Any, localities: Any) -> tuple[dict, str]:
         "lon": np.round(loc["lon"].to_numpy("float64"), 3).tolist(),
         "name": [escape_text(v) for v in loc["name"]],
         "label": [bool(v) for v in loc["label"]],
+        # first zoom at which a label is shown (routerisk.maps._basemap.label_zooms: labels never overlap)
+        "minzoom": [int(v) for v in loc["minzoom"]] if "minzoom" in loc else [5 if v else 99 for v in loc["label"]],
+        "country": [escape_text(n) for n, k in zip(names, st.get("kind", pd.Series(["state"] * len(st))),
+                                                     strict=True) if k == "country"],
     }
     code = """
   var g = L.featureGroup([], {pane: 'rrBase'});
-  L.geoJSON(D.states, {pane: 'rrBase', style: function () {
-      return {color: '#7a7a7a', weight: 1, fillColor: '#f2efe9', fillOpacity: 0.9}; },
+  L.geoJSON(D.states, {pane: 'rrBase', style: function (f) {
+      var other = D.country.indexOf(f.properties.n) >= 0;  // neighbouring countries: greyer, no state lines
+      return {color: '#7a7a7a', weight: other ? 0.8 : 1, fillColor: other ? '#e4e1da' : '#f2efe9',
+              fillOpacity: 0.9}; },
     onEachFeature: function (f, l) { l.bindTooltip(f.properties.n, {sticky: true}); }}).addTo(g);
+  var ms = [], map = null;
   for (var i = 0; i < D.lat.length; i++) {
     var m = L.circleMarker([D.lat[i], D.lon[i]], {radius: 2.5, color: '#333', weight: 1, fillColor: '#333',
                                                   fillOpacity: 1, pane: 'rrBase'});
-    m.bindTooltip(D.name[i], D.label[i] ? {permanent: true, direction: 'right', className: 'rr-label'} : {});
+    m.bindTooltip(D.name[i], {});
     m.addTo(g);
+    ms.push(m);
   }
+  function show() {  // permanent labels from each locality's minzoom on: more names as the map zooms in
+    var z = map ? map.getZoom() : 5;
+    for (var i = 0; i < ms.length; i++) {
+      var on = D.minzoom[i] <= z;
+      if (ms[i].rrOn === on) { continue; }
+      ms[i].unbindTooltip();
+      ms[i].bindTooltip(D.name[i], on ? {permanent: true, direction: 'right', className: 'rr-label'} : {});
+      ms[i].rrOn = on;
+    }
+  }
+  g.on('add', function () { map = g._map; map.on('zoomend', show); show(); });
+  g.on('remove', function () { if (map) { map.off('zoomend', show); } });
   return g;
 """
     return data, code

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..attribution import BASEMAP
 from ..privacy import DEFAULT_MIN_COUNT
 from ._escape import escape_text
 
@@ -158,6 +159,8 @@ def footer_html(provenance: Mapping[str, Any] | None, *, synthetic: bool, privac
     --------
     >>> "synthetic" in footer_html({"inputs": ["a.csv"]}, synthetic=True, privacy="internal")
     True
+    >>> "GeoNames" in footer_html({"attribution": ["Incidents: IOM"]}, synthetic=False, privacy="public")
+    True
     """
     notice = ""
     if synthetic:
@@ -165,16 +168,18 @@ def footer_html(provenance: Mapping[str, Any] | None, *, synthetic: bool, privac
             '<div class="rr-synthetic">Synthetic / illustrative data: the incidents are generated, not observed; '
             "zones and shelters are illustrative.</div>"
         )
-    items = "".join(
-        f"<div><b>{escape_text(key)}</b>: {_value_text(value)}</div>" for key, value in (provenance or {}).items()
-    )
+    prov = dict(provenance or {})
+    credits = [str(c) for c in (prov.pop("attribution", None) or [])] + [BASEMAP]  # always shown, not folded
+    credit_html = "".join(f"<div>{escape_text(c)}</div>" for c in credits)
+    items = "".join(f"<div><b>{escape_text(key)}</b>: {_value_text(value)}</div>" for key, value in prov.items())
     mode = (
         "Public map: no individual incident locations or free text; heat from the aggregated surface."
         if privacy == "public"
         else "Internal map: contains individual incident records; do not publish."
     )
     return (
-        f'<div class="rr-footer">{notice}<details><summary>Sources, model and privacy</summary>'
+        f'<div class="rr-footer">{notice}<div class="rr-credits">{credit_html}</div>'
+        f"<details><summary>Inputs, model and privacy</summary>"
         f"{items}<div>{mode}</div><div>Made with routerisk; map library Leaflet.</div></details></div>"
     )
 
@@ -192,7 +197,7 @@ CSS = """
 .rr-box{display:inline-block;width:14px;height:10px;border:2px dashed;margin:0 6px 0 2px;vertical-align:middle}
 .rr-ramp{height:10px;width:160px}.rr-ends{display:flex;justify-content:space-between;width:160px}
 .rr-units{color:#555;max-width:170px}
-.rr-footer{max-width:420px}.rr-footer summary{cursor:pointer}
+.rr-footer{max-width:420px}.rr-footer summary{cursor:pointer}.rr-credits{color:#333;font-size:11px}
 .rr-synthetic{color:#b2182b;font-weight:600}
 .rr-slider input{width:200px;vertical-align:middle}.rr-slider output{margin-left:6px;font-weight:600}
 .rr-fs a{font-size:18px;line-height:30px;text-align:center;cursor:pointer}

@@ -19,6 +19,7 @@ import pandas as pd
 import rasterio
 
 from .._errors import InputError
+from ..attribution import BASEMAP
 from ..manifest import MANIFEST_NAME, read_manifest
 from ..model import REMOVED_KEYS, RiskModel
 from ..privacy import DEFAULT_MIN_COUNT, is_masked, mask_points, publishable_shelters
@@ -49,6 +50,8 @@ def provenance_of(
         out["inputs"] = [
             f"{i.get('role', '')}: {Path(str(i.get('path') or 'embedded')).name}" for i in inputs if isinstance(i, dict)
         ]
+        if not out["inputs"]:  # a partial manifest (a run's maps get only its attribution): no empty entry
+            del out["inputs"]
         data = manifest.get("data") or {}
         if data.get("incident_dates"):
             dates = [str(d) for d in data["incident_dates"]]
@@ -66,6 +69,8 @@ def provenance_of(
                 "window_end", "incident_weight", "enforcement_weight", "classes")
         out["model"] = {k: params[k] for k in keys if k in params and params[k] is not None}
     out["privacy"] = f"{privacy} (min_count={int(min_count)})" if privacy == "public" else privacy
+    if manifest and manifest.get("attribution"):  # the inputs' credits (the maps add the basemap's themselves)
+        out["attribution"] = [str(a) for a in manifest["attribution"] if str(a) != BASEMAP]
     return out
 
 
@@ -249,7 +254,7 @@ def write_run_maps(
         written.extend(save_html(m, out / f"{name}.html", embed_snippet=embed))
     static = [f for f in formats if f != "html"]
     if static:
-        source = {k: v for k, v in prov.items() if k in ("inputs", "date range", "incidents")}  # text: static_map
+        source = {k: v for k, v in prov.items() if k in ("attribution", "inputs", "date range", "incidents")}
         fig = static_map(
             segments, incidents=incidents, zones=zones, shelters=shelters, surface=surface, privacy=privacy,
             min_count=min_count, model=model, title=title, source=source or None, sites=sites, layers=layers,

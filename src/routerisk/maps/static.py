@@ -14,6 +14,7 @@ import numpy as np
 from .._atomic import atomic_file
 from .._errors import OutputError
 from .._sinks import MPL_TEXT
+from ..attribution import BASEMAP
 from ..privacy import DEFAULT_MIN_COUNT, check_privacy, publishable_shelters
 from ._basemap import basemap_layers
 from ._common import PLOT_CRS, MapData, check_segments, is_synthetic
@@ -110,7 +111,7 @@ def _notes(fig: Any, ax: Any, width: float, source: str | Mapping[str, Any] | No
     if isinstance(source, Mapping):
         source = "; ".join(f"{k}: {_plain(v)}" for k, v in source.items())
     line = f"Source: {source}. " if source else ""
-    line += "Boundaries: INEGI states via libpysal; localities: GeoNames. Projection: EPSG:6372. Made with routerisk."
+    line += f"{BASEMAP}. Projection: EPSG:6372. Made with routerisk."
     # wrapped here, not with wrap=True: matplotlib's wrapping measures `$...$` as mathtext even with parse_math=False
     per_line = max(40, int(width * 72 * 0.96 / (7 * 0.6)))  # characters of 7 pt text across the figure
     fig.text(0.02, 0.02, "\n".join(textwrap.wrap(line, per_line)), fontsize=7, color="#333333", va="bottom",
@@ -253,5 +254,7 @@ def save_static(fig: Any, path: str | os.PathLike[str], *, dpi: int = 300, fmt: 
         raise OutputError(msg)
     FigureCanvasAgg(fig)
     with atomic_file(path) as tmp:
-        fig.savefig(tmp, format=fmt, dpi=dpi, metadata={"Creator": "routerisk"} if fmt != "png" else None)
+        # bbox_inches="tight": the figure grows to hold the legend and the source line, never clips them
+        fig.savefig(tmp, format=fmt, dpi=dpi, metadata={"Creator": "routerisk"} if fmt != "png" else None,
+                    bbox_inches="tight", pad_inches=0.15)
     return path
