@@ -135,6 +135,7 @@ def test_cli_path_errors(demo_run, tmp_path):
 
 def test_osm_fixture_offline(tmp_path, test_data):
     """A run whose segments follow the fixture's roads: the northern road risky, the southern one safe."""
+    pytest.importorskip("osmnx")  # the [osm] extra; part of the dev install
     osm = test_data / "osm" / "detour.osm"
     north = routerisk.build_route([(-92.0, 15.0), (-91.97, 15.0)], network=osm, route_id="n")
     south = LineString([(-92.0, 15.0), (-91.985, 14.97), (-91.97, 15.0)])
