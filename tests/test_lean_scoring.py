@@ -10,7 +10,7 @@ import shapely
 from pandas.testing import assert_frame_equal
 
 import routerisk.io
-from routerisk import RiskModel, pipeline, risk_surface, score_segments, synthetic_incidents
+from routerisk import RiskModel, _run_steps, pipeline, risk_surface, score_segments, synthetic_incidents
 from routerisk._validate import ValidationReport
 from routerisk.datasets import load_corridors
 from routerisk.io import read_incidents
@@ -91,7 +91,7 @@ def test_missing_points_are_not_placed_in_either_form(both):
 
 def test_run_outputs_are_unchanged(csv_path, tmp_path, monkeypatch):
     lean = pipeline.run(tmp_path / "lean", incidents=csv_path, model=FAST, command="test")
-    monkeypatch.setattr(pipeline, "_GPKG_BATCH", 700)  # several appended batches
+    monkeypatch.setattr(_run_steps, "_GPKG_BATCH", 700)  # several appended batches
     batched = pipeline.run(tmp_path / "batched", incidents=csv_path, model=FAST, command="test")
     read = routerisk.io.read_incidents
     monkeypatch.setattr(routerisk.io, "read_incidents", lambda *a, **k: read(*a, **{**k, "geometry": True}))
