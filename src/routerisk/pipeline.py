@@ -95,7 +95,7 @@ def run(
     zones: str | os.PathLike[str] | None = None,
     shelters: str | os.PathLike[str] | None = None,
     embedded_zones: bool = False,
-    embedded_shelters: bool = False,
+    embedded_shelters: bool | str = False,
     model: Any = None,
     incidents_format: str = "auto",
     zones_format: str = "auto",
@@ -113,6 +113,7 @@ def run(
     command: str | None = None,
     study_area: str | os.PathLike[str] | None = None,
     cell_m: float = 1000.0,
+    map_title: str = "Risk along migration routes",
 ) -> RunResult:
     """Read, validate, segment and score, then write the run folder atomically.
 
@@ -123,7 +124,8 @@ def run(
     incidents, routes : path, optional
         Input files; ``None`` uses the embedded synthetic incidents / the embedded corridors.
     zones, shelters : path, optional
-        Input files; ``None`` means none, unless ``embedded_zones`` / ``embedded_shelters`` is set.
+        Input files; ``None`` means none, unless ``embedded_zones`` / ``embedded_shelters`` is set
+        (``embedded_shelters="real"``: only the real organisations, not the shelters invented for the demo).
     model : RiskModel, optional
         The model's parameters; the defaults when ``None``.
     incidents_format : str, default "auto"
@@ -169,6 +171,8 @@ def run(
         default: the routes buffered by the kernel's reach (:mod:`routerisk.studyarea`).
     cell_m : float, default 1000
         Cell size of the risk surface (``risk_surface.tif``), whose extent is the study area's bounding box.
+    map_title : str
+        Title of the maps (say what the records are, e.g. deaths and disappearances recorded by the IOM).
 
     Returns
     -------
@@ -188,6 +192,8 @@ def run(
         area = read_study_area(study_area) if study_area is not None else default_study_area(data.rts, model)
         inc_in, outside = split_by_study_area(data.inc, area, model)  # rows beyond every route: counted, excluded
         data = data._replace(inc=inc_in)
+        if embedded_shelters == "real" and data.shl is not None:  # the real demo: no invented shelter
+            data = data._replace(shl=data.shl[~data.shl["illustrative"].astype(bool)].reset_index(drop=True))
         credits = attributions(incidents, data.zns, embedded_zones=embedded_zones)  # every source, on maps too
         segments = segmentize(data.rts, segment_length_m=model.segment_length_m, crs=model.crs, report=report)
         check_pairs(segments, data.inc, model)  # run-time budgets, checked before the work
@@ -212,7 +218,7 @@ def run(
             write_run_maps(
                 tmp, segments=published, incidents=inc_points, zones=data.zns, shelters=data.shl, model=model,
                 privacy=privacy, min_count=min_count, name=map_name, sites=site_layers, layers=layers,
-                cell_m=cell_m, study_area=area, manifest={"attribution": credits},
+                cell_m=cell_m, study_area=area, manifest={"attribution": credits}, title=map_title,
             )
 
         from .qgis import add_layer_styles  # function-level: qgis imports the maps' colours (maps package)
@@ -224,7 +230,9 @@ def run(
             command=command, privacy=privacy, min_count=min_count, geomask=geomask, site_facts=site_facts,
             options={"maps": bool(maps), "map_name": map_name, "sites": int(sites),
                      "sites_radius_km": float(sites_radius_km), "cell_m": float(cell_m),
-                     "study_area": None if study_area is None else str(Path(study_area).absolute())},
+                     "study_area": None if study_area is None else str(Path(study_area).absolute()),
+                     **({"embedded_shelters": "real"} if embedded_shelters == "real" else {}),
+                     "map_title": map_title},
         )  # fmt: skip
         manifest_content["outside_study_area"] = outside
         manifest_content["location_precision"] = precision_counts(data.inc)
@@ -284,7 +292,7 @@ def rerun(
             actual = data_path(path.split(":", 1)[1])
             value = None
             if role in ("zones", "shelters"):
-                kwargs[f"embedded_{role}"] = True
+                kwargs[f"embedded_{role}"] = doc.get("options", {}).get(f"embedded_{role}", True)
         else:
             actual = Path(path)
             value = path
@@ -313,6 +321,7 @@ def rerun(
         sites_radius_km=options.get("sites_radius_km", DEFAULT_RADIUS_KM),
         study_area=options.get("study_area"),
         cell_m=options.get("cell_m", 1000.0),
+        map_title=options.get("map_title", "Risk along migration routes"),
         geomask=tuple(geomask) if geomask else None,
         geomask_key=geomask_key,
         **kwargs,
