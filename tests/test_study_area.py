@@ -163,3 +163,13 @@ def test_cli_study_area_file_and_cell_budget(tmp_path):
     assert manifest["options"]["study_area"] == str(poly.absolute())
     bad = invoke("score", "--incidents", src, "--maps", "--cell-m", 1, "--out", tmp_path / "r2", *FAST)
     assert bad.exit_code == 3 and "--cell-m" in bad.output
+
+
+def test_map_command_takes_the_cell_size(tmp_path):
+    src = _mixed_file(tmp_path)
+    out = tmp_path / "run"
+    assert invoke("score", "--incidents", src, "--out", out, *FAST).exit_code in (0, 1)
+    ok = invoke("map", "--run", out, "--out", tmp_path / "m.html", "--cell-m", 5000)
+    assert ok.exit_code == 0, ok.output
+    too_fine = invoke("map", "--run", out, "--out", tmp_path / "m2.html", "--cell-m", 1)
+    assert too_fine.exit_code == 3 and "cells" in too_fine.output

@@ -43,10 +43,14 @@ FORMATS = ("html", "png", "pdf", "svg")
     help="Comma-separated map layers to draw, in any order (one registry: routerisk.maps.layers) [default: every "
     "layer the privacy mode allows; 'incidents' is internal only].",
 )
+@click.option(
+    "--cell-m", default=2000.0, show_default=True, type=click.FloatRange(min=1.0),
+    help="Cell size in metres of the heat surface drawn from the run's incidents (internal maps).",
+)
 @handle_errors
 def map(
     run_dir: Path, out: Path, fmt: str | None, embed: bool, privacy: str | None, min_count: int | None, title: str,
-    dpi: int, layers: tuple[str, ...] | None,
+    dpi: int, layers: tuple[str, ...] | None, cell_m: float,
 ) -> None:
     """Draw the map of the run folder RUN into OUT."""
     from .._atomic import refuse_inputs
@@ -77,7 +81,7 @@ def map(
     model = model_from_manifest(manifest)
     incidents = run["incidents"]  # a public run folder holds none
     if incidents is not None and model is not None:
-        check_grid(incidents, model, cell_m=2000.0)  # the maps' heat surface, before drawing
+        check_grid(incidents, model, cell_m=cell_m)  # the maps' heat surface, before drawing
     surface = run["surface"] if incidents is None else None
     shelters = publishable_shelters(run["shelters"], privacy) if run["shelters"] is not None else None
     prov = provenance_of(incidents=incidents, model=model, privacy=privacy, min_count=min_count, manifest=manifest)
@@ -86,7 +90,7 @@ def map(
         m = heatmap(
             run["segments"], incidents=incidents, zones=run["zones"], shelters=shelters, surface=surface,
             privacy=privacy, min_count=min_count, model=model, title=title, provenance=prov, synthetic=synthetic,
-            layers=layers,
+            layers=layers, cell_m=cell_m,
         )
         written = save_html(m, out, embed_snippet=embed)
     else:
@@ -94,7 +98,7 @@ def map(
         fig = static_map(
             run["segments"], incidents=incidents, zones=run["zones"], shelters=shelters, surface=surface,
             privacy=privacy, min_count=min_count, model=model, title=title, source=source or None,
-            synthetic=synthetic, layers=layers,
+            synthetic=synthetic, layers=layers, cell_m=cell_m,
         )
         written = [save_static(fig, out, dpi=dpi, fmt=fmt)]
     for path in written:

@@ -135,6 +135,7 @@ def static_map(
     heat_max: float | None = None,
     sites: Mapping[str, Any] | None = None,
     layers: Iterable[str] | Mapping[str, MapLayer] | str | None = None,
+    cell_m: float = 2000.0,
 ) -> Any:
     """Draw the print map: state boundaries, then each selected layer (heat, zones, segments, shelters, ...).
 
@@ -173,6 +174,8 @@ def static_map(
         Which layers of :data:`routerisk.maps.layers.LAYERS` to draw (see
         :func:`routerisk.maps.layers.select_layers`); default every layer the privacy mode allows. Each
         layer's legend keys follow the risk classes.
+    cell_m : float, default 2000
+        Cell size in metres of the heat surface computed from ``incidents`` when no ``surface`` is given.
 
     Returns
     -------
@@ -197,7 +200,7 @@ def static_map(
     states.to_crs(PLOT_CRS).plot(ax=ax, facecolor="#f2efe9", edgecolor="#8a8a8a", linewidth=0.6, zorder=1)
     data = MapData(
         segments, incidents=incidents, zones=zones, shelters=shelters, sites=sites, surface=surface,
-        privacy=privacy, min_count=min_count, model=model, heat_max=heat_max, extent=extent,
+        privacy=privacy, min_count=min_count, model=model, heat_max=heat_max, extent=extent, cell_m=cell_m,
     )
     keys = {name: layer.draw_mpl(ax, data) for name, layer in chosen.items()}
     handles = [*keys.pop("segments", []), *(h for hs in keys.values() for h in hs)]  # risk classes first
