@@ -144,7 +144,8 @@ def test_score_writes_geomasked_points(tmp_path):
     assert result.exit_code == 0, result.output
     masked = gpd.read_file(out / "incidents_geomasked.gpkg")
     truth = routerisk.load_incidents()
-    assert len(masked) == len(truth)
+    kept = json.loads((out / "manifest.json").read_text())["outside_study_area"]["kept"]
+    assert len(masked) == kept <= len(truth)  # every incident inside the study area (routerisk.studyarea)
     assert "notes" not in masked.columns and "incident_id" not in masked.columns
     assert json.loads((out / "manifest.json").read_text())["privacy"]["geomask_m"] == [800.0, 1500.0]
     bad = CliRunner().invoke(cli, ["score", "--geomask", "1500", "--out", str(tmp_path / "x")])

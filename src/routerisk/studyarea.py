@@ -254,7 +254,9 @@ def check_area_grid(area: gpd.GeoDataFrame, model: Any, cell_m: float) -> int:
         least = int(np.ceil(cell_m * np.sqrt(cells / MAX_GRID_CELLS)))
         msg = (
             f"the risk surface over the study area would have about {cells:,} cells of {cell_m:g} m, more than the "
-            f"budget of {MAX_GRID_CELLS:,}; use --cell-m {least} or more, or a smaller --study-area"
+            f"budget of {MAX_GRID_CELLS:,}; use --cell-m {least} or more, a smaller --study-area, a lower "
+            f"--param bandwidth_m (now {getattr(model, 'bandwidth_m', float('nan')):g}; the default study area is "
+            f"the routes buffered by the kernel's reach), or run without --maps"
         )
         raise ConfigError(msg)
     return cells
