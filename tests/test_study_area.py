@@ -16,12 +16,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from routerisk import RiskModel
-from routerisk._budget import _reach_m
 from routerisk._errors import ConfigError, InputError
 from routerisk.cli import cli
 from routerisk.studyarea import (
+    REACH_FACTOR,
     area_extent,
     check_area_grid,
+    default_reach_m,
     default_study_area,
     describe_outside,
     read_study_area,
@@ -43,9 +44,12 @@ def _route_6372(length_m: float = 100_000.0) -> gpd.GeoDataFrame:
 
 
 def test_default_area_is_the_routes_buffered_by_the_reach():
+    from routerisk.bandwidth import SENSITIVITY_FACTORS
+
     model = RiskModel()
-    reach = _reach_m(model)  # quartic support 1 x hypot(15 km, 15 km) = 21.2 km
-    assert reach == pytest.approx(np.hypot(15_000.0, 15_000.0))
+    reach = default_reach_m(model)  # quartic support 1 x hypot(2 x 15 km, 15 km sigma) = 33.5 km
+    assert reach == pytest.approx(np.hypot(30_000.0, 15_000.0))
+    assert max(SENSITIVITY_FACTORS) == REACH_FACTOR  # the widest bandwidth the run evaluates
     area = default_study_area(_route_6372(), model)
     assert area.crs.to_epsg() == 4326
     # points beside the middle of the route, 1 km inside and 1 km outside the reach (hand-placed in EPSG:6372)
@@ -55,7 +59,7 @@ def test_default_area_is_the_routes_buffered_by_the_reach():
     kept, counts = split_by_study_area(inc, area, model)
     assert len(kept) == 1 and kept["lat"].iloc[0] == pytest.approx(inc["lat"].iloc[0])
     assert counts["rows"] == 1 and counts["by_reason"] == {"up to 100 km outside": 1}
-    assert "21.2 km" in counts["area"]
+    assert "33.5 km" in counts["area"]
 
 
 def test_counts_by_distance_band_and_unplaced_rows_kept_for_the_readers():
@@ -173,3 +177,30 @@ def test_map_command_takes_the_cell_size(tmp_path):
     assert ok.exit_code == 0, ok.output
     too_fine = invoke("map", "--run", out, "--out", tmp_path / "m2.html", "--cell-m", 1)
     assert too_fine.exit_code == 3 and "cells" in too_fine.output
+
+
+@pytest.mark.slow
+def test_scores_and_sensitivity_identical_with_and_without_the_area(tmp_path):
+    """The default area drops only rows that weigh on nothing: the synthetic demo scored with a whole-world area
+    gives the same table, to the last digit, and the same sensitivity table."""
+    world = tmp_path / "world.geojson"
+    gpd.GeoDataFrame(geometry=[shapely.box(-179, -89, 179, 89)], crs=4326).to_file(world)
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert invoke("score", "--out", a, *FAST).exit_code == 0
+    assert invoke("score", "--study-area", world, "--out", b, *FAST).exit_code == 0
+    ma = json.loads((a / "manifest.json").read_text())
+    assert ma["outside_study_area"]["rows"] > 0  # some synthetic rows lie beyond every corridor's reach
+    pd.testing.assert_frame_equal(pd.read_csv(a / "segments_ranked.csv"), pd.read_csv(b / "segments_ranked.csv"))
+    pd.testing.assert_frame_equal(pd.read_csv(a / "sensitivity.csv"), pd.read_csv(b / "sensitivity.csv"))
+
+
+def test_a_continental_reach_makes_the_whole_world_the_area():
+    from routerisk.studyarea import MAX_AREA_REACH_M, area_grid
+
+    model = RiskModel(bandwidth_m=1_000_000.0, kernel="gaussian")
+    assert default_reach_m(model) > MAX_AREA_REACH_M
+    area = default_study_area(_route_6372(), model)
+    assert "whole world" in area["source"].iloc[0] and area_grid(area, model, 1000.0) == {}
+    inc = pd.DataFrame({"lon": [-93.5, 12.0, 100.3], "lat": [16.0, 35.0, 6.2]})
+    kept, counts = split_by_study_area(inc, area)
+    assert len(kept) == 3 and counts["rows"] == 0

@@ -198,7 +198,7 @@ def run(
         segments = segmentize(data.rts, segment_length_m=model.segment_length_m, crs=model.crs, report=report)
         check_pairs(segments, data.inc, model)  # run-time budgets, checked before the work
         if maps:
-            check_area_grid(area, model, cell_m)
+            check_area_grid(area, model, cell_m, data.inc)
         masked_inc = None
         if privacy == "public" or geomask is not None:  # one masked copy for every public number and point
             lo, hi = (float(v) for v in (geomask or DEFAULT_GEOMASK_M))

@@ -3,8 +3,10 @@
 A worldwide export (the IOM Missing Migrants Project publishes every region in one file) holds thousands of rows
 that no route segment can see. A run therefore has an explicit study area:
 
-- by default, the routes buffered by the kernel's largest reach (:func:`default_study_area`): every incident that
-  can contribute to any segment's score lies inside it, and nothing outside it can;
+- by default, the routes buffered by the kernel's largest reach (:func:`default_study_area`) at the largest
+  bandwidth the run evaluates (:data:`REACH_FACTOR` times ``bandwidth_m``: the bandwidth sensitivity table goes to
+  2x): every incident that can contribute to any segment's score, or to the sensitivity table, lies inside it,
+  and nothing outside it can (scores are identical with and without the area);
 - or a polygon file given by the user (``routerisk score --study-area FILE``, :func:`read_study_area`).
 
 Rows outside the area are excluded from scoring, rasters and maps, and counted by reason
@@ -14,6 +16,7 @@ Rows outside the area are excluded from scoring, rasters and maps, and counted b
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Any
 
@@ -22,16 +25,19 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._budget import MAX_GRID_CELLS, _reach_m
+from ._budget import _MAX_SIGMA_M, MAX_GRID_CELLS, check_grid
 from ._errors import ConfigError, InputError
 from .crs import analysis_crs
+from .model import KERNEL_SUPPORT
 from .schema import WGS84
 
 __all__ = [
     "DISTANCE_BANDS_KM",
+    "REACH_FACTOR",
     "area_extent",
     "area_grid",
     "check_area_grid",
+    "default_reach_m",
     "default_study_area",
     "describe_outside",
     "describe_precision",
@@ -40,6 +46,12 @@ __all__ = [
     "split_by_study_area",
 ]
 
+#: The default area's reach is that of this multiple of the bandwidth: the largest factor of the bandwidth
+#: sensitivity table (:data:`routerisk.bandwidth.SENSITIVITY_FACTORS`, checked by a test).
+REACH_FACTOR = 2.0
+#: A default reach above this (metres) covers a continent: the study area is then the whole world (no row is
+#: excluded; a projected buffer that wide is not a valid polygon) and the grid budget falls back to the incidents.
+MAX_AREA_REACH_M = 2_000_000.0
 #: Distance bands (km from the study area) in which rows outside it are counted.
 DISTANCE_BANDS_KM = (100.0, 1000.0)
 
@@ -49,10 +61,23 @@ def _projected(area: gpd.GeoDataFrame, model: Any = None) -> gpd.GeoDataFrame:
     return area.to_crs(crs)
 
 
+def default_reach_m(model: Any) -> float:
+    """Buffer of the default study area: the kernel's reach at :data:`REACH_FACTOR` times the bandwidth.
+
+    Examples
+    --------
+    >>> from routerisk import RiskModel
+    >>> round(default_reach_m(RiskModel()) / 1000, 1)  # quartic: hypot(2 x 15 km, 15 km)
+    33.5
+    """
+    return float(KERNEL_SUPPORT[model.kernel] * math.hypot(float(model.bandwidth_m) * REACH_FACTOR, _MAX_SIGMA_M))
+
+
 def default_study_area(routes: gpd.GeoDataFrame, model: Any) -> gpd.GeoDataFrame:
     """The routes buffered by the kernel's largest reach, as one polygon in EPSG:4326.
 
-    The reach is the kernel's support times the bandwidth widened by the largest location uncertainty
+    The reach is the kernel's support times the bandwidth (at :data:`REACH_FACTOR` times ``bandwidth_m``, the
+    largest the run evaluates) widened by the largest location uncertainty
     (:data:`routerisk.schema.LOCATION_SIGMA_M`), so no incident outside the area can weigh on any segment.
 
     Parameters
@@ -79,14 +104,24 @@ def default_study_area(routes: gpd.GeoDataFrame, model: Any) -> gpd.GeoDataFrame
     if routes is None or not len(routes):
         msg = "the routes are empty: no study area can be built from them; pass a study area file"
         raise InputError(msg)
-    reach = float(_reach_m(model))
+    reach = default_reach_m(model)
+    if reach > MAX_AREA_REACH_M:
+        return gpd.GeoDataFrame({"source": [f"the whole world (the kernel's reach, {reach / 1000:,.0f} km, spans a "
+                                            "continent)"], "reach_m": [reach], "world": [True]},
+                                geometry=[shapely.box(-180, -90, 180, 90)], crs=WGS84)  # fmt: skip
     proj = _projected(gpd.GeoDataFrame(geometry=routes.geometry.to_numpy(), crs=routes.crs), model)
     poly = shapely.buffer(shapely.union_all(proj.geometry.to_numpy()), reach, quad_segs=8)
     out = gpd.GeoDataFrame(
         {"source": [f"routes buffered by the kernel's reach ({reach / 1000:.1f} km)"], "reach_m": [reach]},
         geometry=[poly], crs=proj.crs,
     )  # fmt: skip
-    return out.to_crs(WGS84)
+    out = out.to_crs(WGS84)
+    out["geometry"] = shapely.make_valid(out.geometry.to_numpy())
+    return out
+
+
+def _is_world(area: gpd.GeoDataFrame | None) -> bool:
+    return area is not None and "world" in area.columns and bool(area["world"].any())
 
 
 def read_study_area(path: str | os.PathLike[str]) -> gpd.GeoDataFrame:
@@ -227,16 +262,18 @@ def area_grid(area: gpd.GeoDataFrame | None, model: Any, cell_m: float) -> dict[
     >>> sorted(area_grid(area, None, 1000.0)), area_grid(None, None, 1000.0)
     (['crs', 'extent'], {})
     """
-    if area is None or not len(area):
+    if area is None or not len(area) or _is_world(area):
         return {}
     crs = analysis_crs(tuple(area.to_crs(WGS84).total_bounds), getattr(model, "crs", "auto"))
     return {"extent": area_extent(area, crs, cell_m), "crs": crs}
 
 
-def check_area_grid(area: gpd.GeoDataFrame, model: Any, cell_m: float) -> int:
+def check_area_grid(area: gpd.GeoDataFrame, model: Any, cell_m: float, incidents: Any = None) -> int:
     """Cells of the risk surface over the study area at ``cell_m``; :class:`ConfigError` above the budget.
 
-    The budget is :data:`routerisk._budget.MAX_GRID_CELLS`; checked before any work.
+    The budget is :data:`routerisk._budget.MAX_GRID_CELLS`; checked before any work. A whole-world area (a reach
+    above :data:`MAX_AREA_REACH_M`) is checked as the incidents' extent plus the reach
+    (:func:`routerisk._budget.check_grid`).
 
     Examples
     --------
@@ -247,6 +284,9 @@ def check_area_grid(area: gpd.GeoDataFrame, model: Any, cell_m: float) -> int:
     """
     if not (np.isfinite(cell_m) and cell_m > 0):
         raise ConfigError(f"--cell-m was {cell_m!r} but must be a positive number of metres")
+    if _is_world(area):
+        return check_grid(incidents if incidents is not None else pd.DataFrame({"lon": [], "lat": []}), model,
+                          cell_m=cell_m)  # fmt: skip
     crs = analysis_crs(tuple(area.to_crs(WGS84).total_bounds), getattr(model, "crs", "auto"))
     x0, y0, x1, y1 = area_extent(area, crs, cell_m)
     cells = int(round((x1 - x0) / cell_m) * round((y1 - y0) / cell_m))
