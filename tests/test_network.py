@@ -274,3 +274,12 @@ def test_no_asylum_office_reachable_is_inf_and_the_outputs_still_draw(tmp_path):
     assert t["shelter_km"].tolist() == pytest.approx([5.0, 15.0], abs=1e-6)
     assert t.attrs["gaps"]["lacks"].tolist() == ["asylum_office"]
     assert (tmp_path / "out" / "access.png").exists()
+
+
+def test_two_facilities_at_one_node_keep_the_shorter_link():
+    """Found by the derandomised CI profile: a sparse matrix sums duplicate entries, so two facilities snapped to
+    the same node were joined by the sum of their offsets instead of the shorter one."""
+    seg = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (4000, 0)])], crs="EPSG:6372")
+    fac = gpd.GeoDataFrame(geometry=[Point(0, 100), Point(0, 30)], crs="EPSG:6372")  # both nearest to (0, 0)
+    _, dist, _ = facility_distances(route_network(seg), fac)
+    assert sorted(dist.tolist()) == pytest.approx([30.0, 2030.0, 4030.0])

@@ -78,6 +78,11 @@ def _csr(arr: NetworkArrays, extra_u=(), extra_v=(), extra_w=(), size: int | Non
     cols = np.r_[v, u, np.asarray(extra_v, dtype=np.int64)]
     data = np.r_[w, w, np.asarray(extra_w, dtype=float)]
     size = size or arr.n
+    # a sparse matrix sums duplicate entries (two facilities snapped to one node, parallel links): keep the shortest
+    order = np.lexsort((data, cols, rows))
+    rows, cols, data = rows[order], cols[order], data[order]
+    first = np.r_[True, (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])]
+    rows, cols, data = rows[first], cols[first], data[first]
     # csgraph reads a stored zero as "no edge": a zero-length edge becomes the smallest positive double
     return csr_matrix((np.maximum(data, np.finfo(float).tiny), (rows, cols)), shape=(size, size))
 
