@@ -189,12 +189,8 @@ def run(
         data = _load_inputs(report, incidents=incidents, routes=routes, zones=zones, shelters=shelters,
                             embedded_zones=embedded_zones, embedded_shelters=embedded_shelters,
                             incidents_format=incidents_format, zones_format=zones_format)  # fmt: skip
-        area = read_study_area(study_area) if study_area is not None else default_study_area(data.rts, model)
-        inc_in, outside = split_by_study_area(data.inc, area, model)  # rows beyond every route: counted, excluded
-        data = data._replace(inc=inc_in)
-        if embedded_shelters == "real" and data.shl is not None:  # the real demo: no invented shelter
-            data = data._replace(shl=data.shl[~data.shl["illustrative"].astype(bool)].reset_index(drop=True))
-        credits = attributions(incidents, data.zns, embedded_zones=embedded_zones)  # every source, on maps too
+        data, area, outside, credits = _restrict(data, model, incidents, study_area, embedded_zones,
+                                                 embedded_shelters)  # fmt: skip
         segments = segmentize(data.rts, segment_length_m=model.segment_length_m, crs=model.crs, report=report)
         check_pairs(segments, data.inc, model)  # run-time budgets, checked before the work
         if maps:
@@ -234,12 +230,23 @@ def run(
                      **({"embedded_shelters": "real"} if embedded_shelters == "real" else {}),
                      "map_title": map_title},
         )  # fmt: skip
-        manifest_content["outside_study_area"] = outside
-        manifest_content["location_precision"] = precision_counts(data.inc)
-        manifest_content["attribution"] = credits
+        manifest_content.update(outside_study_area=outside, location_precision=precision_counts(data.inc),
+                                attribution=credits)  # fmt: skip
         manifest = write_manifest(tmp, manifest_content)
         manifest_doc = json.loads(manifest.read_text())
     return RunResult(out=out, segments=published, report=report, manifest=manifest_doc)
+
+
+def _restrict(data: Any, model: Any, incidents: Any, study_area: Any, embedded_zones: bool,
+              embedded_shelters: bool | str) -> tuple[Any, Any, dict[str, Any], list[str]]:  # fmt: skip
+    """The inputs inside the study area (rows outside counted), its polygon, and the credits of every source."""
+    area = read_study_area(study_area) if study_area is not None else default_study_area(data.rts, model)
+    inc_in, outside = split_by_study_area(data.inc, area, model)  # rows beyond every route: counted, excluded
+    data = data._replace(inc=inc_in)
+    if embedded_shelters == "real" and data.shl is not None:  # the real demo: no invented shelter
+        data = data._replace(shl=data.shl[~data.shl["illustrative"].astype(bool)].reset_index(drop=True))
+    credits = attributions(incidents, data.zns, embedded_zones=embedded_zones)  # every source, on maps too
+    return data, area, outside, credits
 
 
 def _propose_sites(
