@@ -175,6 +175,23 @@ def _lonlat(inc: Any) -> tuple[np.ndarray, np.ndarray]:
     return shapely.get_x(geo.geometry.to_numpy()), shapely.get_y(geo.geometry.to_numpy())
 
 
+def _bands(area: gpd.GeoDataFrame, model: Any) -> tuple[Any, Any]:
+    """The study area grown by each distance band (metres in the analysis CRS), back in lon/lat, prepared.
+
+    Simplified to 1 % of the band (1 km, 10 km): band counts are for the console, not a measurement.
+    """
+    proj = _projected(area, model)
+    target = shapely.union_all(proj.geometry.to_numpy())
+    out = []
+    for km in DISTANCE_BANDS_KM:
+        grown = shapely.simplify(shapely.buffer(target, km * 1000.0, quad_segs=4), km * 10.0)
+        poly = gpd.GeoSeries([grown], crs=proj.crs).to_crs(WGS84).iloc[0]
+        poly = shapely.make_valid(poly)
+        shapely.prepare(poly)
+        out.append(poly)
+    return out[0], out[1]
+
+
 def split_by_study_area(
     incidents: Any, area: gpd.GeoDataFrame, model: Any = None
 ) -> tuple[Any, dict[str, Any]]:
@@ -216,15 +233,15 @@ def split_by_study_area(
     outside = placed & ~inside
     by_reason: dict[str, int] = {}
     if outside.any():
-        proj = _projected(area, model)
-        target = shapely.union_all(proj.geometry.to_numpy())
-        pts = gpd.GeoSeries(shapely.points(x[outside], y[outside]), crs=WGS84).to_crs(proj.crs).to_numpy()
-        km = shapely.distance(target, pts) / 1000.0
         lo, hi = DISTANCE_BANDS_KM
+        near, mid = _bands(area, model)  # the area grown by each band, in lon/lat: point-in-polygon, no distances
+        ox, oy = x[outside], y[outside]
+        in_near = shapely.contains_xy(near, ox, oy)
+        in_mid = shapely.contains_xy(mid, ox, oy) & ~in_near
         bands = {
-            f"up to {lo:g} km outside": int((km <= lo).sum()),
-            f"{lo:g}-{hi:g} km outside": int(((km > lo) & (km <= hi)).sum()),
-            f"more than {hi:g} km outside": int((km > hi).sum()),
+            f"up to {lo:g} km outside": int(in_near.sum()),
+            f"{lo:g}-{hi:g} km outside": int(in_mid.sum()),
+            f"more than {hi:g} km outside": int((~in_near & ~in_mid).sum()),
         }
         by_reason = {k: v for k, v in bands.items() if v}
     keep = inside | ~placed
