@@ -99,12 +99,18 @@ def iom_precision(
     """
     text = norm_text(description.fillna("").astype(str)).str.strip()
     n = len(text)
-    unknown = text.str.contains(_UNKNOWN, regex=True).to_numpy(dtype=bool)
-    state = text.str.contains(_STATE_ONLY, regex=True).to_numpy(dtype=bool) & ~unknown
-    county = text.str.contains(_COUNTY_ONLY, regex=True).to_numpy(dtype=bool) & ~unknown & ~state
+    codes, uniq = pd.factorize(text)  # each pattern once per distinct description, not once per row
+    uniq = pd.Series(uniq, dtype=object)
+
+    def has(pattern: str) -> np.ndarray:
+        return uniq.str.contains(pattern, regex=True).to_numpy(dtype=bool)[codes] if n else np.zeros(0, dtype=bool)
+
+    unknown = has(_UNKNOWN)
+    state = has(_STATE_ONLY) & ~unknown
+    county = has(_COUNTY_ONLY) & ~unknown & ~state
     shared = shared_point_counts(lon, lat)
     placeholder = (shared >= PLACEHOLDER_MIN) & ~unknown & ~state & ~county
-    feature = text.str.contains(_FEATURE, regex=True).to_numpy(dtype=bool)
+    feature = has(_FEATURE)
     exact = feature & (np.asarray(decimals) >= 3) & ~(unknown | state | county | placeholder)
     out = np.full(n, "locality", dtype=object)
     out[exact] = "exact"
