@@ -81,7 +81,8 @@ def _legend_labels(fig) -> list[str]:
 
 
 def test_the_default_registry():
-    assert layer_names() == ("heat", "zones", "segments", "shelters", "gaps", "sites", "access", "incidents")
+    assert layer_names() == ("heat", "zones", "segments", "shelters", "gaps", "sites", "detention", "access",
+                             "incidents")
     assert [k for k, v in LAYERS.items() if not v.public] == ["incidents"]
     assert not LAYERS["incidents"].show and LAYERS["incidents"].assets == ("markercluster",)
 

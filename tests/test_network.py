@@ -248,6 +248,9 @@ def test_cli_access_end_to_end(tmp_path):
     assert (gaps["max_asylum_office_km"].clip(upper=1e9) > 150).any() and (out / "access.png").exists()
     html = (out / "access.html").read_text(encoding="utf-8")
     assert "Access to asylum offices (network km)" in html  # the registered map layer, drawn
+    det = gpd.read_file(out / "detention.gpkg", layer="detention")  # the sites as their own point layer
+    assert len(det) == len(routerisk.load_detention()) and set(det["kind"]) == {"migration_station", "checkpoint"}
+    assert "Detention sites (city level)" in html and "Estación Migratoria Siglo XXI" in html
     again = runner.invoke(cli, ["access", "--run", str(run), "--out", str(out)])
     assert again.exit_code == 4 and "Traceback" not in again.output  # an existing output without --overwrite
     inside = runner.invoke(cli, ["access", "--run", str(run), "--out", str(run / "x")])
@@ -283,3 +286,19 @@ def test_two_facilities_at_one_node_keep_the_shorter_link():
     fac = gpd.GeoDataFrame(geometry=[Point(0, 100), Point(0, 30)], crs="EPSG:6372")  # both nearest to (0, 0)
     _, dist, _ = facility_distances(route_network(seg), fac)
     assert sorted(dist.tolist()) == pytest.approx([30.0, 2030.0, 4030.0])
+
+
+def test_detention_layer_draws_hostile_names_as_text(tmp_path):
+    """A user's detention file: its names reach the map only as escaped JSON data, and the print map draws it."""
+    from routerisk.maps import heatmap, static_map
+
+    segs = gpd.GeoDataFrame({"risk_class": [3]}, geometry=[LineString([(-93.5, 15.0), (-92.3, 14.9)])],
+                            crs="EPSG:4326")
+    det = gpd.GeoDataFrame({"name": ["<script>alert(1)</script> {{ 7*7 }}"], "kind": ["migration_station"]},
+                           geometry=[Point(-92.26, 14.9)], crs="EPSG:4326")
+    html = heatmap(segs, detention=det, web_tiles=False).get_root().render()
+    assert "<script>alert(1)</script>" not in html and "{{ 7*7 }}" in html.replace("&#x27;", "'")
+    assert "Detention sites (city level)" in html
+    fig = static_map(segs, detention=det, layers=["segments", "detention"])
+    labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]  # the legend is the figure's
+    assert "migration station" in labels

@@ -171,18 +171,22 @@ def access_run(run: str | os.PathLike[str], out: str | os.PathLike[str], *, max_
     with atomic_dir(out, overwrite=overwrite, inputs=[run, detention_path]) as tmp:
         write_csv(table, tmp / "access.csv")
         write_csv(gaps, tmp / "access_gaps.csv")
+        if detention is not None and len(detention):  # the detention sites as their own point layer
+            detention.to_crs(WGS84).to_file(tmp / "detention.gpkg", layer="detention", driver="GPKG")
         seg_acc = segments.merge(acc, on="segment_id", how="left")
-        _access_png(seg_acc, shelters, tmp / "access.png", max_km)
+        _access_png(seg_acc, shelters, tmp / "access.png", max_km, detention=detention)
         privacy = (data["manifest"].get("privacy") or {}).get("mode", "internal")
         html = heatmap(seg_acc, shelters=shelters, privacy=privacy, model=model, title="Access to protection",
-                       layers=["segments", "shelters", "access"], web_tiles=False)  # fmt: skip
+                       layers=["segments", "shelters", "detention", "access"], web_tiles=False,
+                       detention=detention)  # fmt: skip
         save_html(html, tmp / "access.html")
     table.attrs["gaps"] = gaps
     table.attrs["shelters"] = source
     return table
 
 
-def _access_png(segments: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, path: Path, max_km: float) -> None:
+def _access_png(segments: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, path: Path, max_km: float, *,
+                detention: gpd.GeoDataFrame | None = None) -> None:
     from matplotlib.figure import Figure  # lazy: matplotlib.figure costs 0.4 s
 
     fig = Figure(figsize=(9, 7), dpi=110)
@@ -203,6 +207,9 @@ def _access_png(segments: gpd.GeoDataFrame, shelters: gpd.GeoDataFrame, path: Pa
                         (sh[~office], {"color": "#6a3d9a", "marker": "^", "markersize": 14})):  # fmt: skip
         if len(part):
             part.plot(ax=ax, **style)
+    if detention is not None and len(detention):  # detention sites: dark diamonds
+        detention.to_crs(WGS84).plot(ax=ax, color="#b15928", marker="D", markersize=22, edgecolor="white",
+                                     linewidth=0.5)  # fmt: skip
     ax.set_title(f"Access to protection (gaps: more than {max_km:g} km); thin blue: the way passes enforcement",
                  fontsize=9)  # fmt: skip
     ax.set_axis_off()

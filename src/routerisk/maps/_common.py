@@ -33,6 +33,7 @@ class MapData:
     zones: Any = None
     shelters: Any = None
     sites: Mapping[str, Any] | None = None
+    detention: Any = None
     surface: tuple[Any, Any, Any] | None = None
     privacy: str = "internal"
     min_count: int = DEFAULT_MIN_COUNT

@@ -257,6 +257,7 @@ def heatmap(
     web_tiles: bool = True,
     sites: Mapping[str, Any] | None = None,
     layers: Iterable[str] | Mapping[str, MapLayer] | str | None = None,
+    detention: Any = None,
 ) -> Any:
     """Build the interactive risk map as a self-contained, offline :class:`folium.Map`.
 
@@ -305,6 +306,8 @@ def heatmap(
     layers : None, names or mapping, optional
         Which layers of :data:`routerisk.maps.layers.LAYERS` to draw (see
         :func:`routerisk.maps.layers.select_layers`); default every layer the privacy mode allows.
+    detention : geopandas.GeoDataFrame, optional
+        Detention sites (:func:`routerisk.detention.load_detention`), drawn as the "detention" layer.
 
     Returns
     -------
@@ -328,7 +331,7 @@ def heatmap(
     data = MapData(
         segments, incidents=incidents, zones=zones, shelters=shelters, sites=sites, surface=surface,
         privacy=privacy, min_count=min_count, model=model, point_limit=point_limit, time_step=time_step,
-        heat_max=heat_max, cell_m=cell_m,
+        heat_max=heat_max, cell_m=cell_m, detention=detention,
     )
     drawn = [(layer, out) for layer in chosen.values() if (out := layer.draw_folium(data)) is not None]
     m, tiles, (_, JSLayer, JSBlock) = _new_map(title, privacy, {a for layer, _ in drawn for a in layer.assets},

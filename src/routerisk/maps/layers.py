@@ -29,6 +29,7 @@ from .._errors import ConfigError
 from ._access import access_folium, access_mpl
 from ._common import Leaflet, MapData
 from ._deployment import deployment_layer, is_deployment
+from ._detention import detention_folium, detention_mpl
 from ._heat import heat_folium, heat_mpl
 from ._leaflet import cluster_layer, gaps_layer, segments_layer, shelters_layer, sites_layer, zones_layer
 from ._mpl import gaps_mpl, incidents_mpl, segments_mpl, shelters_mpl, sites_mpl, zones_mpl
@@ -203,6 +204,8 @@ for _layer in (
              description="protection gaps of a siting result: high risk, no shelter in reach"),
     MapLayer("sites", "Proposed shelter sites", _sites_folium, sites_mpl,
              description="proposed shelter sites of a siting result and the stretches they cover"),
+    MapLayer("detention", "Detention sites (city level)", detention_folium, detention_mpl,
+             description="migration stations and checkpoints (city level, public reporting; routerisk access)"),
     MapLayer("access", "Access to asylum offices (network km)", access_folium, access_mpl,
              description="network km to the nearest asylum office (segments with access columns only)"),
     MapLayer("incidents", "Incidents (individual records)", _incidents_folium, incidents_mpl, show=False,

@@ -165,6 +165,7 @@ def write_run_maps(
     layers: Iterable[str] | Mapping[str, MapLayer] | str | None = None,
     cell_m: float = 1000.0,
     study_area: Any = None,
+    detention: Any = None,
 ) -> list[Path]:
     """Write a run's maps into a folder: ``<name>.html`` (+ ``.embed.html``), ``.png``, ``.pdf``, ``risk_surface.tif``.
 
@@ -201,6 +202,8 @@ def write_run_maps(
         Cell size of the (internal) risk surface in metres.
     study_area : GeoDataFrame, optional
         The run's study area (:mod:`routerisk.studyarea`): the internal surface covers its bounding box.
+    detention : GeoDataFrame, optional
+        Detention sites, drawn as the "detention" layer (:func:`routerisk.detention.load_detention`).
 
     Returns
     -------
@@ -249,7 +252,7 @@ def write_run_maps(
     if "html" in formats:
         m = heatmap(
             segments, incidents=incidents, zones=zones, shelters=shelters, privacy=privacy, min_count=min_count,
-            model=model, title=title, provenance=prov, sites=sites, layers=layers,
+            model=model, title=title, provenance=prov, sites=sites, layers=layers, detention=detention,
         )
         written.extend(save_html(m, out / f"{name}.html", embed_snippet=embed))
     static = [f for f in formats if f != "html"]
@@ -258,6 +261,7 @@ def write_run_maps(
         fig = static_map(
             segments, incidents=incidents, zones=zones, shelters=shelters, surface=surface, privacy=privacy,
             min_count=min_count, model=model, title=title, source=source or None, sites=sites, layers=layers,
+            detention=detention,
         )
         for fmt in static:
             written.append(save_static(fig, out / f"{name}.{fmt}", fmt=fmt))

@@ -136,6 +136,7 @@ def static_map(
     sites: Mapping[str, Any] | None = None,
     layers: Iterable[str] | Mapping[str, MapLayer] | str | None = None,
     cell_m: float = 2000.0,
+    detention: Any = None,
 ) -> Any:
     """Draw the print map: state boundaries, then each selected layer (heat, zones, segments, shelters, ...).
 
@@ -176,6 +177,8 @@ def static_map(
         layer's legend keys follow the risk classes.
     cell_m : float, default 2000
         Cell size in metres of the heat surface computed from ``incidents`` when no ``surface`` is given.
+    detention : geopandas.GeoDataFrame, optional
+        Detention sites (:func:`routerisk.detention.load_detention`), drawn as the "detention" layer.
 
     Returns
     -------
@@ -201,6 +204,7 @@ def static_map(
     data = MapData(
         segments, incidents=incidents, zones=zones, shelters=shelters, sites=sites, surface=surface,
         privacy=privacy, min_count=min_count, model=model, heat_max=heat_max, extent=extent, cell_m=cell_m,
+        detention=detention,
     )
     keys = {name: layer.draw_mpl(ax, data) for name, layer in chosen.items()}
     handles = [*keys.pop("segments", []), *(h for hs in keys.values() for h in hs)]  # risk classes first
