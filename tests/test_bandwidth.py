@@ -202,8 +202,9 @@ def test_cli_auto_bandwidth_and_sensitivity_table(tmp_path, shared_data):
     m2 = json.loads((out2 / "manifest.json").read_text())
     assert m2["model"]["kernel"] == "gaussian"
     assert m2["bandwidth_selection"]["kernel"] == "gaussian"
-    # Gaussian equivalence: the quartic bandwidth is sqrt(8) times the Gaussian one for the same criterion
-    assert m2["bandwidth_selection"]["sigma_m"] == pytest.approx(sel["sigma_m"], rel=1e-9)
+    # the Gaussian kernel's bandwidth is its sigma (the quartic's is sqrt(8) sigma: GAUSSIAN_EQUIVALENT)
+    assert m2["bandwidth_selection"]["bandwidth_m"] == pytest.approx(m2["bandwidth_selection"]["sigma_m"])
+    assert sel["bandwidth_m"] == pytest.approx(sel["sigma_m"] * GAUSSIAN_EQUIVALENT["quartic"])
 
 
 def test_cli_rejects_a_bad_bandwidth_word(tmp_path):

@@ -195,10 +195,7 @@ def run(
         check_pairs(segments, data.inc, model)  # run-time budgets, checked before the work
         if maps:
             check_area_grid(area, model, cell_m, data.inc)
-        masked_inc = None
-        if privacy == "public" or geomask is not None:  # one masked copy for every public number and point
-            lo, hi = (float(v) for v in (geomask or DEFAULT_GEOMASK_M))
-            masked_inc = mask_points(data.inc, min_m=lo, max_m=hi, key=key, crs=model.crs)
+        masked_inc = _masked(data.inc, model, privacy=privacy, geomask=geomask, key=key)
         model, sc = _score(segments, data, masked_inc, model, privacy=privacy, bandwidth=bandwidth)
         published = suppress_segments(sc.scored, min_count) if privacy == "public" else sc.scored
         inc_points = _write_tables(tmp, published, sc.sensitivity, data, report, privacy=privacy, maps=maps,
@@ -217,10 +214,7 @@ def run(
                 cell_m=cell_m, study_area=area, manifest={"attribution": credits}, title=map_title,
             )
 
-        from .qgis import add_layer_styles  # function-level: qgis imports the maps' colours (maps package)
-
-        for gpkg in sorted(tmp.glob("*.gpkg")):
-            add_layer_styles(gpkg)  # QGIS default styles (layer_styles) of segments, zones, shelters, sites
+        _style_layers(tmp)
         manifest_content = _manifest_content(
             data, report, published, sc, model, masked_inc,
             command=command, privacy=privacy, min_count=min_count, geomask=geomask, site_facts=site_facts,
@@ -235,6 +229,22 @@ def run(
         manifest = write_manifest(tmp, manifest_content)
         manifest_doc = json.loads(manifest.read_text())
     return RunResult(out=out, segments=published, report=report, manifest=manifest_doc)
+
+
+def _masked(inc: Any, model: Any, *, privacy: str, geomask: Any, key: Any) -> Any:
+    """One donut-masked copy of the incidents for every public number and point (None when nothing needs it)."""
+    if privacy != "public" and geomask is None:
+        return None
+    lo, hi = (float(v) for v in (geomask or DEFAULT_GEOMASK_M))
+    return mask_points(inc, min_m=lo, max_m=hi, key=key, crs=model.crs)
+
+
+def _style_layers(folder: Path) -> None:
+    """QGIS default styles (``layer_styles``) in every GeoPackage of the run: segments, zones, shelters, sites."""
+    from .qgis import add_layer_styles  # function-level: qgis imports the maps' colours (maps package)
+
+    for gpkg in sorted(folder.glob("*.gpkg")):
+        add_layer_styles(gpkg)
 
 
 def _restrict(data: Any, model: Any, incidents: Any, study_area: Any, embedded_zones: bool,
