@@ -14,7 +14,7 @@ layer's JSON data (never into ``code``, which is fixed JavaScript).
 Examples
 --------
 >>> list(LAYERS)
-['heat', 'zones', 'segments', 'shelters', 'gaps', 'sites', 'access', 'incidents']
+['heat', 'zones', 'segments', 'shelters', 'gaps', 'sites', 'detention', 'access', 'incidents']
 >>> [name for name, layer in LAYERS.items() if not layer.public]
 ['incidents']
 """
