@@ -316,12 +316,14 @@ def test_overwrite_replaces_only_a_routerisk_folder(tmp_path):
     (out / "holiday.jpg").unlink()
     one_error(invoke("score", "--out", out, "--overwrite", *FAST), 4, "not a routerisk output folder")
     assert (out / "manifest.json").read_text() == '{"name": "some other tool"}'
-    maps = tmp_path / "maps"  # the repository's maps/ holds routerisk_demo.png only: `make demo` replaces it
+    maps = tmp_path / "maps"  # the repository's maps/ (README picture + HTML screenshot): `make demo` replaces it
     maps.mkdir()
     (maps / "routerisk_demo.png").write_bytes(b"png")
+    (maps / "routerisk_demo_html.png").write_bytes(b"screenshot")  # a run cannot make it: carried over
     with atomic_dir(maps, overwrite=True) as tmp:
         (tmp / "routerisk_demo.png").write_bytes(b"new png")
     assert (maps / "routerisk_demo.png").read_bytes() == b"new png"
+    assert (maps / "routerisk_demo_html.png").read_bytes() == b"screenshot"
     empty = tmp_path / "empty"
     empty.mkdir()
     with atomic_dir(empty) as tmp:  # an empty folder is replaced without --overwrite

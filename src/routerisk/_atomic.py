@@ -133,6 +133,18 @@ OUTPUT_NAMES = frozenset(
     }
     | {f"{stem}.{ext}" for stem in ("map", "routerisk_demo") for ext in ("html", "embed.html", "png", "pdf", "svg")}
 )
+#: Pictures committed beside the demo's outputs that a run cannot make itself (a browser screenshot of the demo's
+#: HTML map, in the repository's ``maps/``): accepted in an output folder and carried into its replacement.
+KEPT_NAMES = frozenset({"routerisk_demo_html.png"})
+OUTPUT_NAMES = OUTPUT_NAMES | KEPT_NAMES
+
+
+def _carry_kept(target: Path, tmp: Path) -> None:
+    """Copy the :data:`KEPT_NAMES` files of the folder being replaced into the new one (unless the run wrote them)."""
+    for name in sorted(KEPT_NAMES):
+        src, dst = target / name, tmp / name
+        if src.is_file() and not src.is_symlink() and not dst.exists():
+            shutil.copy2(src, dst)
 
 
 def is_routerisk_output(folder: Path) -> bool:
@@ -328,6 +340,7 @@ def atomic_dir(
                     raise OutputError(msg) from exc
                 raise
             os.chmod(tmp, 0o755)
+            _carry_kept(target, tmp)
             old = None
             if target.exists():
                 old = target.parent / f"{_TMP_PREFIX}{target.name}.{me}.old"
