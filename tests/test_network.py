@@ -302,3 +302,38 @@ def test_detention_layer_draws_hostile_names_as_text(tmp_path):
     fig = static_map(segs, detention=det, layers=["segments", "detention"])
     labels = [t.get_text() for legend in fig.legends for t in legend.get_texts()]  # the legend is the figure's
     assert "migration station" in labels
+
+
+def test_score_with_detention_sites_end_to_end(tmp_path):
+    """`routerisk score --detention FILE`: the column equals detention_exposure, the layer and the manifest record
+    are written, a hostile site name stays text on the map, and `rerun` reproduces the run."""
+    from click.testing import CliRunner
+
+    from routerisk.cli import cli
+    from routerisk.detention import detention_exposure, read_detention
+
+    sites = tmp_path / "detention.csv"
+    sites.write_text('name,kind,lon,lat\n"=cmd|x {{ 7*7 }}",migration_station,-92.26,14.9\n'
+                     'Checkpoint,checkpoint,-93.37,16.27\n', encoding="utf-8")
+    out = tmp_path / "run"
+    runner = CliRunner()
+    res = runner.invoke(cli, ["score", "--detention", str(sites), "--maps", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    seg = gpd.read_file(out / "segments.gpkg", layer="segments")
+    want = detention_exposure(seg, read_detention(sites))
+    np.testing.assert_allclose(seg["detention_exposure"].to_numpy(), want, atol=1e-12)
+    assert want.max() > 0.5 and (want == 0).any()  # near the two sites, zero elsewhere
+    ranked = pd.read_csv(out / "segments_ranked.csv")
+    assert ranked.columns[-1] == "detention_exposure"
+    assert len(gpd.read_file(out / "detention.gpkg", layer="detention")) == 2
+    manifest = __import__("json").loads((out / "manifest.json").read_text())
+    rec = next(r for r in manifest["inputs"] if r["role"] == "detention")
+    assert rec["path"] == str(sites.absolute()) and len(rec["sha256"]) == 64
+    html = (out / "map.html").read_text(encoding="utf-8")
+    assert "Detention sites (city level)" in html and "{{ 7*7 }}" in html
+    again = tmp_path / "again"
+    res = runner.invoke(cli, ["rerun", str(out), "--out", str(again)])
+    assert res.exit_code == 0, res.output
+    assert (again / "segments_ranked.csv").read_bytes() == (out / "segments_ranked.csv").read_bytes()
+    inside = runner.invoke(cli, ["score", "--detention", str(sites), "--out", str(tmp_path)])
+    assert inside.exit_code == 4  # an --out holding the detention file is refused

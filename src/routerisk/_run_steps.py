@@ -25,6 +25,7 @@ from ._paths import data_path
 from ._sinks import write_csv
 from ._validate import ValidationReport
 from .bandwidth import bandwidth_sensitivity, resolve_bandwidth
+from .detention import DETENTION_FILE, detention_exposure, load_detention, read_detention
 from .manifest import sha256_file
 from .perpetrators import PERPETRATOR_COLUMNS, exposure_by_perpetrator
 from .privacy import (
@@ -69,6 +70,7 @@ RANKED_COLUMNS = (
     "enforcement_exposure",
     "enforcement_risk",
     "composite_risk",
+    "detention_exposure",
 )
 
 EMBEDDED = "embedded"
@@ -121,6 +123,7 @@ def _load(role: str, path: str | os.PathLike[str] | None, fmt: str, report: Vali
             "routes": (datasets.load_corridors, "corridors.csv"),
             "zones": (datasets.load_zones, datasets.ZONES_FILE),
             "shelters": (datasets.load_shelters, "shelters.csv"),
+            "detention": (load_detention, DETENTION_FILE),
         }[role]
         layer = loader()
         key = f"{EMBEDDED}:{name}"
@@ -134,6 +137,9 @@ def _load(role: str, path: str | os.PathLike[str] | None, fmt: str, report: Vali
         layer = io.read_deployments(path, report=report) if fmt == "deployments" else io.read_zones(path, report=report)
     elif role == "routes":
         layer = io.read_routes(path, report=report)
+    elif role == "detention":  # a small list: a bad row stops the run with file, row and reason
+        layer = read_detention(path)
+        report.count(path, read=len(layer), kept=len(layer))
     else:
         layer = io.read_shelters(path, report=report)
     return layer, path
@@ -202,10 +208,12 @@ class _Inputs(NamedTuple):
     zns: Any
     shl: Any
     records: list[tuple[tuple[str, Any, str], str]]  # (role, path, format), key: recorded after the run
+    det: Any = None  # detention sites (routerisk.detention), when given
 
 
 def _load_inputs(report: ValidationReport, *, incidents, routes, zones, shelters, embedded_zones: bool,
-                 embedded_shelters: bool, incidents_format: str, zones_format: str) -> _Inputs:  # fmt: skip
+                 embedded_shelters: bool, incidents_format: str, zones_format: str, detention=None,
+                 embedded_detention: bool = False) -> _Inputs:  # fmt: skip
     """Read and validate the four layers (and what their manifest records will be made of)."""
     inc, inc_key = _load("incidents", incidents, incidents_format, report)
     rts, rts_key = _load("routes", routes, "auto", report)
@@ -219,7 +227,11 @@ def _load_inputs(report: ValidationReport, *, incidents, routes, zones, shelters
         records.append((("zones", zones, zones_format), zns_key))
     if shl_key is not None:
         records.append((("shelters", shelters, "auto"), shl_key))
-    return _Inputs(inc, rts, zns, shl, records)
+    det = None
+    if detention is not None or embedded_detention:
+        det, det_key = _load("detention", detention, "auto", report)
+        records.append((("detention", detention, "auto"), det_key))
+    return _Inputs(inc, rts, zns, shl, records, det)
 
 
 class _Scored(NamedTuple):
@@ -237,6 +249,8 @@ def _score(segments, data: _Inputs, masked_inc, model, *, privacy: str, bandwidt
         model, bw_selection = resolve_bandwidth(model, scoring_inc, auto=True)
         check_pairs(segments, data.inc, model)
     scored = score_segments(segments, scoring_inc, zones=data.zns, model=model)
+    if data.det is not None:  # beside the risk, never added to it (routerisk.detention)
+        scored["detention_exposure"] = detention_exposure(segments, data.det)
     if privacy != "public":  # incident_exposure split by perpetrator (routerisk.perpetrators); small classes leak
         scored[list(PERPETRATOR_COLUMNS)] = exposure_by_perpetrator(segments, scoring_inc, model).to_numpy()
     sensitivity = bandwidth_sensitivity(segments, scoring_inc, model=model)
@@ -258,6 +272,8 @@ def _write_tables(tmp: Path, published, sensitivity, data: _Inputs, report: Vali
         data.zns.to_file(tmp / "zones.gpkg", layer="zones", driver="GPKG")
     if data.shl is not None:
         publishable_shelters(data.shl, privacy).to_file(tmp / "shelters.gpkg", layer="shelters", driver="GPKG")
+    if data.det is not None:  # city-level public reporting: the same in both privacy modes
+        data.det.to_crs("EPSG:4326").to_file(tmp / "detention.gpkg", layer="detention", driver="GPKG")
     inc_points = None
     if maps:  # Points only where something draws them; public maps draw the masked copy
         inc_points = _with_geometry(masked_inc if privacy == "public" else data.inc)

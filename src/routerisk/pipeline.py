@@ -114,6 +114,8 @@ def run(
     study_area: str | os.PathLike[str] | None = None,
     cell_m: float = 1000.0,
     map_title: str = "Risk along migration routes",
+    detention: str | os.PathLike[str] | None = None,
+    embedded_detention: bool = False,
 ) -> RunResult:
     """Read, validate, segment and score, then write the run folder atomically.
 
@@ -173,6 +175,10 @@ def run(
         Cell size of the risk surface (``risk_surface.tif``), whose extent is the study area's bounding box.
     map_title : str
         Title of the maps (say what the records are, e.g. deaths and disappearances recorded by the IOM).
+    detention, embedded_detention : path or bool, optional
+        Detention sites (:func:`routerisk.detention.read_detention`; ``embedded_detention``: the embedded city-level
+        list): adds ``detention_exposure`` to the segments (beside the risk, never added to it), writes
+        ``detention.gpkg`` and draws the "detention" map layer.
 
     Returns
     -------
@@ -183,12 +189,13 @@ def run(
     model = RiskModel() if model is None else model
     out = Path(out)
     # fail on an unusable output folder before any work
-    inputs = (incidents, routes, zones, shelters, geomask_key, study_area)
+    inputs = (incidents, routes, zones, shelters, geomask_key, study_area, detention)
     with atomic_dir(out, overwrite=overwrite, inputs=inputs) as tmp:
         report = ValidationReport()
         data = _load_inputs(report, incidents=incidents, routes=routes, zones=zones, shelters=shelters,
                             embedded_zones=embedded_zones, embedded_shelters=embedded_shelters,
-                            incidents_format=incidents_format, zones_format=zones_format)  # fmt: skip
+                            incidents_format=incidents_format, zones_format=zones_format, detention=detention,
+                            embedded_detention=embedded_detention)  # fmt: skip
         data, area, outside, credits = _restrict(data, model, incidents, study_area, embedded_zones,
                                                  embedded_shelters)  # fmt: skip
         segments = segmentize(data.rts, segment_length_m=model.segment_length_m, crs=model.crs, report=report)
@@ -212,6 +219,7 @@ def run(
                 tmp, segments=published, incidents=inc_points, zones=data.zns, shelters=data.shl, model=model,
                 privacy=privacy, min_count=min_count, name=map_name, sites=site_layers, layers=layers,
                 cell_m=cell_m, study_area=area, manifest={"attribution": credits}, title=map_title,
+                detention=data.det,
             )
 
         _style_layers(tmp)
@@ -308,7 +316,7 @@ def rerun(
         if path.startswith(f"{EMBEDDED}:"):
             actual = data_path(path.split(":", 1)[1])
             value = None
-            if role in ("zones", "shelters"):
+            if role in ("zones", "shelters", "detention"):
                 kwargs[f"embedded_{role}"] = doc.get("options", {}).get(f"embedded_{role}", True)
         else:
             actual = Path(path)

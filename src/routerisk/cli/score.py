@@ -42,6 +42,12 @@ __all__ = ["score"]
     "columns: year, month, state, personnel).",
 )
 @click.option("--shelters", type=click.Path(dir_okay=False), help="Existing shelters and asylum offices.")
+@click.option(
+    "--detention",
+    type=click.Path(dir_okay=False),
+    help="Detention sites (CSV with lon/lat or locality/state, or points; 'embedded': the city-level list in "
+    "data/detention.csv): adds detention_exposure beside the risk, detention.gpkg and the detention map layer.",
+)
 @model_options
 @privacy_options
 @click.option(
@@ -85,8 +91,8 @@ __all__ = ["score"]
 @overwrite_option
 @handle_errors
 def score(
-    incidents, incidents_format, routes, zones, zones_format, shelters, config, params, privacy, min_count, geomask,
-    geomask_key, sites, study_area, cell_m, maps, out, overwrite,
+    incidents, incidents_format, routes, zones, zones_format, shelters, detention, config, params, privacy, min_count,
+    geomask, geomask_key, sites, study_area, cell_m, maps, out, overwrite,
 ):
     """Score every route segment by risk and write OUT: segments.gpkg, segments.parquet, segments_ranked.csv,
     rejected_rows.csv (when rows were rejected) and manifest.json.
@@ -95,7 +101,9 @@ def score(
     """
     from ..pipeline import run  # lazy: the pipeline imports geopandas, numba, scipy (1.3 s); not for --help
 
-    refuse_inputs(out, [incidents, routes, zones, shelters, config, geomask_key, study_area])
+    embedded_detention = detention == "embedded"
+    detention = None if embedded_detention else detention
+    refuse_inputs(out, [incidents, routes, zones, shelters, config, geomask_key, study_area, detention])
     model, auto_bandwidth = build_model(config, params)
 
     result = run(
@@ -115,6 +123,8 @@ def score(
         sites=sites,
         geomask=parse_geomask(geomask),
         geomask_key=geomask_key,
+        detention=detention,
+        embedded_detention=embedded_detention,
         study_area=study_area,
         cell_m=cell_m,
     )

@@ -18,12 +18,13 @@ from .formats import incident_format_names
 
 __all__ = ["check_rerun_manifest", "check_run_manifest"]
 
-_ROLES = ("incidents", "routes", "zones", "shelters")
+_ROLES = ("incidents", "routes", "zones", "shelters", "detention")
 _FORMATS = {
     "incidents": incident_format_names,  # read when checked: formats registered later count
     "routes": ("auto",),
     "zones": ("auto", "deployments"),
     "shelters": ("auto",),
+    "detention": ("auto",),
 }
 _SHA_RE = re.compile(r"[0-9a-f]{64}")
 _NAME_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
