@@ -446,3 +446,15 @@ def test_maps_name_the_risk_layer():
     import matplotlib.pyplot as plt
 
     plt.close(fig)
+
+
+@pytest.mark.parametrize("kernel", ["quartic", "gaussian"])
+def test_incident_exposure_alone_equals_the_scored_column(kernel):
+    """The exposure-only path (used by the bandwidth sensitivity table) is the same sum as score_segments'."""
+    from routerisk.scoring import incident_exposure
+
+    seg = routerisk.segmentize(routerisk.load_corridors().iloc[:3], segment_length_m=5000)
+    inc = routerisk.load_incidents()
+    model = RiskModel(kernel=kernel, bandwidth_m=12_000)
+    scored = routerisk.score_segments(seg, inc, model=model)["incident_exposure"].to_numpy()
+    np.testing.assert_array_equal(incident_exposure(seg, inc, model=model), scored)

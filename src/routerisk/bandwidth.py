@@ -31,7 +31,6 @@ the smoothing.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -49,7 +48,7 @@ from .crs import analysis_crs
 from .kernels import registry_view
 from .model import RiskModel
 from .schema import LOCATION_SIGMA_M
-from .scoring import incident_weights, score_segments
+from .scoring import incident_exposure, incident_weights
 
 __all__ = [
     "GAUSSIAN_EQUIVALENT",
@@ -256,27 +255,17 @@ def bandwidth_sensitivity(
     [[1.0, 1.0]]
     """
     model = model or RiskModel()
-    light = _light(model)
     n = len(segments)
     k = max(1, min(int(top), n))
-
-    def exposure_at(m: RiskModel) -> np.ndarray:
-        log = logging.getLogger("routerisk")  # the scoring's warnings were given once by the main scoring
-        level = log.level
-        log.setLevel(logging.ERROR)
-        try:
-            return score_segments(segments, incidents, model=m)["incident_exposure"].to_numpy()
-        finally:
-            log.setLevel(level)
-
-    base = exposure_at(light)
+    base = incident_exposure(segments, incidents, model=model)
     base_top = set(_top(base, k))
     rows = []
     for f in factors:
         if float(f) == 1.0:
             e = base
         else:
-            e = exposure_at(dataclasses.replace(light, bandwidth_m=float(model.bandwidth_m) * float(f)))
+            scaled = dataclasses.replace(model, bandwidth_m=float(model.bandwidth_m) * float(f))
+            e = incident_exposure(segments, incidents, model=scaled)
         tau = np.nan
         if n > 1 and np.ptp(base) > 0 and np.ptp(e) > 0:
             tau = float(kendalltau(base, e).statistic)
@@ -289,13 +278,6 @@ def bandwidth_sensitivity(
 
 
 # -- helpers ------------------------------------------------------------------------------------------------------
-def _light(model: RiskModel) -> RiskModel:
-    """The model without the inference that the sensitivity table does not need (when the model has such keys)."""
-    names = {f.name for f in dataclasses.fields(model)}
-    off = {k: 0 for k in ("bootstrap", "permutations") if k in names}
-    return dataclasses.replace(model, **off) if off else model
-
-
 def _top(values: np.ndarray, k: int) -> np.ndarray:
     """Indices of the ``k`` largest values, ties broken by position (stable)."""
     return np.argsort(-values, kind="stable")[:k]

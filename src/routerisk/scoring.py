@@ -75,6 +75,7 @@ __all__ = [
     "enforcement_exposure",
     "fixed_classes",
     "incident_bandwidths",
+    "incident_exposure",
     "incident_weights",
     "precision_factor",
     "score_segments",
@@ -323,14 +324,7 @@ def score_segments(
     [[1.0, 66.67, 4, 'low'], [0.13, 20.58, 2, 'low']]
     """
     model = model or RiskModel()
-    layers = [("segments", segments)]
-    if not _is_lonlat_table(incidents):  # a lon/lat table is EPSG:4326 by definition
-        layers.append(("incidents", incidents))
-    if zones is not None:
-        layers.append(("zones", zones))
-    check_same_crs(*layers)
-
-    crs = analysis_crs(_wgs84_bounds(segments), model.crs)
+    crs = _check_layers(segments, incidents, zones, model)
     segs = ProjectedSegments(segments, crs)  # one transform of the segments' coordinates
     inc = _placed_incidents(incidents, model, crs)
     E, n_inc, V, M = exposure(
@@ -384,6 +378,56 @@ def score_segments(
         "n_zones": 0 if zones is None else len(zones),
     }
     return out
+
+
+def incident_exposure(
+    segments: gpd.GeoDataFrame,
+    incidents: gpd.GeoDataFrame | pd.DataFrame,
+    *,
+    model: RiskModel | None = None,
+    backend: str = "auto",
+) -> np.ndarray:
+    """``incident_exposure`` of every segment alone: the kernel sum of :func:`score_segments`, without intervals,
+    risk terms or hot spots (what a comparison of bandwidths or kernels needs).
+
+    Parameters
+    ----------
+    segments, incidents, model, backend
+        As for :func:`score_segments`.
+
+    Returns
+    -------
+    numpy.ndarray of float64, one value per segment (equal to ``score_segments(...)["incident_exposure"]``)
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely import LineString, Point
+    >>> seg = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (5000, 0)])], crs="EPSG:6372")
+    >>> inc = gpd.GeoDataFrame(geometry=[Point(1000, 0)], crs="EPSG:6372")
+    >>> incident_exposure(seg, inc, model=RiskModel(bandwidth_m=5000, crs="EPSG:6372")).round(2).tolist()
+    [0.3]
+    """
+    model = model or RiskModel()
+    crs = _check_layers(segments, incidents, None, model)
+    segs = ProjectedSegments(segments, crs)
+    inc = _placed_incidents(incidents, model, crs)
+    E, _ = exposure(
+        segs.xy0, segs.xy1, inc.pts, inc.wp, inc.hp, model.kernel, piece_segment=segs.piece_segment,
+        n_segments=segs.n, backend=backend,
+    )
+    return E
+
+
+def _check_layers(segments, incidents, zones, model: RiskModel):
+    """Raise on a CRS mismatch between the layers; return the analysis CRS of the segments' extent."""
+    layers = [("segments", segments)]
+    if not _is_lonlat_table(incidents):  # a lon/lat table is EPSG:4326 by definition
+        layers.append(("incidents", incidents))
+    if zones is not None:
+        layers.append(("zones", zones))
+    check_same_crs(*layers)
+    return analysis_crs(_wgs84_bounds(segments), model.crs)
 
 
 class _Placed(NamedTuple):
