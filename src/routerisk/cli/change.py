@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import click
 
-from ._registry import RegistryChoice, registry
-from .options import handle_errors, model_options, out_option, overwrite_option, privacy_options
+from .options import (
+    handle_errors,
+    incidents_format_option,
+    model_options,
+    out_option,
+    overwrite_option,
+    privacy_options,
+)
 
 __all__ = ["change"]
 
@@ -13,13 +19,7 @@ __all__ = ["change"]
 @click.command(short_help="Rate ratios after / before a date, per segment and per state (exact intervals).")
 @click.option("--incidents", type=click.Path(dir_okay=False),
               help="Incident file (default: embedded synthetic, unless --counts is given alone).")
-@click.option(
-    "--incidents-format",
-    type=RegistryChoice(registry("routerisk.io.formats", "incident_format_names")),
-    default="auto",
-    show_default=True,
-    help="Format of --incidents.",
-)
+@incidents_format_option
 @click.option("--routes", type=click.Path(dir_okay=False), help="Route lines (default: the embedded corridors).")
 @click.option("--counts", type=click.Path(dir_okay=False),
               help="State-month count table (ano, mes, cve_entidad/entidad, one count column), e.g. INM presentados.")

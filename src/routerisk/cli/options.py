@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from .._errors import ConfigError, RouteRiskError
+from ._registry import RegistryChoice, registry
 
 __all__ = ["CLIState", "handle_errors", "out_option", "overwrite_option"]
 
@@ -189,6 +190,18 @@ def privacy_options(func: F) -> F:
         default="internal",
         show_default=True,
         help="'public' publishes no incident coordinates, no free text, and suppresses small counts.",
+    )(func)
+
+
+def incidents_format_option(func: F) -> F:
+    """``--incidents-format``: the names of the incident format registry (:mod:`routerisk.io.formats`), read on first
+    use so that ``routerisk --help`` imports no reader."""
+    return click.option(
+        "--incidents-format",
+        type=RegistryChoice(registry("routerisk.io.formats", "incident_format_names")),
+        default="auto",
+        show_default=True,
+        help="Format of --incidents (auto-detected from columns and extension).",
     )(func)
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 
 from .._atomic import refuse_inputs
-from ._registry import RegistryChoice, registry
 from .options import (
     build_model,
     handle_errors,
+    incidents_format_option,
     model_options,
     out_option,
     overwrite_option,
@@ -24,13 +24,7 @@ __all__ = ["score"]
 @click.option(
     "--incidents", type=click.Path(dir_okay=False), help="Incident file (default: embedded synthetic incidents)."
 )
-@click.option(
-    "--incidents-format",
-    type=RegistryChoice(registry("routerisk.io.formats", "incident_format_names")),
-    default="auto",
-    show_default=True,
-    help="Format of --incidents (auto-detected from columns and extension).",
-)
+@incidents_format_option
 @click.option("--routes", type=click.Path(dir_okay=False), help="Route lines (default: the embedded corridors).")
 @click.option("--zones", type=click.Path(dir_okay=False), help="Enforcement zones (polygons, or points with radius_m).")
 @click.option(

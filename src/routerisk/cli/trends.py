@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import click
 
-from ._registry import RegistryChoice, registry
-from .options import handle_errors, model_options, out_option, overwrite_option, privacy_options
+from .options import (
+    handle_errors,
+    incidents_format_option,
+    model_options,
+    out_option,
+    overwrite_option,
+    privacy_options,
+)
 
 __all__ = ["trends"]
 
 
 @click.command(short_help="Emerging hot spots per segment: trend and pattern over months, quarters or years.")
 @click.option("--incidents", type=click.Path(dir_okay=False), help="Incident file (default: embedded synthetic).")
-@click.option(
-    "--incidents-format",
-    type=RegistryChoice(registry("routerisk.io.formats", "incident_format_names")),
-    default="auto",
-    show_default=True,
-    help="Format of --incidents.",
-)
+@incidents_format_option
 @click.option("--routes", type=click.Path(dir_okay=False), help="Route lines (default: the embedded corridors).")
 @click.option(
     "--period", type=click.Choice(["month", "quarter", "year"]), default="quarter", show_default=True,
