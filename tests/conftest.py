@@ -1,4 +1,4 @@
-"""Shared fixtures. Real-world samples live in tests/data/real (copied from the shared data, with their sources)."""
+"""Shared fixtures. Real-world samples live in tests/data/real (with their sources in its README)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TEST_DATA = Path(__file__).resolve().parent / "data"
-SHARED_DATA = TEST_DATA / "real"
+REAL_DATA = TEST_DATA / "real"
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
+def real_data() -> Path:
     """Folder of the real-world samples (``tests/data/real``; sources in its README)."""
-    if not SHARED_DATA.is_dir():
-        pytest.fail(f"real-world samples missing: expected {SHARED_DATA}")
-    return SHARED_DATA
+    if not REAL_DATA.is_dir():
+        pytest.fail(f"real-world samples missing: expected {REAL_DATA}")
+    return REAL_DATA
 
 
 @pytest.fixture(scope="session")

@@ -171,7 +171,7 @@ def test_selection_is_equivariant_under_scaling(scale, seed):
 
 # -- end to end: the CLI ------------------------------------------------------------------------------------------
 @pytest.mark.slow
-def test_cli_auto_bandwidth_and_sensitivity_table(tmp_path, shared_data):
+def test_cli_auto_bandwidth_and_sensitivity_table(tmp_path, real_data):
     """`--param bandwidth_m=auto` selects from the records; every run writes sensitivity.csv and records both."""
     import json
 
@@ -180,7 +180,7 @@ def test_cli_auto_bandwidth_and_sensitivity_table(tmp_path, shared_data):
     from routerisk.cli import cli
 
     out = tmp_path / "auto"
-    iom = shared_data / "iom_mmp_mexico_2018_sample.csv"
+    iom = real_data / "iom_mmp_mexico_2018_sample.csv"
     res = CliRunner().invoke(cli, ["score", "--incidents", str(iom), "--param", "bandwidth_m=auto", "--out", str(out)])
     assert res.exit_code in (0, 1), res.output  # 1: rows of the real sample are rejected, and reported
     manifest = json.loads((out / "manifest.json").read_text())

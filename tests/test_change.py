@@ -176,9 +176,9 @@ def test_read_state_counts_rejects_bad_rows(tmp_path):
         read_state_counts(bad)
 
 
-def test_real_tables_counts_change_and_deployment(shared_data):
-    counts = read_state_counts(shared_data / "inm_foreigners_presented_by_state_month.csv")
-    dep = deployment_table(shared_data / "guardia_nacional_deployment_by_state_month.csv")
+def test_real_tables_counts_change_and_deployment(real_data):
+    counts = read_state_counts(real_data / "inm_foreigners_presented_by_state_month.csv")
+    dep = deployment_table(real_data / "guardia_nacional_deployment_by_state_month.csv")
     assert counts["state_code"].nunique() == 32 and dep["state_code"].nunique() == 32
     ch = counts_change(counts, parse_window("2019-01-01:2019-06-30"), parse_window("2019-07-01:2019-12-31"))
     assert len(ch) == 32 and (ch["days_before"] == 181).all() and ch["caveat"].str.contains("causal").all()
@@ -244,12 +244,12 @@ def test_cli_change_wald_option_and_public_mode(tmp_path):
     assert ch.loc[ch["suppressed"], "count_before"].isna().all()
 
 
-def test_cli_change_on_the_real_tables(tmp_path, shared_data):
+def test_cli_change_on_the_real_tables(tmp_path, real_data):
     out = tmp_path / "real"
     res = CliRunner().invoke(cli, [
-        "change", "--incidents", str(shared_data / "iom_mmp_mexico_box_2014_2020.csv"),
-        "--counts", str(shared_data / "inm_foreigners_presented_by_state_month.csv"),
-        "--deployments", str(shared_data / "guardia_nacional_deployment_by_state_month.csv"),
+        "change", "--incidents", str(real_data / "iom_mmp_mexico_box_2014_2020.csv"),
+        "--counts", str(real_data / "inm_foreigners_presented_by_state_month.csv"),
+        "--deployments", str(real_data / "guardia_nacional_deployment_by_state_month.csv"),
         "--before", "2019-01-01:2019-06-30", "--after", "2019-07-01:2019-12-31", "--no-maps", "--out", str(out)])
     assert res.exit_code in (0, 1), res.output
     for name in ("change.csv", "change_by_state.csv", "change_by_state_counts.csv", "deployment_did.csv",

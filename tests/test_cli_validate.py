@@ -25,8 +25,8 @@ def run(tmp_path, monkeypatch):
     return _run
 
 
-def test_iom_sample_all_kept(run, shared_data):
-    path = shared_data / "iom_mmp_mexico_2018_sample.csv"
+def test_iom_sample_all_kept(run, real_data):
+    path = real_data / "iom_mmp_mexico_2018_sample.csv"
     with open(path, newline="", encoding="utf-8") as fh:
         n = sum(1 for r in csv.DictReader(fh) if r["latitude"] and r["longitude"])
     result = run(path, "--kind", "incidents")
@@ -128,9 +128,9 @@ def test_explicit_format(run, test_data):
     assert "5 rows read, 5 kept" in result.output
 
 
-def test_deployments_with_embedded_states(run, shared_data):
+def test_deployments_with_embedded_states(run, real_data):
     pytest.importorskip("routerisk.datasets", reason="routerisk.datasets (embedded states) not available yet")
-    path = shared_data / "guardia_nacional_deployment_by_state_month.csv"
+    path = real_data / "guardia_nacional_deployment_by_state_month.csv"
     result = run(path, "--kind", "deployments")
     assert result.exit_code == 0, result.output
     assert "800 rows read, 800 kept, 0 rejected" in result.output

@@ -38,8 +38,8 @@ def test_states_codes_names_keys():
     assert states.is_valid.all()
 
 
-def test_state_keys_match_the_deployment_table(shared_data):
-    table = pd.read_csv(shared_data / "guardia_nacional_deployment_by_state_month.csv", dtype=str)
+def test_state_keys_match_the_deployment_table(real_data):
+    table = pd.read_csv(real_data / "guardia_nacional_deployment_by_state_month.csv", dtype=str)
     pairs = set(zip(table["entidad"], table["cve_entidad"], strict=True))
     states = load_states()
     assert pairs == set(zip(states["state_key"], states["state_code"], strict=True))

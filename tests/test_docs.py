@@ -217,8 +217,8 @@ def test_readme_python_example_runs(tmp_path, monkeypatch):
     assert html.is_file() and html.stat().st_size > 10_000
 
 
-def _run_line(line: str, cwd: Path, shared: Path) -> subprocess.CompletedProcess:
-    line = line.replace("../routerisk/tests/data/real/", f"{shared}/")
+def _run_line(line: str, cwd: Path, real: Path) -> subprocess.CompletedProcess:
+    line = line.replace("../routerisk/tests/data/real/", f"{real}/")
     argv = shlex.split(line)
     if argv[0] == "routerisk":
         argv[0] = str(ROUTERISK)
@@ -227,7 +227,7 @@ def _run_line(line: str, cwd: Path, shared: Path) -> subprocess.CompletedProcess
 
 
 @pytest.mark.slow
-def test_walkthrough(tmp_path, shared_data):
+def test_walkthrough(tmp_path, real_data):
     """Follow docs/walkthrough.md step by step in an empty folder: every bash and Python block, in order."""
     blocks = _code_blocks(DOCS / "walkthrough.md")
     assert [lang for lang, _ in blocks] == ["bash", "bash", "python", "bash", "bash"], "walkthrough steps changed"
@@ -243,7 +243,7 @@ def test_walkthrough(tmp_path, shared_data):
             line = line.split("  #")[0].strip()
             if not line:
                 continue
-            proc = _run_line(line, tmp_path, shared_data)
+            proc = _run_line(line, tmp_path, real_data)
             assert proc.returncode == 0, f"{line}\n{proc.stdout}\n{proc.stderr}"
     run = tmp_path / "runs" / "isthmus"
     for name in ("segments.gpkg", "segments_ranked.csv", "risk_surface.tif", "map.html", "map.png", "manifest.json"):

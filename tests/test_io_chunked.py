@@ -154,8 +154,8 @@ def test_slash_date_order_decided_over_the_whole_file(tmp_path, early, late, mon
     assert ambiguous == (n if early != late and late == "07/08/2019" else 0)
 
 
-def test_iom_sample_chunked(shared_data):
-    assert_same(shared_data / "iom_mmp_mexico_2018_sample.csv", 37)
+def test_iom_sample_chunked(real_data):
+    assert_same(real_data / "iom_mmp_mexico_2018_sample.csv", 37)
 
 
 def test_iom_split_coordinates_chunked(tmp_path):

@@ -33,8 +33,8 @@ def two_states():
     )
 
 
-def test_real_table_reads_into_800_zones(shared_data):
-    path = shared_data / "guardia_nacional_deployment_by_state_month.csv"
+def test_real_table_reads_into_800_zones(real_data):
+    path = real_data / "guardia_nacional_deployment_by_state_month.csv"
     with open(path, newline="", encoding="utf-8") as fh:
         recs = list(csv.DictReader(fh))
     report = ValidationReport()
@@ -113,12 +113,12 @@ def test_states_must_have_codes(tmp_path):
         read_deployments(p, states=two_states().drop(columns="state_code"))
 
 
-def test_with_embedded_states(shared_data):
+def test_with_embedded_states(real_data):
     datasets = pytest.importorskip("routerisk.datasets", reason="routerisk.datasets (embedded states) not in git yet")
     if not hasattr(datasets, "load_states"):
         pytest.skip("routerisk.datasets.load_states not available yet")
     report = ValidationReport()
-    z = read_deployments(shared_data / "guardia_nacional_deployment_by_state_month.csv", report=report)
+    z = read_deployments(real_data / "guardia_nacional_deployment_by_state_month.csv", report=report)
     assert len(z) == 800 and report.n_rejected == 0
     states = datasets.load_states().set_index("state_code")
     assert set(z["state_code"]) == set(states.index)

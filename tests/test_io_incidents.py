@@ -55,8 +55,8 @@ def _expected_iom_rows(path):
     return keep
 
 
-def test_iom_sample_keeps_every_row_with_coordinates(shared_data):
-    path = shared_data / "iom_mmp_mexico_2018_sample.csv"
+def test_iom_sample_keeps_every_row_with_coordinates(real_data):
+    path = real_data / "iom_mmp_mexico_2018_sample.csv"
     expected = _expected_iom_rows(path)
     g, report = read(path)
     assert len(g) == len(expected) == report.counts[str(path)]["kept"]
@@ -86,8 +86,8 @@ def test_iom_sample_keeps_every_row_with_coordinates(shared_data):
         ("46015", "2018-10-15", "accident", 2, -100.822961473630, 20.614104849530, "locality"),  # tracks near Celaya
     ],
 )
-def test_iom_sample_rows_by_hand(shared_data, web_id, day, category, victims, lon, lat, precision):
-    g, _ = read(shared_data / "iom_mmp_mexico_2018_sample.csv")
+def test_iom_sample_rows_by_hand(real_data, web_id, day, category, victims, lon, lat, precision):
+    g, _ = read(real_data / "iom_mmp_mexico_2018_sample.csv")
     row = g.set_index("incident_id").loc[web_id]
     assert row["date"] == pd.Timestamp(day)
     assert row["date_precision"] == "day"
@@ -99,8 +99,8 @@ def test_iom_sample_rows_by_hand(shared_data, web_id, day, category, victims, lo
     assert row["location_precision"] == precision  # from the description, not the decimals
 
 
-def test_iom_sample_notes_unknown_causes(shared_data):
-    path = shared_data / "iom_mmp_mexico_2018_sample.csv"
+def test_iom_sample_notes_unknown_causes(real_data):
+    path = real_data / "iom_mmp_mexico_2018_sample.csv"
     _, report = read(path)
     notes = report.notes
     unknown = notes[notes["reason"].str.contains("cause of death unknown")]

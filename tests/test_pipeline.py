@@ -1,4 +1,4 @@
-"""End to end: the CLI's score, demo and rerun on the embedded data and on ../shared/data."""
+"""End to end: the CLI's score, demo and rerun on the embedded data and on the real samples in tests/data/real."""
 
 from __future__ import annotations
 
@@ -82,10 +82,10 @@ def test_rerun_refuses_changed_inputs(tmp_path):
     assert not (tmp_path / "again").exists()
 
 
-def test_score_iom_sample_reports_rejected_rows(shared_data, tmp_path):
+def test_score_iom_sample_reports_rejected_rows(real_data, tmp_path):
     out = tmp_path / "iom"
     result = CliRunner().invoke(
-        cli, ["score", "--incidents", str(shared_data / "iom_mmp_mexico_2018_sample.csv"), "--out", str(out), *FAST]
+        cli, ["score", "--incidents", str(real_data / "iom_mmp_mexico_2018_sample.csv"), "--out", str(out), *FAST]
     )
     manifest = json.loads((out / "manifest.json").read_text())
     inc = manifest["inputs"][0]
@@ -97,9 +97,9 @@ def test_score_iom_sample_reports_rejected_rows(shared_data, tmp_path):
     assert seg["n_incidents"].sum() > 0
 
 
-def test_score_with_deployment_table_as_zones(shared_data, tmp_path):
+def test_score_with_deployment_table_as_zones(real_data, tmp_path):
     out = tmp_path / "gn"
-    table = shared_data / "guardia_nacional_deployment_by_state_month.csv"
+    table = real_data / "guardia_nacional_deployment_by_state_month.csv"
     result = invoke("score", "--zones", table, "--zones-format", "deployments", "--out", out, *FAST)
     assert result.exit_code == 0, result.output
     seg = gpd.read_parquet(out / "segments.parquet")

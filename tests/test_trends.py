@@ -205,9 +205,9 @@ def test_cli_trends_on_the_demo(tmp_path):
     assert len(gdf) == len(table) and "pattern" in gdf
 
 
-def test_cli_trends_on_real_iom_records(tmp_path, shared_data):
+def test_cli_trends_on_real_iom_records(tmp_path, real_data):
     out = tmp_path / "iom"
-    res = CliRunner().invoke(cli, ["trends", "--incidents", str(shared_data / "iom_mmp_mexico_box_2014_2020.csv"),
+    res = CliRunner().invoke(cli, ["trends", "--incidents", str(real_data / "iom_mmp_mexico_box_2014_2020.csv"),
                                    "--period", "year", "--privacy", "public", "--no-maps", "--out", str(out)])
     assert res.exit_code in (0, 1), res.output
     table = pd.read_csv(out / "trends.csv")
