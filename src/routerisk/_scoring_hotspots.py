@@ -22,14 +22,13 @@ def score_hotspots(seg_geoms, seg_len, segments, pts, reach, model: RiskModel, p
     ``pieces`` is ``segment_pieces(seg_geoms)`` when the caller has it.
     """
     nseg = len(seg_geoms)
-    share = _flow(segments, seg_len)
+    share = check_flow(segments, seg_len)
     counts = np.zeros(nseg, dtype=np.int64)
     if nseg and len(pts):  # the compiled attribution holds no shapely Point: memory O(records)
         seg = attribute_incidents(seg_geoms, pts, reach, pieces=pieces)
         counts += np.bincount(seg[seg >= 0], minlength=nseg)
     if nseg < 2 or counts.sum() == 0 or share.sum() <= 0:
-        out = pd.DataFrame({"hotspot": np.full(nseg, "not tested", dtype=object), "p_value": np.full(nseg, np.nan),
-                            "gi_z": np.full(nseg, np.nan)})
+        out = pd.DataFrame(not_tested(nseg))
     else:
         A = segment_adjacency(seg_geoms, snap_m=model.junction_snap_m, pieces=pieces)
         out = segment_hotspots(counts, share, network_neighbourhood(A, model.neighbour_steps))
@@ -37,8 +36,17 @@ def score_hotspots(seg_geoms, seg_len, segments, pts, reach, model: RiskModel, p
     return out
 
 
-def _flow(segments, seg_len: np.ndarray) -> np.ndarray:
-    """Null share of each segment for the hot-spot test: the ``flow`` column when present, else the length."""
+def not_tested(nseg: int) -> dict[str, np.ndarray]:
+    """The hot-spot columns of segments that are not tested: ``"not tested"``, NaN p-value, NaN ``gi_z``."""
+    return {"hotspot": np.full(nseg, "not tested", dtype=object), "p_value": np.full(nseg, np.nan),
+            "gi_z": np.full(nseg, np.nan)}  # fmt: skip
+
+
+def check_flow(segments, seg_len: np.ndarray) -> np.ndarray:
+    """Null share of each segment for the hot-spot test: the ``flow`` column when present, else the length.
+
+    Raises :class:`routerisk.InputError` for a ``flow`` that is negative or not a number on some segment.
+    """
     if "flow" not in segments:
         return np.where(np.isfinite(seg_len), seg_len, 0.0)
     flow = pd.to_numeric(segments["flow"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)

@@ -51,7 +51,7 @@ from ._coords import (  # noqa: F401
     _projected_point_xy,
     _wgs84_bounds,
 )
-from ._scoring_hotspots import score_hotspots
+from ._scoring_hotspots import check_flow, not_tested, score_hotspots
 from ._terms import (  # noqa: F401
     _active_zones,
     _dates,
@@ -275,6 +275,7 @@ def score_segments(
     zones: gpd.GeoDataFrame | None = None,
     model: RiskModel | None = None,
     backend: str = "auto",
+    inference: bool = True,
 ) -> gpd.GeoDataFrame:
     """Score every segment: exposure and its interval, the two risk terms, class, evidence and hot spots.
 
@@ -297,13 +298,19 @@ def score_segments(
         Parameters; default ``RiskModel()``.
     backend : {"auto", "numba", "numpy"}
         Exposure engine (see :func:`routerisk.engine.exposure`).
+    inference : bool, default True
+        Compute the statistical inference: the 90 % intervals (``incident_exposure_lo`` / ``_hi``, ``risk_lo`` /
+        ``_hi``) and the network hot-spot test (``hotspot``, ``p_value``, ``gi_z``). ``False`` skips the
+        interval moments, the attribution of records to segments, the adjacency and neighbourhoods and the
+        binomial test: the columns are kept (same schema) with NaN, and ``"not tested"`` in ``hotspot``; every
+        other column is identical to the default call's. The pipeline and the CLI always use ``True``.
 
     Returns
     -------
     geopandas.GeoDataFrame
         A copy of ``segments`` (same index and CRS) with the columns of :data:`SCORE_COLUMNS`;
         ``result.attrs["routerisk"]`` holds the constants of the scales (effective years, references), the
-        layer shown as ``risk``, the months each term sums, warnings, the CRS and counts.
+        layer shown as ``risk``, the months each term sums, warnings, the CRS, counts and ``"inference"``.
 
     Raises
     ------
@@ -322,21 +329,27 @@ def score_segments(
     >>> out = score_segments(seg, inc, model=RiskModel(bandwidth_m=5000, crs="EPSG:6372"))
     >>> out[["incident_exposure", "risk", "risk_class", "evidence"]].round(2).values.tolist()
     [[1.0, 66.67, 4, 'low'], [0.13, 20.58, 2, 'low']]
+    >>> lean = score_segments(seg, inc, model=RiskModel(bandwidth_m=5000, crs="EPSG:6372"), inference=False)
+    >>> lean["risk"].equals(out["risk"]), bool(lean["risk_hi"].isna().all()), lean["hotspot"].unique().tolist()
+    (True, True, ['not tested'])
     """
     model = model or RiskModel()
     crs = _check_layers(segments, incidents, zones, model)
     segs = ProjectedSegments(segments, crs)  # one transform of the segments' coordinates
     inc = _placed_incidents(incidents, model, crs)
-    E, n_inc, V, M = exposure(
+    E, n_inc, *moments = exposure(
         segs.xy0, segs.xy1, inc.pts, inc.wp, inc.hp, model.kernel, piece_segment=segs.piece_segment,
-        n_segments=segs.n, backend=backend, moments=True,
+        n_segments=segs.n, backend=backend, moments=inference,
     )
     ref = _reference_date(incidents, model)
     window, years, warnings = _observation(incidents, inc.w, model, ref)
-    # "one more record": median category x mean decay over the window x mean kernel over the segment's reach
-    c0_weight = _median_weight(model) * _mean_decay(window, years)
-    reach_kernel = mean_reach_kernel(model.kernel, model.bandwidth_m, segs.length)
-    E_lo, E_hi = exposure_interval(E, V, M, c0_weight * reach_kernel)
+    if inference:
+        # "one more record": median category x mean decay over the window x mean kernel over the segment's reach
+        c0_weight = _median_weight(model) * _mean_decay(window, years)
+        reach_kernel = mean_reach_kernel(model.kernel, model.bandwidth_m, segs.length)
+        interval = exposure_interval(E, *moments, c0_weight * reach_kernel)
+    else:
+        c0_weight, interval = None, None
     has_zones = zones is not None and len(zones) > 0
     Z = enforcement_exposure(gpd.GeoSeries(segs.geoms, crs=crs), _project(zones, crs), model) if has_zones else (
         np.zeros(segs.n))  # fmt: skip
@@ -347,11 +360,16 @@ def score_segments(
         warnings.append(overlap)
     for msg in warnings:
         _terms.log.warning("%s", msg)
-    # hot spots read only the count and emptiness of the input geometries; distances use the projected pieces
-    hs = score_hotspots(segs.raw, segs.length, segments, inc.pts, KERNEL_SUPPORT[model.kernel] * inc.hp, model,
-                        segs.pieces)  # fmt: skip
+    if inference:
+        # hot spots read only the count and emptiness of the input geometries; distances use the projected pieces
+        hs = score_hotspots(segs.raw, segs.length, segments, inc.pts, KERNEL_SUPPORT[model.kernel] * inc.hp, model,
+                            segs.pieces)  # fmt: skip
+        n_attributed = int(hs.attrs.get("n_attributed", 0))
+    else:
+        check_flow(segments, segs.length)  # a bad `flow` column is refused whether or not it is used
+        hs, n_attributed = None, None
 
-    out = _assemble(segments, model, E, (E_lo, E_hi), n_inc, Z, years, segs.length, hs)
+    out = _assemble(segments, model, E, interval, n_inc, Z, years, segs.length, hs)
     out.attrs["routerisk"] = {
         "model": model.to_dict(),
         "analysis_crs": crs.to_string(),
@@ -362,9 +380,10 @@ def score_segments(
         "risk_reference": model.risk_reference,
         "enforcement_reference": model.enforcement_reference,
         "class_breaks": list(CLASS_BREAKS) if model.classes == "fixed" else None,
-        "interval_level": INTERVAL_LEVEL,
+        "inference": bool(inference),
+        "interval_level": INTERVAL_LEVEL if inference else None,
         "interval_c0_weight": c0_weight,
-        "interval_c_floor": C_FLOOR,
+        "interval_c_floor": C_FLOOR if inference else None,
         "incident_months": inc_months,
         "zone_months": zone_months,
         "warnings": warnings,
@@ -374,7 +393,7 @@ def score_segments(
         "n_incidents_placed": int(inc.placed.sum()),
         "n_incidents_unplaced": int((inc.valid & ~np.isfinite(inc.h)).sum()),
         "n_incidents_zero_weight": int((inc.w <= 0).sum()),
-        "n_incidents_attributed": int(hs.attrs.get("n_attributed", 0)),
+        "n_incidents_attributed": n_attributed,
         "n_zones": 0 if zones is None else len(zones),
     }
     return out
@@ -461,35 +480,55 @@ def _placed_incidents(incidents, model: RiskModel, crs) -> _Placed:
 
 
 def _assemble(segments, model: RiskModel, E, interval, n_inc, Z, years, seg_len, hs) -> gpd.GeoDataFrame:
-    """The output table: a copy of ``segments`` with the columns of :data:`SCORE_COLUMNS`."""
+    """The output table: a copy of ``segments`` with the columns of :data:`SCORE_COLUMNS`.
+
+    ``interval`` (``(lower, upper)`` of the exposure) and ``hs`` (the hot-spot table) are None without inference:
+    their columns are then NaN and ``"not tested"``.
+    """
+    n = len(E)
     length_km = seg_len / 1000.0
     with np.errstate(divide="ignore", invalid="ignore"):
         density = np.where(length_km > 0, E / length_km, 0.0)
     a, b = model.incident_weight, model.enforcement_weight
-    terms = {}
-    for name, value in (("", E), ("_lo", interval[0]), ("_hi", interval[1])):
-        terms[name] = _saturate(value / years, model.risk_reference)
     enf_risk = _saturate(Z, model.enforcement_reference)
-    composite = {k: (a * v + b * enf_risk) / (a + b) for k, v in terms.items()}
-    shown = terms if model.risk_layer == "incident" else composite
-    risk = shown[""]
+
+    def shown(value):  # the layer shown as `risk` of an exposure (the zones fixed)
+        term = _saturate(value / years, model.risk_reference)
+        return term, (term if model.risk_layer == "incident" else (a * term + b * enf_risk) / (a + b))
+
+    inc_risk, risk = shown(E)
+    composite = risk if model.risk_layer != "incident" else (a * inc_risk + b * enf_risk) / (a + b)
+    if interval is None:
+        lo, hi, risk_lo, risk_hi = (np.full(n, np.nan) for _ in range(4))
+    else:
+        (lo, hi), risk_lo, risk_hi = interval, shown(interval[0])[1], shown(interval[1])[1]
+    hot = not_tested(n) if hs is None else {k: hs[k].to_numpy() for k in ("hotspot", "p_value", "gi_z")}
+    columns = {
+        "incident_exposure": E,
+        "incident_exposure_lo": lo,
+        "incident_exposure_hi": hi,
+        "incident_density": density,
+        "n_incidents": n_inc,
+        "enforcement_exposure": Z,
+        "incident_risk": inc_risk,
+        "enforcement_risk": enf_risk,
+        "composite_risk": composite,
+        "risk": risk,
+        "risk_lo": risk_lo,
+        "risk_hi": risk_hi,
+        "risk_percentile": _percentile(risk),
+        "risk_class": classify(risk, model.classes, 5),
+        "evidence": _evidence(n_inc),
+        **hot,
+    }
     out = segments.copy()
-    out["incident_exposure"] = E
-    out["incident_exposure_lo"] = interval[0]
-    out["incident_exposure_hi"] = interval[1]
-    out["incident_density"] = density
-    out["n_incidents"] = n_inc
-    out["enforcement_exposure"] = Z
-    out["incident_risk"] = terms[""]
-    out["enforcement_risk"] = enf_risk
-    out["composite_risk"] = composite[""]
-    out["risk"] = risk
-    out["risk_lo"] = shown["_lo"]
-    out["risk_hi"] = shown["_hi"]
-    out["risk_percentile"] = pd.Series(risk).rank(method="max", pct=True).to_numpy() * 100.0 if len(out) else risk
-    out["risk_class"] = classify(risk, model.classes, 5)
-    out["evidence"] = _evidence(n_inc)
-    out["hotspot"] = hs["hotspot"].to_numpy()
-    out["p_value"] = hs["p_value"].to_numpy()
-    out["gi_z"] = hs["gi_z"].to_numpy()
+    for name, value in columns.items():
+        out[name] = value
     return out
+
+
+def _percentile(x: np.ndarray) -> np.ndarray:
+    """Within-run percentile rank, ties at the highest: ``pd.Series(x).rank(method="max", pct=True) * 100``."""
+    if len(x) == 0:
+        return x
+    return pd.Series(x).rank(method="max", pct=True).to_numpy() * 100.0

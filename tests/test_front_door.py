@@ -1,0 +1,147 @@
+"""score_segments(..., inference=False): the same table without intervals and hot spots, and none of their work."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pandas.testing import assert_frame_equal
+from shapely import LineString, box
+
+import routerisk
+import routerisk._scoring_hotspots as hotspots_mod
+import routerisk.scoring as scoring_mod
+from routerisk.model import RiskModel
+from routerisk.scoring import SCORE_COLUMNS, score_segments
+
+METRIC = "EPSG:6372"
+INFERENCE_COLUMNS = ["incident_exposure_lo", "incident_exposure_hi", "risk_lo", "risk_hi", "p_value", "gi_z"]
+SKIPPED = [*INFERENCE_COLUMNS, "hotspot"]
+
+
+def _layers(n_inc=600, seed=0, crs="EPSG:4326"):
+    """A bent route of 60 segments (some of 2-3 pieces) and incidents around it, in ``crs``."""
+    rng = np.random.default_rng(seed)
+    x0, y0 = 2_500_000.0, 1_000_000.0
+    geoms = []
+    for i in range(60):
+        a = (x0 + i * 3000.0, y0 + 500.0 * np.sin(i / 5))
+        b = (x0 + (i + 1) * 3000.0, y0 + 500.0 * np.sin((i + 1) / 5))
+        mid = [((a[0] + b[0]) / 2, (a[1] + b[1]) / 2 + 300.0)] if i % 3 == 0 else []
+        geoms.append(LineString([a, *mid, b]))
+    seg = gpd.GeoDataFrame({"segment_id": [f"s{i}" for i in range(60)]}, geometry=geoms, crs=METRIC)
+    xy = np.c_[x0 + rng.uniform(-10_000, 190_000, n_inc), y0 + rng.normal(0, 8000, n_inc)]
+    inc = gpd.GeoDataFrame(
+        {
+            "date": pd.Timestamp("2021-01-01") + pd.to_timedelta(rng.integers(0, 700, n_inc), "D"),
+            "category": rng.choice(["homicide", "robbery", "kidnapping", "accident"], n_inc),
+            "victims": rng.integers(1, 4, n_inc),
+            "location_precision": rng.choice(["exact", "locality", "municipality", "state"], n_inc),
+        },
+        geometry=shapely.points(xy),
+        crs=METRIC,
+    )
+    zones = gpd.GeoDataFrame({"intensity": [2.0], "zone_type": ["checkpoint"]},
+                             geometry=[box(x0 + 40_000, y0 - 5000, x0 + 60_000, y0 + 5000)], crs=METRIC)  # fmt: skip
+    return seg.to_crs(crs), inc.to_crs(crs), zones.to_crs(crs)
+
+
+MODEL = RiskModel(bandwidth_m=8000.0, half_life_days=365.0, crs=METRIC)
+
+
+@pytest.fixture(scope="module")
+def layers():
+    return _layers()
+
+
+@pytest.mark.parametrize("risk_layer", ["composite", "incident"])
+def test_without_inference_every_other_column_equals_the_default_call(layers, risk_layer):
+    seg, inc, zones = layers
+    model = RiskModel(bandwidth_m=8000.0, half_life_days=365.0, crs=METRIC, risk_layer=risk_layer)
+    full = score_segments(seg, inc, zones=zones, model=model)
+    lean = score_segments(seg, inc, zones=zones, model=model, inference=False)
+    assert list(lean.columns) == list(full.columns) == [*seg.columns, *SCORE_COLUMNS]
+    assert (lean.dtypes == full.dtypes).all()
+    assert lean.crs == full.crs and lean.index.equals(full.index)
+    assert_frame_equal(lean.drop(columns=SKIPPED), full.drop(columns=SKIPPED), check_exact=True)
+    # the default call did test something and produced finite intervals, so the comparison is not vacuous
+    assert np.isfinite(full["risk_hi"]).all() and (full["hotspot"] != "not tested").any()
+    assert full["n_incidents"].gt(0).any() and full["enforcement_exposure"].gt(0).any()
+    for col in INFERENCE_COLUMNS:
+        assert lean[col].isna().all(), col
+    assert (lean["hotspot"] == "not tested").all()
+    assert lean.attrs["routerisk"]["inference"] is False
+    assert full.attrs["routerisk"]["inference"] is True
+    assert lean.attrs["routerisk"]["n_incidents_attributed"] is None
+    assert full.attrs["routerisk"]["n_incidents_attributed"] > 0
+
+
+def test_not_tested_uses_the_values_of_the_hot_spot_step():
+    """"not tested" in the lean table is exactly what the hot-spot step writes for an untestable network."""
+    seg, inc, _ = _layers(n_inc=50)
+    far = inc.copy()
+    far.geometry = far.geometry.translate(50.0, 0.0)  # 50 degrees away: no record in reach, nothing tested
+    full = score_segments(seg, far, model=MODEL)
+    lean = score_segments(seg, far, model=MODEL, inference=False)
+    assert (full["hotspot"] == "not tested").all()
+    assert_frame_equal(lean[["hotspot", "p_value", "gi_z"]], full[["hotspot", "p_value", "gi_z"]], check_exact=True)
+
+
+def test_without_inference_no_interval_attribution_adjacency_or_test_is_computed(layers, monkeypatch):
+    seg, inc, zones = layers
+    calls = []
+
+    def spy(name):
+        def boom(*args, **kwargs):
+            calls.append(name)
+            raise AssertionError(f"{name} called without inference")
+
+        return boom
+
+    for name in ("attribute_incidents", "segment_adjacency", "network_neighbourhood", "segment_hotspots"):
+        monkeypatch.setattr(hotspots_mod, name, spy(name))
+    for name in ("score_hotspots", "exposure_interval", "mean_reach_kernel"):
+        monkeypatch.setattr(scoring_mod, name, spy(name))
+    seen = []
+    real_exposure = scoring_mod.exposure
+
+    def exposure_spy(*args, **kwargs):
+        seen.append(kwargs.get("moments"))
+        return real_exposure(*args, **kwargs)
+
+    monkeypatch.setattr(scoring_mod, "exposure", exposure_spy)
+    lean = score_segments(seg, inc, zones=zones, model=MODEL, inference=False)
+    assert calls == [] and seen == [False]
+    assert lean["incident_exposure"].gt(0).any()
+    with pytest.raises(AssertionError, match="called without inference"):  # the spies are live
+        score_segments(seg, inc, zones=zones, model=MODEL)
+
+
+def test_without_inference_a_bad_flow_column_is_still_refused(layers):
+    seg, inc, _ = layers
+    bad = seg.assign(flow=-1.0)
+    with pytest.raises(routerisk.InputError, match="flow"):
+        score_segments(bad, inc, model=MODEL, inference=False)
+
+
+def test_without_inference_empty_layers():
+    seg, inc, _ = _layers(n_inc=10)
+    out = score_segments(seg.iloc[:0], inc, model=MODEL, inference=False)
+    assert len(out) == 0 and list(out.columns)[-len(SCORE_COLUMNS):] == list(SCORE_COLUMNS)
+    out = score_segments(seg, inc.iloc[:0], model=MODEL, inference=False)
+    assert (out["incident_exposure"] == 0).all() and (out["hotspot"] == "not tested").all()
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), n_inc=st.integers(0, 300), kernel=st.sampled_from(["quartic", "gaussian"]))
+def test_property_lean_equals_full_outside_the_inference_columns(seed, n_inc, kernel):
+    seg, inc, _ = _layers(n_inc=n_inc, seed=seed)
+    model = RiskModel(bandwidth_m=6000.0, kernel=kernel, crs=METRIC, classes="quantiles")
+    full = score_segments(seg, inc, model=model)
+    lean = score_segments(seg, inc, model=model, inference=False)
+    assert_frame_equal(lean.drop(columns=SKIPPED), full.drop(columns=SKIPPED), check_exact=True)
+    assert lean[INFERENCE_COLUMNS].isna().all().all()
