@@ -250,16 +250,58 @@ def _accumulate(flat, w, h, shape: tuple[int, int], cell_m: float, kernel: str, 
     groups = np.round(h, 3)
     for hg in np.unique(groups):
         sel = groups == hg
-        binned = np.bincount(flat[sel], weights=w[sel], minlength=nrows * ncols).reshape(nrows, ncols)
         ker = _kernel_stencil(float(hg), cell_m, kernel)
-        out += _convolve(binned, ker)
+        _add_convolved(out, flat[sel], w[sel], ker)
         if counts is not None:
-            n_binned = np.bincount(flat[sel], minlength=nrows * ncols).reshape(nrows, ncols).astype("float64")
-            counts += _convolve(n_binned, (ker > 0).astype("float64"))
+            _add_convolved(counts, flat[sel], np.ones(int(sel.sum())), (ker > 0).astype("float64"))
     out *= 1e6  # per m² -> per km²
     if counts is not None:
         out[np.rint(counts) < min_count] = np.nan
     return out
+
+
+def _add_convolved(out: np.ndarray, flat: np.ndarray, weights: np.ndarray, stencil: np.ndarray) -> None:
+    """``out += _convolve(binned, stencil)`` with ``binned`` the weights summed per cell (``flat`` indices).
+
+    When the stencils of the occupied cells cover few cells, the sum is formed on those cells only (no grid-sized
+    temporary: the demo's 1 km surface of 5.5 million cells took +141 MB and 0.54 s with three such grids); the
+    additions happen in the same order as in :func:`_convolve`, so the values are the same to the bit.
+    """
+    cells, inverse = np.unique(flat, return_inverse=True)
+    sums = np.bincount(inverse, weights=weights, minlength=len(cells))  # each cell's additions in input order
+    nonzero = sums != 0
+    cells, sums = cells[nonzero], sums[nonzero]
+    if len(cells) == 0:
+        return
+    n_terms = len(cells) * int(np.count_nonzero(stencil))
+    if n_terms > out.size // 8 or len(cells) * stencil.size > 2 * out.size:  # _convolve's FFT, or a dense sum
+        binned = np.zeros(out.size)
+        binned[cells] = sums
+        out += _convolve(binned.reshape(out.shape), stencil)
+        return
+    touched, values = _scatter_terms(out.shape, cells, sums, stencil)
+    peak = values.max() if len(touched) == out.size else max(values.max(), 0.0)  # the grid's maximum
+    values[values < peak * 1e-13] = 0.0  # _convolve's threshold
+    out.ravel()[touched] += values
+
+
+def _scatter_terms(shape: tuple[int, int], cells: np.ndarray, w: np.ndarray, stencil: np.ndarray):
+    """The cells :func:`_scatter` touches and their sums (``np.add.at`` order), without the grid."""
+    nrows, ncols = shape
+    dr, dc, kval = _stencil_offsets(stencil)
+    rows, cols = np.divmod(cells, ncols)
+    rr, cc = rows[:, None] + dr, cols[:, None] + dc
+    ok = (rr >= 0) & (rr < nrows) & (cc >= 0) & (cc < ncols)
+    touched, inverse = np.unique((rr * ncols + cc)[ok], return_inverse=True)
+    return touched, np.bincount(inverse, weights=(w[:, None] * kval)[ok], minlength=len(touched))
+
+
+def _stencil_offsets(stencil: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row and column offsets from the centre and values of the stencil's non-zero terms (row-major order)."""
+    dr, dc = np.divmod(np.arange(stencil.size), stencil.shape[1])
+    kval = stencil.ravel()
+    used = kval != 0
+    return dr[used] - stencil.shape[0] // 2, dc[used] - stencil.shape[1] // 2, kval[used]
 
 
 def _kernel_stencil(h_m: float, cell_m: float, kernel: str) -> np.ndarray:
@@ -289,10 +331,7 @@ def _scatter(grid: np.ndarray, cells: np.ndarray, stencil: np.ndarray) -> np.nda
     """``convolve(grid, stencil, mode="same")`` as a sum of stencils placed at the occupied ``cells`` (flat
     indices), in blocks of about 2**20 terms so the memory stays bounded."""
     nrows, ncols = grid.shape
-    dr, dc = np.divmod(np.arange(stencil.size), stencil.shape[1])
-    kval = stencil.ravel()
-    used = kval != 0
-    dr, dc, kval = dr[used] - stencil.shape[0] // 2, dc[used] - stencil.shape[1] // 2, kval[used]
+    dr, dc, kval = _stencil_offsets(stencil)
     rows, cols = np.divmod(cells, ncols)
     w = grid.ravel()[cells]
     out = np.zeros(grid.size)
@@ -358,7 +397,8 @@ def write_geotiff(
     if arr.ndim != 2 or 0 in arr.shape:
         msg = f"`array` must be a non-empty 2-D array, got shape {arr.shape}"
         raise InputError(msg)
-    data = np.where(np.isfinite(arr), arr, nodata).astype("float32")
+    data = arr.astype("float32")  # one float32 copy (not a float64 one first: the demo's grid is 5.5M cells)
+    data[~np.isfinite(arr)] = nodata
     rows, cols = data.shape
     crs_wkt = CRS.from_user_input(crs).to_wkt()
     factors = [int(f) for f in overviews if rows // int(f) >= 1 and cols // int(f) >= 1 and int(f) > 1]
