@@ -6,8 +6,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS, Transformer
+from pyproj import CRS
 
+from .crs import _transformer, transform_xy
 from .engine import segment_pieces
 from .schema import WGS84
 
@@ -37,25 +38,29 @@ def _incident_lonlat(incidents) -> tuple[np.ndarray, np.ndarray, object] | None:
     """
     if not _is_lonlat_table(incidents):
         geoms = np.asarray(incidents.geometry.values, dtype=object)
-        x, y = np.full(len(geoms), np.nan), np.full(len(geoms), np.nan)
         if len(geoms) == 0:
-            return x, y, incidents.crs
+            return np.empty(0), np.empty(0), incidents.crs
         type_id = shapely.get_type_id(geoms)
         if not np.all((type_id == shapely.GeometryType.POINT) | (type_id == shapely.GeometryType.MISSING)):
             return None
-        valid = (type_id == shapely.GeometryType.POINT) & ~shapely.is_empty(geoms)
-        if valid.all():
-            x[:], y[:] = shapely.get_x(geoms), shapely.get_y(geoms)
-        else:
-            ok = geoms[valid]
-            x[valid], y[valid] = shapely.get_x(ok), shapely.get_y(ok)
-        return x, y, incidents.crs
+        try:  # no empty Point (the usual case): two passes, NaN for a missing geometry
+            return shapely.get_x(geoms), shapely.get_y(geoms), incidents.crs
+        except shapely.errors.GEOSException:  # GEOS refuses the coordinates of an empty Point
+            valid = (type_id == shapely.GeometryType.POINT) & ~shapely.is_empty(geoms)
+            x, y = np.full(len(geoms), np.nan), np.full(len(geoms), np.nan)
+            x[valid], y[valid] = shapely.get_x(geoms[valid]), shapely.get_y(geoms[valid])
+            return x, y, incidents.crs
     x = pd.to_numeric(incidents["lon"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     y = pd.to_numeric(incidents["lat"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     missing = np.isnan(x) | np.isnan(y)
     if missing.any():
         x, y = np.where(missing, np.nan, x), np.where(missing, np.nan, y)
     return x, y, CRS.from_user_input(WGS84)
+
+
+def transform_needed(src, dst) -> bool:
+    """False when ``src`` and ``dst`` are exactly the same CRS (cached with the Transformer)."""
+    return _transformer(src, dst) is not None
 
 
 def _is_lonlat_table(incidents) -> bool:
@@ -76,10 +81,8 @@ def _projected_point_xy(incidents, crs) -> tuple[np.ndarray, np.ndarray, np.ndar
         return None
     x, y, src = lonlat
     valid = ~np.isnan(x)
-    dst = CRS.from_user_input(crs)
-    if len(x) and src is not None and not CRS.from_user_input(src).is_exact_same(dst):
-        x, y = Transformer.from_crs(src, dst, always_xy=True).transform(x, y)
-        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if len(x) and src is not None and transform_needed(src, crs):
+        x, y = transform_xy(src, crs, x, y)
         if not valid.all():
             x, y = np.where(valid, x, np.nan), np.where(valid, y, np.nan)
     return x, y, valid
@@ -113,9 +116,8 @@ class ProjectedSegments:
         simple = self.n > 0 and bool(np.all(shapely.get_type_id(raw) == shapely.GeometryType.LINESTRING))
         if simple and not shapely.has_z(raw).any() and segments.crs is not None:
             coords, self._coord_of = shapely.get_coordinates(raw, return_index=True)
-            if not CRS.from_user_input(segments.crs).is_exact_same(dst):
-                x, y = Transformer.from_crs(segments.crs, dst, always_xy=True).transform(coords[:, 0], coords[:, 1])
-                coords = np.column_stack([np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)])
+            if transform_needed(segments.crs, dst):
+                coords = np.column_stack(transform_xy(segments.crs, dst, coords[:, 0], coords[:, 1]))
             same = self._coord_of[1:] == self._coord_of[:-1]
             self.xy0 = np.ascontiguousarray(coords[:-1][same])
             self.xy1 = np.ascontiguousarray(coords[1:][same])

@@ -44,12 +44,11 @@ def grid_pass(mode, code, xy0, xy1, piece_ptr, pts, w, h, out_e, out_n, offset, 
     # only points that can reach a piece matter; the grid spans them
     lo = np.minimum(xy0.min(axis=0), xy1.min(axis=0)) - R
     hi = np.maximum(xy0.max(axis=0), xy1.max(axis=0)) + R
-    keep = np.flatnonzero(np.all((pts >= lo) & (pts <= hi), axis=1))
+    # one compiled pass: the points inside the box and their extent
+    keep, x0, y0, x1, y1 = _in_box(pts, float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
     if len(keep) == 0:
         return
-    px, py = pts[keep, 0], pts[keep, 1]
-    x0, y0 = float(px.min()), float(py.min())
-    width, height = float(px.max()) - x0, float(py.max()) - y0
+    width, height = x1 - x0, y1 - y0
     cell = R / 4.0
     max_cells = max(4 * len(keep), 1 << 16)
     ncell = (width / cell + 1.0) * (height / cell + 1.0)
@@ -57,11 +56,7 @@ def grid_pass(mode, code, xy0, xy1, piece_ptr, pts, w, h, out_e, out_n, offset, 
         cell *= math.sqrt(ncell / max_cells)
     nx = int(width // cell) + 1
     ny = int(height // cell) + 1
-    start, order = _counting_sort(px, py, x0, y0, cell, nx, ny)
-    sel = keep[order]
-    sx, sy = np.ascontiguousarray(pts[sel, 0]), np.ascontiguousarray(pts[sel, 1])
-    sw = np.ascontiguousarray(w[sel])
-    sih = 1.0 / (h[sel] * h[sel])
+    start, sel, sx, sy, sw, sih = _bin_points(pts, w, h, keep, x0, y0, cell, nx, ny)
     multi = bool(np.any(np.diff(piece_ptr) > 1))
     nthreads = numba.config.NUMBA_NUM_THREADS if multi else 1
     scratch = np.full((nthreads, len(sel) if multi else 1), np.inf)
@@ -80,6 +75,53 @@ def grid_pass(mode, code, xy0, xy1, piece_ptr, pts, w, h, out_e, out_n, offset, 
 
 # Reassociation lets LLVM vectorise the per-row reductions; no flag assumes finite values (scratch uses inf).
 _FM = {"reassoc", "contract", "arcp", "nsz"}
+
+
+@njit(cache=True)
+def _in_box(pts, lox, loy, hix, hiy):
+    """Indices of the points inside ``[lox, hix] x [loy, hiy]`` (ascending) and their min / max x and y."""
+    n = pts.shape[0]
+    keep = np.empty(n, np.int64)
+    m = 0
+    x0 = y0 = np.inf
+    x1 = y1 = -np.inf
+    for i in range(n):
+        x = pts[i, 0]
+        y = pts[i, 1]
+        if x >= lox and x <= hix and y >= loy and y <= hiy:
+            keep[m] = i
+            m += 1
+            x0 = min(x0, x)
+            x1 = max(x1, x)
+            y0 = min(y0, y)
+            y1 = max(y1, y)
+    return keep[:m].copy(), x0, y0, x1, y1
+
+
+@njit(cache=True)
+def _bin_points(pts, w, h, keep, x0, y0, cell, nx, ny):
+    """Counting sort of the kept points by grid cell, and their coordinates, weights and ``1 / h^2`` in that order."""
+    m = keep.size
+    px = np.empty(m)
+    py = np.empty(m)
+    for j in range(m):
+        px[j] = pts[keep[j], 0]
+        py[j] = pts[keep[j], 1]
+    start, order = _counting_sort(px, py, x0, y0, cell, nx, ny)
+    sel = np.empty(m, np.int64)
+    sx = np.empty(m)
+    sy = np.empty(m)
+    sw = np.empty(m)
+    sih = np.empty(m)
+    for j in range(m):
+        i = keep[order[j]]
+        sel[j] = i
+        sx[j] = pts[i, 0]
+        sy[j] = pts[i, 1]
+        sw[j] = w[i]
+        hi = h[i]
+        sih[j] = 1.0 / (hi * hi)
+    return start, sel, sx, sy, sw, sih
 
 
 @njit(cache=True)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
 import numpy as np
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from ._errors import ConfigError, CRSMismatchError
 
-__all__ = ["MEXICO_BOUNDS", "MEXICO_CRS", "analysis_crs", "check_same_crs"]
+__all__ = ["MEXICO_BOUNDS", "MEXICO_CRS", "analysis_crs", "check_same_crs", "transform_xy"]
 
 #: Mexico ITRF2008 / LCC, metres; the default analysis CRS for data inside Mexico's extent.
 MEXICO_CRS = "EPSG:6372"
@@ -39,6 +42,8 @@ def analysis_crs(bounds: Sequence[float] | None = None, crs: str = "auto") -> CR
     >>> analysis_crs((-99.5, 19.0, -98.9, 19.7)).to_epsg()
     6372
     """
+    if crs == MEXICO_CRS:
+        return _mexico_crs()
     if crs != "auto":
         try:
             out = CRS.from_user_input(crs)
@@ -50,11 +55,11 @@ def analysis_crs(bounds: Sequence[float] | None = None, crs: str = "auto") -> CR
             raise ConfigError(msg)
         return out
     if bounds is None or not np.all(np.isfinite(bounds)):
-        return CRS.from_user_input(MEXICO_CRS)
+        return _mexico_crs()
     w, s, e, n = bounds
     mw, ms, me, mn = MEXICO_BOUNDS
     if w >= mw and s >= ms and e <= me and n <= mn:
-        return CRS.from_user_input(MEXICO_CRS)
+        return _mexico_crs()
     lon0, lat0 = (w + e) / 2.0, (s + n) / 2.0
     return CRS.from_proj4(f"+proj=aeqd +lat_0={lat0:.6f} +lon_0={lon0:.6f} +datum=WGS84 +units=m +no_defs")
 
@@ -87,3 +92,85 @@ def check_same_crs(*layers: tuple[str, gpd.GeoDataFrame | gpd.GeoSeries]) -> Non
                 f"{layer_crs.to_string()}; reproject one with `.to_crs(...)`"
             )
             raise CRSMismatchError(msg)
+
+
+@functools.lru_cache(maxsize=1)
+def _mexico_crs() -> CRS:
+    """:data:`MEXICO_CRS` as a pyproj CRS, built once (CRS objects are immutable)."""
+    return CRS.from_user_input(MEXICO_CRS)
+
+
+#: Transformers by (source, target) CRS, each built once per process (building one costs milliseconds).
+_TRANSFORMERS: dict[tuple[str, str], Transformer | None] = {}
+_TRANSFORMERS_MAX = 32
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+#: Arrays of at least this many coordinates are transformed in two halves on two threads.
+PARALLEL_MIN = 20_000
+
+
+def _crs_key(crs: CRS) -> str:
+    # `srs` is the input the CRS was built from, so equal strings are the same CRS
+    return crs.srs or crs.to_wkt()
+
+
+def _transformer(src, dst) -> Transformer | None:
+    """The always-xy Transformer from ``src`` to ``dst`` (cached), or None when the two are exactly the same CRS.
+
+    pyproj >= 3.1 Transformers are thread-safe (each thread gets its own PROJ object), so one cached instance
+    serves every thread.
+    """
+    src, dst = CRS.from_user_input(src), CRS.from_user_input(dst)
+    key = (_crs_key(src), _crs_key(dst))
+    if key not in _TRANSFORMERS:
+        if len(_TRANSFORMERS) >= _TRANSFORMERS_MAX:
+            _TRANSFORMERS.clear()
+        _TRANSFORMERS[key] = None if src.is_exact_same(dst) else Transformer.from_crs(src, dst, always_xy=True)
+    return _TRANSFORMERS[key]
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL  # one small pool per process, made on first use
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="routerisk-proj")
+        return _POOL
+
+
+def transform_xy(src, dst, x, y) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates ``x, y`` (always x = easting/longitude first) transformed from CRS ``src`` to ``dst``.
+
+    The values of ``Transformer.from_crs(src, dst, always_xy=True).transform(x, y)`` (what ``GeoSeries.to_crs``
+    gives), bit for bit: the Transformer is built once per pair of CRSs, and an array of at least
+    :data:`PARALLEL_MIN` coordinates is transformed in two halves on two threads (PROJ releases the GIL).
+    The input arrays are not modified; the same CRS returns float64 copies.
+
+    Parameters
+    ----------
+    src, dst : pyproj.CRS or anything ``CRS.from_user_input`` accepts
+    x, y : array-like of float
+
+    Returns
+    -------
+    x, y : numpy.ndarray of float64
+
+    Examples
+    --------
+    >>> x, y = transform_xy("EPSG:4326", "EPSG:3857", [0.0, 180.0], [0.0, 0.0])
+    >>> x.round(1).tolist(), y.tolist()
+    ([0.0, 20037508.3], [0.0, 0.0])
+    """
+    x = np.array(x, dtype=np.float64, copy=True).reshape(-1)
+    y = np.array(y, dtype=np.float64, copy=True).reshape(-1)
+    tr = _transformer(src, dst)
+    if tr is None or len(x) == 0:
+        return x, y
+    if len(x) < PARALLEL_MIN:
+        tr.transform(x, y, inplace=True)
+        return x, y
+    half = len(x) // 2
+    # in place on the two halves of the copies (views share their memory); each thread its own PROJ context
+    futures = [_pool().submit(tr.transform, x[sl], y[sl], inplace=True) for sl in (slice(0, half), slice(half, None))]
+    for f in futures:
+        f.result()
+    return x, y

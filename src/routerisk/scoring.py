@@ -34,6 +34,8 @@ The constants (``T_eff``, the references, the months each term sums, warnings, C
 
 from __future__ import annotations
 
+import copy
+import functools
 from typing import NamedTuple
 
 import geopandas as gpd
@@ -106,14 +108,38 @@ SCORE_COLUMNS = (
 EVIDENCE_THRESHOLDS = (3, 10)
 
 
-def _reference_date(incidents, model: RiskModel, reference_date=None) -> pd.Timestamp | None:
+def _reference_date(incidents, model: RiskModel, reference_date=None, dates=None) -> pd.Timestamp | None:
+    """The reference date of the decay: the argument, else ``model.reference_date``, else the latest date.
+
+    ``dates`` is ``_incident_dates(incidents)`` when the caller has it.
+    """
     ref = reference_date if reference_date is not None else model.reference_date
     if ref is not None:
         return pd.Timestamp(ref).normalize()
     if "date" not in incidents or len(incidents) == 0:
         return None
-    latest = _dates(incidents["date"].to_numpy()).max()
+    latest = (_incident_dates(incidents) if dates is None else dates).max()
     return None if pd.isna(latest) else latest
+
+
+def _incident_dates(incidents) -> pd.Series | None:
+    """The incidents' dates as day-normalised naive datetimes (NaT where missing), or None without a ``date``."""
+    return _dates(incidents["date"].to_numpy()) if "date" in incidents else None
+
+
+def _month_summary(dates: pd.Series | None, keep: np.ndarray) -> dict | None:
+    """``_terms.month_summary(dates[keep])`` (first and last ``YYYY-MM``, distinct months) without Periods."""
+    if dates is None:
+        return None
+    d = dates.to_numpy()[keep]
+    d = d[~np.isnat(d)]
+    if len(d) == 0:
+        return None
+    months = d.astype("datetime64[M]").astype(np.int64)  # months since 1970-01
+    lo, hi = int(months.min()), int(months.max())
+    count = int(np.count_nonzero(np.bincount(months - lo))) if hi - lo < 1_000_000 else len(np.unique(months))
+    first, last = (pd.Period(ordinal=m, freq="M") for m in (lo, hi))
+    return {"first": str(first), "last": str(last), "count": count}
 
 
 def incident_weights(incidents: pd.DataFrame, model: RiskModel | None = None, reference_date=None) -> np.ndarray:
@@ -146,6 +172,12 @@ def incident_weights(incidents: pd.DataFrame, model: RiskModel | None = None, re
     [1.0, 0.15]
     """
     model = model or RiskModel()
+    dates = _incident_dates(incidents)
+    return _incident_weights(incidents, model, dates, _reference_date(incidents, model, reference_date, dates))
+
+
+def _incident_weights(incidents, model: RiskModel, dates: pd.Series | None, ref) -> np.ndarray:
+    """:func:`incident_weights` from the normalised ``dates`` and the reference date ``ref``."""
     n = len(incidents)
     victims = incidents["victims"].fillna(1).to_numpy() if "victims" in incidents else np.ones(n)
     if "category" in incidents:
@@ -159,13 +191,11 @@ def incident_weights(incidents: pd.DataFrame, model: RiskModel | None = None, re
             np.full(n, "other", dtype=object), victims, category_weights=dict(model.category_weights),
             how=model.victims_factor,
         )
-    if "date" not in incidents:
+    if dates is None:
         if model.window_start is not None or model.window_end is not None:
             w[:] = 0.0
         return w
-    dates = _dates(incidents["date"].to_numpy())
     nat = dates.isna().to_numpy()
-    ref = _reference_date(incidents, model, reference_date)
     if model.half_life_days > 0 and ref is not None:
         age = ((ref - dates).dt.total_seconds() / 86400.0).to_numpy(dtype=np.float64)
         age = np.where(nat, 0.0, np.maximum(age, 0.0))
@@ -247,6 +277,14 @@ def _lookup(values, table: dict, default: float) -> np.ndarray:
     Python object per row: categoricals use their codes, anything else is factorized first.
     """
     s = values if isinstance(values, pd.Series) else pd.Series(values)
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":  # pandas' default strings
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        keys = [k for k in table if isinstance(k, str)]
+        lut = np.array([float(np.nan if table[k] is None else table[k]) for k in keys] + [default], dtype=np.float64)
+        idx = pc.index_in(pa.array(s.array), value_set=pa.array(keys, type=pa.string()))  # null: missing or unknown
+        return lut[np.asarray(pc.fill_null(idx, len(keys)).to_numpy(), dtype=np.intp)]
     if isinstance(s.dtype, pd.CategoricalDtype):
         codes, uniques = s.cat.codes.to_numpy(), s.cat.categories
     else:
@@ -263,9 +301,32 @@ def _saturate(x: np.ndarray, ref: float) -> np.ndarray:
     return 100.0 * x / (x + ref)
 
 
-def _evidence(n: np.ndarray) -> np.ndarray:
+def _evidence(n: np.ndarray):
+    """``"low"`` / ``"medium"`` / ``"high"`` by :data:`EVIDENCE_THRESHOLDS`, as a text column (see :func:`_labels`)."""
     lo, hi = EVIDENCE_THRESHOLDS
-    return np.where(n < lo, "low", np.where(n < hi, "medium", "high")).astype(object)
+    n = np.asarray(n)
+    return _labels((n >= lo).astype(np.int32) + (n >= hi), ("low", "medium", "high"))
+
+
+@functools.lru_cache(maxsize=1)
+def _text_dtype():
+    """The dtype pandas gives a column of Python strings (``str`` on pyarrow in pandas 3, else object)."""
+    return pd.Series(np.array(["x"], dtype=object)).dtype
+
+
+def _labels(codes: np.ndarray, labels: tuple[str, ...]):
+    """``labels[codes]`` as the column pandas would make of those strings, without a Python object per row.
+
+    With pandas' pyarrow strings the column is built from a dictionary array; otherwise an object array.
+    """
+    dtype = _text_dtype()
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        import pyarrow as pa
+
+        dictionary = pa.DictionaryArray.from_arrays(pa.array(np.asarray(codes, dtype=np.int32)),
+                                                    pa.array(list(labels), type=pa.large_string()))  # fmt: skip
+        return pd.array(dictionary.cast(pa.large_string()), dtype=dtype)
+    return np.array(labels, dtype=object)[codes]
 
 
 def score_segments(
@@ -336,13 +397,14 @@ def score_segments(
     model = model or RiskModel()
     crs = _check_layers(segments, incidents, zones, model)
     segs = ProjectedSegments(segments, crs)  # one transform of the segments' coordinates
-    inc = _placed_incidents(incidents, model, crs)
+    dates = _incident_dates(incidents)  # normalised once for the weights, the window and the months
+    ref = _reference_date(incidents, model, dates=dates)
+    inc = _placed_incidents(incidents, model, crs, dates, ref)
     E, n_inc, *moments = exposure(
         segs.xy0, segs.xy1, inc.pts, inc.wp, inc.hp, model.kernel, piece_segment=segs.piece_segment,
         n_segments=segs.n, backend=backend, moments=inference,
     )
-    ref = _reference_date(incidents, model)
-    window, years, warnings = _observation(incidents, inc.w, model, ref)
+    window, years, warnings = _observation(incidents, inc.w, model, ref, dates)
     if inference:
         # "one more record": median category x mean decay over the window x mean kernel over the segment's reach
         c0_weight = _median_weight(model) * _mean_decay(window, years)
@@ -353,7 +415,7 @@ def score_segments(
     has_zones = zones is not None and len(zones) > 0
     Z = enforcement_exposure(gpd.GeoSeries(segs.geoms, crs=crs), _project(zones, crs), model) if has_zones else (
         np.zeros(segs.n))  # fmt: skip
-    inc_months = _terms.month_summary(_dates(incidents["date"].to_numpy())[inc.placed]) if "date" in incidents else None
+    inc_months = _month_summary(dates, inc.placed)
     zone_months = _zone_months(zones, model)
     overlap = _terms.overlap_warning(inc_months, zone_months)
     if overlap:
@@ -461,9 +523,15 @@ class _Placed(NamedTuple):
     wp: np.ndarray
 
 
-def _placed_incidents(incidents, model: RiskModel, crs) -> _Placed:
-    """Weights, bandwidths and projected coordinates; placed = a valid point, a finite bandwidth and ``w > 0``."""
-    w = incident_weights(incidents, model)
+def _placed_incidents(incidents, model: RiskModel, crs, dates=None, ref=None) -> _Placed:
+    """Weights, bandwidths and projected coordinates; placed = a valid point, a finite bandwidth and ``w > 0``.
+
+    ``dates`` and ``ref`` are the normalised dates and the reference date (computed here when not given).
+    """
+    if dates is None:
+        dates = _incident_dates(incidents)
+        ref = _reference_date(incidents, model, dates=dates)
+    w = _incident_weights(incidents, model, dates, ref)
     h = incident_bandwidths(incidents, model)
     xy = _projected_point_xy(incidents, crs)
     if xy is not None:  # points: project their coordinates, not the geometries (no second set of Points)
@@ -502,7 +570,10 @@ def _assemble(segments, model: RiskModel, E, interval, n_inc, Z, years, seg_len,
         lo, hi, risk_lo, risk_hi = (np.full(n, np.nan) for _ in range(4))
     else:
         (lo, hi), risk_lo, risk_hi = interval, shown(interval[0])[1], shown(interval[1])[1]
-    hot = not_tested(n) if hs is None else {k: hs[k].to_numpy() for k in ("hotspot", "p_value", "gi_z")}
+    if hs is None:
+        hot = {**not_tested(n), "hotspot": _labels(np.zeros(n, dtype=np.int32), ("not tested",))}
+    else:
+        hot = {k: hs[k].to_numpy() for k in ("hotspot", "p_value", "gi_z")}
     columns = {
         "incident_exposure": E,
         "incident_exposure_lo": lo,
@@ -521,9 +592,14 @@ def _assemble(segments, model: RiskModel, E, interval, n_inc, Z, years, seg_len,
         "evidence": _evidence(n_inc),
         **hot,
     }
-    out = segments.copy()
-    for name, value in columns.items():
-        out[name] = value
+    if segments.columns.isin(list(columns)).any():  # re-scoring a scored table: overwrite in place
+        out = segments.copy()
+        for name, value in columns.items():
+            out[name] = value
+        return out
+    # one concatenation instead of 18 inserts (each of which copies the block manager's bookkeeping)
+    out = pd.concat([segments, pd.DataFrame(columns, index=segments.index)], axis=1)
+    out.attrs = copy.deepcopy(segments.attrs)
     return out
 
 
@@ -531,4 +607,10 @@ def _percentile(x: np.ndarray) -> np.ndarray:
     """Within-run percentile rank, ties at the highest: ``pd.Series(x).rank(method="max", pct=True) * 100``."""
     if len(x) == 0:
         return x
-    return pd.Series(x).rank(method="max", pct=True).to_numpy() * 100.0
+    if np.isnan(x).any():  # pandas ranks among the non-missing values
+        return pd.Series(x).rank(method="max", pct=True).to_numpy() * 100.0
+    # rank "max" = how many values are <= x (ties share the highest); divided by the count as pandas does
+    order = np.argsort(x)
+    ranks = np.empty(len(x), dtype=np.int64)
+    ranks[order] = np.searchsorted(x[order], x[order], side="right")
+    return ranks / len(x) * 100.0
