@@ -223,13 +223,16 @@ def _mean_decay(window: list | None, years: float) -> float:
     return min(1.0, years * DAYS_PER_YEAR / days) if days > 0 else 1.0
 
 
-def _observation(incidents, w: np.ndarray, model: RiskModel, ref) -> tuple[list | None, float, list[str]]:
+def _observation(incidents, w: np.ndarray, model: RiskModel, ref, dates=None) -> tuple[list | None, float, list[str]]:
     """Observation window ``[t0, t1]`` (ISO dates), its effective years ``T_eff`` and warnings.
 
     ``t0`` / ``t1`` are ``window_start`` / ``window_end`` when set, else the earliest / latest date of the records
     that count (``w > 0``). Without any dated record ``T_eff = 1`` (the rate is per record set) and a warning says so.
+    ``dates`` is ``_dates(incidents["date"].to_numpy())`` when the caller has it.
     """
-    dates = _dates(incidents["date"].to_numpy())[w > 0].dropna() if "date" in incidents else pd.Series([])
+    if dates is None and "date" in incidents:
+        dates = _dates(incidents["date"].to_numpy())
+    dates = dates[w > 0].dropna() if dates is not None else pd.Series([])
     t0 = pd.Timestamp(model.window_start) if model.window_start is not None else (dates.min() if len(dates) else None)
     t1 = pd.Timestamp(model.window_end) if model.window_end is not None else (dates.max() if len(dates) else None)
     if t0 is None or t1 is None or pd.isna(t0) or pd.isna(t1):
