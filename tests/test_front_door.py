@@ -145,3 +145,132 @@ def test_property_lean_equals_full_outside_the_inference_columns(seed, n_inc, ke
     lean = score_segments(seg, inc, model=model, inference=False)
     assert_frame_equal(lean.drop(columns=SKIPPED), full.drop(columns=SKIPPED), check_exact=True)
     assert lean[INFERENCE_COLUMNS].isna().all().all()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The fast helpers of the front door give exactly what the pandas / pyproj / shapely calls they replace give
+# ---------------------------------------------------------------------------------------------------------------
+def test_transform_xy_is_the_transformer_bit_for_bit_in_one_or_two_threads(monkeypatch):
+    from pyproj import Transformer
+
+    import routerisk.crs as crs_mod
+
+    rng = np.random.default_rng(5)
+    x, y = rng.uniform(-117, -87, 50_001), rng.uniform(15, 32, 50_001)
+    x0, y0 = x.copy(), y.copy()
+    ref = Transformer.from_crs("EPSG:4326", METRIC, always_xy=True).transform(x, y)
+    two = crs_mod.transform_xy("EPSG:4326", METRIC, x, y)  # above PARALLEL_MIN: two halves, two threads
+    monkeypatch.setattr(crs_mod, "PARALLEL_MIN", 10**9)
+    one = crs_mod.transform_xy("EPSG:4326", METRIC, x, y)
+    for out in (two, one):
+        assert np.array_equal(out[0], ref[0]) and np.array_equal(out[1], ref[1])
+    assert np.array_equal(x, x0) and np.array_equal(y, y0)  # inputs untouched
+    same = crs_mod.transform_xy(METRIC, METRIC, x, y)
+    assert np.array_equal(same[0], x) and same[0] is not x
+    # one Transformer per pair of CRSs, reused
+    assert crs_mod._transformer("EPSG:4326", METRIC) is crs_mod._transformer("EPSG:4326", METRIC)
+    assert crs_mod._transformer(METRIC, METRIC) is None
+
+
+def test_transform_xy_from_many_threads_at_once():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from routerisk.crs import transform_xy
+
+    rng = np.random.default_rng(6)
+    x, y = rng.uniform(-117, -87, 30_000), rng.uniform(15, 32, 30_000)
+    ref = transform_xy("EPSG:4326", METRIC, x, y)
+    with ThreadPoolExecutor(4) as ex:
+        outs = list(ex.map(lambda _: transform_xy("EPSG:4326", METRIC, x, y), range(8)))
+    assert all(np.array_equal(o[0], ref[0]) and np.array_equal(o[1], ref[1]) for o in outs)
+
+
+def test_incident_coordinates_with_empty_and_missing_points_take_the_masked_path():
+    from shapely import Point
+
+    from routerisk._coords import _incident_lonlat
+
+    geoms = [Point(-99.0, 19.0), Point(), None, Point(-98.0, 18.0)]
+    x, y, _ = _incident_lonlat(gpd.GeoDataFrame(geometry=geoms, crs="EPSG:4326"))
+    assert np.array_equal(x, [-99.0, np.nan, np.nan, -98.0], equal_nan=True)
+    assert np.array_equal(y, [19.0, np.nan, np.nan, 18.0], equal_nan=True)
+    x, y, _ = _incident_lonlat(gpd.GeoDataFrame(geometry=[geoms[0], None], crs="EPSG:4326"))
+    assert np.array_equal(x, [-99.0, np.nan], equal_nan=True)
+    # an empty point is scored as unplaced, exactly like a dropped row
+    seg, inc, _ = _layers(n_inc=40)
+    holed = inc.copy()
+    holed.loc[holed.index[:5], "geometry"] = Point()
+    a = score_segments(seg, holed, model=MODEL)
+    b = score_segments(seg, inc.iloc[5:], model=MODEL)
+    assert_frame_equal(a, b, check_exact=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["homicide", "robbery", "other", "", "Homicide", "zz"])),
+                max_size=40))
+def test_lookup_of_pyarrow_strings_equals_the_object_path(values):
+    from routerisk.schema import LOCATION_SIGMA_M
+    from routerisk.scoring import _lookup
+
+    table = {"homicide": 1.0, "robbery": 0.4, "other": 0.3, "nan-valued": np.nan}
+    s = pd.Series(values, dtype="str")
+    a = _lookup(s, table, 0.3)
+    b = _lookup(pd.Series(values, dtype=object), table, 0.3)
+    assert np.array_equal(a, b, equal_nan=True)
+    sigma = {k: (np.nan if v is None else float(v)) for k, v in LOCATION_SIGMA_M.items()}
+    assert np.array_equal(_lookup(s, sigma, 5.0), _lookup(s.astype(object), sigma, 5.0), equal_nan=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from([0.0, -0.0, 1.0, 50.0, np.nan]), st.floats(0, 100)), max_size=60))
+def test_percentile_equals_the_pandas_rank(values):
+    from routerisk.scoring import _percentile
+
+    x = np.array(values, dtype=np.float64)
+    got = _percentile(x)
+    ref = pd.Series(x).rank(method="max", pct=True).to_numpy() * 100.0 if len(x) else x
+    assert np.array_equal(got, ref, equal_nan=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.datetimes(min_value=pd.Timestamp("1900-01-01").to_pydatetime(),
+                                                  max_value=pd.Timestamp("2100-12-31").to_pydatetime())),
+                max_size=30), st.integers(0, 2**30))
+def test_month_summary_equals_the_period_version(values, mask_seed):
+    from routerisk._terms import _dates, month_summary
+    from routerisk.scoring import _month_summary
+
+    dates = _dates(np.array([np.datetime64("NaT") if v is None else np.datetime64(v, "us") for v in values],
+                            dtype="datetime64[us]"))  # fmt: skip
+    keep = np.random.default_rng(mask_seed).random(len(values)) < 0.7
+    assert _month_summary(dates, keep) == month_summary(dates[keep])
+    assert _month_summary(None, keep) is None
+
+
+def test_text_columns_have_the_dtype_pandas_infers():
+    from routerisk.scoring import _evidence
+
+    n = np.array([0, 2, 3, 9, 10, 50])
+    ev = _evidence(n)
+    ref = pd.Series(np.array(["low", "low", "medium", "medium", "high", "high"], dtype=object))
+    assert_frame_equal(pd.DataFrame({"e": ev}), pd.DataFrame({"e": ref}), check_exact=True)
+
+
+def test_rescoring_a_scored_table_overwrites_the_columns_in_place(layers):
+    seg, inc, zones = layers
+    once = score_segments(seg, inc, zones=zones, model=MODEL)
+    twice = score_segments(once, inc, zones=zones, model=MODEL)
+    assert_frame_equal(twice, once, check_exact=True)
+    lean_twice = score_segments(once, inc, zones=zones, model=MODEL, inference=False)
+    assert_frame_equal(lean_twice.drop(columns=SKIPPED), once.drop(columns=SKIPPED), check_exact=True)
+    assert list(lean_twice.columns) == list(once.columns)
+
+
+def test_segment_attrs_are_kept_and_not_shared(layers):
+    seg, inc, _ = layers
+    tagged = seg.copy()
+    tagged.attrs["source"] = {"file": "routes.gpkg"}
+    out = score_segments(tagged, inc, model=MODEL, inference=False)
+    assert out.attrs["source"] == {"file": "routes.gpkg"}
+    out.attrs["source"]["file"] = "changed"
+    assert tagged.attrs["source"]["file"] == "routes.gpkg"
