@@ -1,16 +1,22 @@
-"""Shelter siting: optimality against brute force, behaviour, outputs and bad input."""
+"""Shelter siting: optimality against brute force and PySAL spopt (the independent reference), behaviour, outputs
+and bad input."""
 
 from __future__ import annotations
 
 import itertools
 import json
 import re
+import subprocess
+import sys
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from shapely import LineString, Point, box
 
 from routerisk import ConfigError, InputError, SolverError, gazetteer
@@ -409,19 +415,139 @@ def test_bad_inputs():
 
 
 @pytest.mark.parametrize("seed", [27, 28])
-def test_sparse_formulation_matches_spopt_and_brute_force(monkeypatch, seed):
-    from routerisk.siting import _solvers
-
+def test_covering_models_match_brute_force_on_routes(seed):
     segs, cands = make_instance(seed)
     siting = ShelterSiting.from_segments(segs, candidates=cands, radius_km=10)
-    dense = siting.solve("mclp", k=3, solver="cbc")
-    monkeypatch.setattr(_solvers, "SPOPT_MAX_CELLS", 0)
-    sparse_res = siting.solve("mclp", k=3, solver="cbc")
+    res = siting.solve("mclp", k=3, solver="cbc")
     best = brute_mclp(route_distance_km(segs, cands) <= 10, weights(segs), 3)
-    assert dense.objective == pytest.approx(best)
-    assert sparse_res.objective == pytest.approx(best) and sparse_res.optimal
+    assert res.objective == pytest.approx(best) and res.optimal
     lscp = siting.solve("lscp", coverage=0.5, solver="cbc")
     assert lscp.share_covered >= 0.5
+
+
+# spopt (PySAL) is the independent reference here: routerisk builds the MCLP, LSCP and p-median models itself
+# (routerisk.siting._solvers) and never imports spopt; both are solved by the same CBC, so the optima must agree.
+_CBC_REF = {"msg": False}
+
+
+def _spopt_mclp(cover: np.ndarray, w: np.ndarray, k: int) -> float:
+    import pulp
+    from spopt.locate import MCLP
+
+    model = MCLP.from_cost_matrix(np.where(cover, 0.0, 2.0), w, service_radius=1.0, p_facilities=k)
+    model.solve(pulp.PULP_CBC_CMD(**_CBC_REF))
+    return float(pulp.value(model.problem.objective) or 0.0)
+
+
+def _spopt_lscp(cover: np.ndarray) -> int:
+    import pulp
+    from spopt.locate import LSCP
+
+    model = LSCP.from_cost_matrix(np.where(cover, 0.0, 2.0), service_radius=1.0)
+    model.solve(pulp.PULP_CBC_CMD(**_CBC_REF))
+    return round(pulp.value(model.problem.objective))
+
+
+def _spopt_pmedian(cost: np.ndarray, w: np.ndarray, k: int) -> float:
+    import pulp
+    from spopt.locate import PMedian
+
+    model = PMedian.from_cost_matrix(cost, w, p_facilities=k)  # every row, the weight-0 ones included
+    model.solve(pulp.PULP_CBC_CMD(**_CBC_REF))
+    return float(pulp.value(model.problem.objective))
+
+
+@st.composite
+def covering_instances(draw):
+    n = draw(st.integers(1, 12))
+    m = draw(st.integers(2, 7))
+    cover = draw(hnp.arrays(bool, (n, m), elements=st.booleans(), fill=st.just(False)))  # sparse and dense
+    w = draw(hnp.arrays(np.float64, n, elements=st.sampled_from([0.0, 0.5, 1.0, 2.0, 3.5, 7.0])))
+    k = draw(st.integers(1, m))
+    return cover, w, k
+
+
+@settings(max_examples=40, deadline=None)
+@given(covering_instances())
+def test_mclp_optimum_equals_spopt_and_brute_force(instance):
+    from scipy import sparse
+
+    from routerisk.siting._solvers import covered_weight, mclp_cbc
+
+    cover, w, k = instance
+    sol = mclp_cbc(sparse.csr_matrix(cover), w, k, 30)
+    assert sol.optimal and len(sol.chosen) <= k and len(set(sol.chosen.tolist())) == len(sol.chosen)
+    assert sol.objective == pytest.approx(covered_weight(sparse.csr_matrix(cover), w, sol.chosen))
+    assert sol.objective == pytest.approx(_spopt_mclp(cover, w, k), abs=1e-9)
+    assert sol.objective == pytest.approx(brute_mclp(cover, w, k), abs=1e-9)
+
+
+@settings(max_examples=20, deadline=None)
+@given(covering_instances())
+def test_lscp_optimum_equals_spopt(instance):
+    from scipy import sparse
+
+    from routerisk.siting._solvers import lscp_cbc
+
+    cover = instance[0]
+    cover = cover[cover.any(axis=1)]  # LSCP covers every row: keep the coverable ones (spopt is infeasible otherwise)
+    if not len(cover):
+        return
+    sol = lscp_cbc(sparse.csr_matrix(cover), np.ones(len(cover)), 30)
+    assert sol.optimal and cover[:, sol.chosen].any(axis=1).all()
+    assert sol.objective == len(sol.chosen) == _spopt_lscp(cover)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    st.integers(1, 10).flatmap(lambda n: st.tuples(
+        hnp.arrays(np.float64, (n, 5), elements=st.integers(1, 40).map(float)),  # > 0: spopt fails on a zero objective
+        hnp.arrays(np.float64, n, elements=st.sampled_from([0.0, 1.0, 2.5, 4.0])),
+        st.integers(1, 5),
+    ))
+)
+def test_pmedian_optimum_equals_spopt_and_brute_force(instance):
+    from routerisk.siting._solvers import pmedian_cbc, pmedian_cost
+
+    cost, w, k = instance
+    if not (w > 0).any():
+        w = w + 1.0
+    sol = pmedian_cbc(cost, w, k, 30)
+    assert sol.optimal and len(sol.chosen) == k
+    brute = min(pmedian_cost(cost, w, np.array(c)) for c in itertools.combinations(range(cost.shape[1]), k))
+    assert sol.objective == pytest.approx(brute, abs=1e-9)
+    assert sol.objective == pytest.approx(_spopt_pmedian(cost, w, k), abs=1e-9)
+
+
+def test_siting_never_imports_spopt():
+    """Solving every model (CBC) leaves spopt, libpysal and scikit-learn unimported: spopt is a test reference only."""
+    code = (
+        "import sys\n"
+        "import geopandas as gpd\n"
+        "from shapely import LineString, Point\n"
+        "from routerisk.siting import ShelterSiting\n"
+        "segs = gpd.GeoDataFrame({'route_id': ['a'] * 4, 'seq': range(4)}, geometry=[LineString([(i * 10_000, 0), "
+        "((i + 1) * 10_000, 0)]) for i in range(4)], crs='EPSG:6372')\n"
+        "towns = gpd.GeoDataFrame(geometry=[Point(5_000, 0), Point(20_000, 0), Point(35_000, 0)], crs='EPSG:6372')\n"
+        "s = ShelterSiting(segs, towns, weights=[4.0, 1.0, 1.0, 4.0], radius_km=6)\n"
+        "r = [s.solve(m, k=2, coverage=1.0, solver='cbc') for m in ('mclp', 'pmedian', 'lscp')]\n"
+        "print([x.solver for x in r], [x.optimal for x in r], round(r[0].objective, 6))\n"
+        "print(sorted(m for m in ('spopt', 'libpysal', 'pointpats', 'sklearn') if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["['cbc', 'cbc', 'cbc'] [True, True, True] 8.0", "[]"]  # A and C cover 4 + 4
+
+
+def test_no_spopt_in_the_package_source():
+    from pathlib import Path
+
+    import routerisk
+
+    root = Path(routerisk.__file__).parent
+    hits = [str(f.relative_to(root)) for f in root.rglob("*.py")
+            if re.search(r"^\s*(import|from)\s+spopt\b", f.read_text(encoding="utf-8"), re.M)]
+    assert hits == []
 
 
 def test_undominated_columns_keep_the_optimum():

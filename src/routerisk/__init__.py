@@ -1,7 +1,7 @@
 """routerisk: geospatial risk analysis of migration routes.
 
 The public names are imported on first use (:pep:`562`): ``import routerisk`` loads only the exceptions, so the
-command line starts in a fraction of a second and a script pays for geopandas, numba, scipy, folium or spopt only
+command line starts in a fraction of a second and a script pays for geopandas, numba, scipy, folium or PuLP only
 when it uses a function that needs them. ``from routerisk import score_segments`` works as usual.
 """
 

@@ -44,7 +44,6 @@ _PACKAGES = (
     "folium",
     "matplotlib",
     "pyarrow",
-    "spopt",
     "pulp",
     "statsmodels",
     "osmnx",  # optional ([osm] extra): "not installed" without it

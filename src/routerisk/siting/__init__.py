@@ -21,10 +21,11 @@ candidate inside a given zone polygon (any date) or named in a list of unsafe to
 
 Models (:meth:`ShelterSiting.solve`; models, measures and solvers are registered in
 :mod:`routerisk.siting.registry`): maximal covering (MCLP), p-median (risk-weighted distance to the nearest shelter,
-existing shelters included) and set covering (fewest sites reaching a share of the risk), built by PySAL spopt and
-solved by PuLP's CBC. Before solving, demand points with the same covering set are merged and dominated candidates
-(covering a subset of another's demand) dropped, which keeps the optimum; spopt's builder visits every cell of a
-dense matrix, so beyond ``SPOPT_MAX_CELLS`` the same formulation is built sparsely in PuLP. A greedy heuristic
+existing shelters included) and set covering (fewest sites reaching a share of the risk), the formulations of PySAL
+spopt's MCLP, PMedian and LSCP built by routerisk in PuLP (covering models from the non-zeros of the coverage
+matrix; spopt is the tests' independent reference, not a dependency) and solved by PuLP's CBC. Before solving,
+demand points with the same covering set are merged and dominated candidates (covering a subset of another's
+demand) dropped, which keeps the optimum. A greedy heuristic
 (p-median: greedy then Teitz-Bart interchange) answers large instances and reports its gap to the LP relaxation
 (solved by HiGHS through scipy) or, for LPs too large, to the ``1 - (1 - 1/k)^k`` guarantee (maximal covering) or a
 Lagrangian bound (p-median). Coverage shares are weighted by demand (spopt's ``perc_cov`` counts points and is not

@@ -352,7 +352,7 @@ class ShelterSiting:
         coverage : float, default 0.9
             Target share for ``"lscp"``, in (0, 1].
         solver : {"auto", "cbc", "greedy"}, default "auto"
-            ``"cbc"``: spopt's model solved by PuLP's CBC. ``"greedy"``: the greedy heuristic (for p-median
+            ``"cbc"``: the model solved exactly by PuLP's CBC. ``"greedy"``: the greedy heuristic (for p-median
             followed by Teitz-Bart interchange), with its gap to the LP-relaxation bound or, when that LP is
             too large, to the ``1 - (1 - 1/k)^k`` guarantee (mclp) or a Lagrangian bound (p-median). ``"auto"``:
             CBC unless the problem exceeds ``_models.CBC_MAX_NONZEROS`` (p-median: ``PMEDIAN_MAX_CELLS``) or CBC

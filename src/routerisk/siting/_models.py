@@ -1,6 +1,6 @@
-"""How each siting model is solved: CBC through spopt when the problem fits, else the greedy heuristic with its
-bound. Each ``solve_*`` takes a :class:`~routerisk.siting.ShelterSiting` and returns the chosen candidate indices
-and the solver facts; :data:`routerisk.siting.registry.MODELS` names them.
+"""How each siting model is solved: CBC (on the model built in :mod:`routerisk.siting._solvers`) when the problem
+fits, else the greedy heuristic with its bound. Each ``solve_*`` takes a :class:`~routerisk.siting.ShelterSiting`
+and returns the chosen candidate indices and the solver facts; :data:`routerisk.siting.registry.MODELS` names them.
 """
 
 from __future__ import annotations

@@ -1,17 +1,17 @@
-"""Solvers: spopt models with PuLP's CBC, a vectorised greedy heuristic, and LP-relaxation bounds.
+"""Solvers: the covering and p-median models built in PuLP and solved by CBC, a vectorised greedy heuristic, and
+LP-relaxation bounds.
 
 Each function takes plain arrays (a sparse coverage matrix or a dense cost matrix, demand weights) and returns
-the chosen column indices with an objective value, so the optimality tests can compare them with brute force.
+the chosen column indices with an objective value, so the optimality tests can compare them with brute force and
+with PySAL spopt (the independent reference of the tests; it is not imported here: its builder visits every cell of
+a dense matrix in Python and its import pulls libpysal, pointpats and scikit-learn).
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 import time
-import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,10 +19,6 @@ import pulp
 from scipy import sparse
 
 from .._errors import SolverError
-
-#: Largest covering problem (merged demand rows x kept candidates) built through spopt, whose builder visits
-#: every cell of a dense matrix in Python; larger ones get the same formulation built from the non-zeros.
-SPOPT_MAX_CELLS = 250_000
 
 
 @dataclass
@@ -54,14 +50,6 @@ def aggregate(A: sparse.csr_matrix, w: np.ndarray) -> tuple[sparse.csr_matrix, n
     if (rep[group] != A).nnz:  # a hash collision (practically never): keep rows apart
         return A.tocsr(), w
     return rep.tocsr(), np.bincount(group, weights=w, minlength=len(first))
-
-
-@contextlib.contextmanager
-def _pulp_quiet() -> Iterator[None]:
-    """Silence one harmless warning: PuLP 3.3 deprecates the ``LpVariable(...)`` constructor spopt 0.7 calls."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r".*LpVariable.*deprecated", category=DeprecationWarning)
-        yield
 
 
 @functools.cache
@@ -119,97 +107,134 @@ def _reduced(A: sparse.csr_matrix, w: np.ndarray, k: int) -> tuple[sparse.csr_ma
     return Ag[:, keep].tocsr(), wg, keep
 
 
-def _binary(prob, name: str):
-    if hasattr(prob, "add_variable"):  # PuLP >= 3.3
-        return prob.add_variable(name, 0, 1, pulp.LpBinary)
-    return pulp.LpVariable(name, 0, 1, pulp.LpBinary)  # pragma: no cover - older PuLP
+def _variables(prob, prefix: str, n: int, cat: str) -> list:
+    """``n`` variables ``prefix0, prefix1, ...`` in [0, 1] of category ``cat`` (PuLP's own constructor)."""
+    if hasattr(prob, "add_variable"):  # PuLP >= 3.3 deprecates calling LpVariable(...) directly
+        return [prob.add_variable(f"{prefix}{i}", 0, 1, cat) for i in range(n)]
+    return [pulp.LpVariable(f"{prefix}{i}", 0, 1, cat) for i in range(n)]  # pragma: no cover - older PuLP
+
+
+def _constraint(prob, terms: list, sense: int, rhs: float) -> None:
+    """Add ``sum(coef * var) <sense> rhs`` from a list of (variable, coefficient) pairs, without copying it."""
+    prob.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), sense, rhs=rhs))
 
 
 def _sparse_covering(Ag: sparse.csr_matrix, wg: np.ndarray | None, k: int | None):
-    """The spopt MCLP (``wg``, ``k`` given) or LSCP formulation built from the non-zeros only.
+    """The maximal covering (``wg``, ``k`` given) or set covering formulation, built from the non-zeros only.
 
-    spopt's ``from_cost_matrix`` loops over every cell of a dense matrix; this builds the same constraints
-    (``sum_j a_ij x_j >= y_i``, ``sum_j x_j = k``; or ``sum_j a_ij x_j >= 1``, minimise ``sum_j x_j``) in time
-    proportional to the non-zeros. ``y`` is continuous in [0, 1]: with binary ``x`` and positive weights it
-    takes 0 or 1 at every optimum.
+    The formulations of Church and ReVelle (1974) and Toregas et al. (1971), as ``spopt.locate.MCLP`` and
+    ``LSCP.from_cost_matrix`` build them (the tests compare the optima): maximise ``sum_i w_i y_i`` subject to
+    ``sum_j a_ij x_j >= y_i`` and ``sum_j x_j = k``; or minimise ``sum_j x_j`` subject to ``sum_j a_ij x_j >= 1``.
+    spopt visits every cell of a dense matrix in Python; here the work is proportional to the non-zeros. ``y``
+    is continuous in [0, 1]: with binary ``x`` and positive weights it takes 0 or 1 at every optimum.
     """
     n, m = Ag.shape
     mclp = wg is not None
     prob = pulp.LpProblem("mclp" if mclp else "lscp", pulp.LpMaximize if mclp else pulp.LpMinimize)
-    x = [_binary(prob, f"x_{j}") for j in range(m)]
+    x = _variables(prob, "x_", m, pulp.LpBinary)
     cols = np.split(Ag.indices, Ag.indptr[1:-1])
     if mclp:
-        if hasattr(prob, "add_variable"):
-            y = [prob.add_variable(f"y_{i}", 0, 1) for i in range(n)]
-        else:  # pragma: no cover - older PuLP
-            y = [pulp.LpVariable(f"y_{i}", 0, 1) for i in range(n)]
+        y = _variables(prob, "y_", n, pulp.LpContinuous)
         prob += pulp.LpAffineExpression(list(zip(y, wg.tolist(), strict=True)))
         for i, js in enumerate(cols):  # one constraint per merged demand row: PuLP builds them one by one
-            prob += pulp.LpAffineExpression([(x[j], 1) for j in js] + [(y[i], -1)]) >= 0
-        prob += pulp.lpSum(x) == k
+            _constraint(prob, [(x[j], 1) for j in js.tolist()] + [(y[i], -1)], pulp.LpConstraintGE, 0)
+        _constraint(prob, [(v, 1) for v in x], pulp.LpConstraintEQ, k)
     else:
-        prob += pulp.lpSum(x)
+        prob += pulp.LpAffineExpression([(v, 1) for v in x])
         for js in cols:
-            prob += pulp.LpAffineExpression([(x[j], 1) for j in js]) >= 1
+            _constraint(prob, [(x[j], 1) for j in js.tolist()], pulp.LpConstraintGE, 1)
     return prob, x
+
+
+def _pmedian_problem(cost: np.ndarray, w: np.ndarray, k: int):
+    """The p-median formulation of ReVelle and Swain (1970), as ``spopt.locate.PMedian.from_cost_matrix`` builds it.
+
+    Minimise ``sum_ij w_i d_ij z_ij`` subject to ``sum_j z_ij = 1`` (each row assigned), ``z_ij <= x_j`` (only to
+    an open column) and ``sum_j x_j = k``. ``x`` is binary; ``z`` is continuous in [0, 1], since with binary ``x``
+    assigning each row to its nearest open column is optimal. The objective's coefficients come from one numpy
+    product; PuLP still needs one object per variable and per ``z_ij <= x_j`` constraint.
+    """
+    n, m = cost.shape
+    prob = pulp.LpProblem("pmedian", pulp.LpMinimize)
+    x = _variables(prob, "x_", m, pulp.LpBinary)
+    z = _variables(prob, "z_", n * m, pulp.LpContinuous)  # z[i * m + j]
+    prob += pulp.LpAffineExpression(list(zip(z, (w[:, None] * cost).ravel().tolist(), strict=True)))
+    for i in range(n):
+        _constraint(prob, [(v, 1) for v in z[i * m : (i + 1) * m]], pulp.LpConstraintEQ, 1)
+    for i in range(n):
+        for j in range(m):
+            _constraint(prob, [(x[j], 1), (z[i * m + j], -1)], pulp.LpConstraintGE, 0)
+    _constraint(prob, [(v, 1) for v in x], pulp.LpConstraintEQ, k)
+    return prob, x
+
+
+def _cbc_solution(prob, fac_vars, time_limit_s: float, what: str) -> tuple[np.ndarray, bool] | None:
+    """Solve with CBC: (chosen columns, proved optimal), or None when CBC found no solution in time."""
+    has, optimal = _solve_problem(prob, time_limit_s, what)
+    return (_chosen(fac_vars), optimal) if has else None
+
+
+_NO_SOLUTION = "CBC found no solution in time"
 
 
 def mclp_cbc(A: sparse.csr_matrix, w: np.ndarray, k: int, time_limit_s: float) -> Solution:
     """Maximal covering of ``k`` columns, solved by CBC.
 
-    Rows with the same covering set are merged and dominated columns dropped (neither changes the optimum);
-    the model is :meth:`spopt.locate.MCLP.from_cost_matrix` up to :data:`SPOPT_MAX_CELLS` cells, and the same
-    formulation built sparsely beyond.
-    """
-    from spopt.locate import MCLP  # lazy: spopt costs 1.2-4 s at start-up (libpysal), paid only by CBC runs
+    Rows with the same covering set are merged and dominated columns dropped (neither changes the optimum); the
+    model is built sparsely (:func:`_sparse_covering`) at every size.
 
+    Examples
+    --------
+    >>> A = sparse.csr_matrix(np.array([[1, 0, 0], [1, 1, 0], [0, 1, 1], [0, 0, 1]]))
+    >>> sol = mclp_cbc(A, np.array([4.0, 1.0, 1.0, 3.0]), 2, 10)
+    >>> sol.chosen.tolist(), sol.objective, sol.optimal
+    ([0, 2], 9.0, True)
+    """
     Ag, wg, keep = _reduced(A, w, k)
     if Ag.shape[0] == 0:
         return Solution(keep[:k], 0.0, True)
-    with _pulp_quiet():
-        if Ag.shape[0] * Ag.shape[1] <= SPOPT_MAX_CELLS:
-            cost = np.where(Ag.toarray() > 0, 0.0, 2.0)
-            model = MCLP.from_cost_matrix(cost, wg, service_radius=1.0, p_facilities=k)
-            prob, fac_vars = model.problem, model.fac_vars
-        else:
-            prob, fac_vars = _sparse_covering(Ag, wg, k)
-        has, optimal = _solve_problem(prob, time_limit_s, "maximal covering")
-    if not has:
-        return Solution(np.array([], dtype=np.int64), float("nan"), False, "CBC found no solution in time")
-    chosen = keep[_chosen(fac_vars)]
-    return Solution(chosen, covered_weight(A, w, chosen), optimal)
+    prob, fac_vars = _sparse_covering(Ag, wg, k)
+    got = _cbc_solution(prob, fac_vars, time_limit_s, "maximal covering")
+    if got is None:
+        return Solution(np.array([], dtype=np.int64), float("nan"), False, _NO_SOLUTION)
+    chosen = keep[got[0]]
+    return Solution(chosen, covered_weight(A, w, chosen), got[1])
 
 
 def pmedian_cbc(cost: np.ndarray, w: np.ndarray, k: int, time_limit_s: float) -> Solution:
-    """p-median of ``k`` columns through :meth:`spopt.locate.PMedian.from_cost_matrix` and CBC."""
-    from spopt.locate import PMedian  # lazy: see mclp_cbc
+    """p-median of ``k`` columns (rows of weight 0 left out), built by :func:`_pmedian_problem` and solved by CBC.
 
+    Examples
+    --------
+    >>> cost = np.array([[0.0, 5.0, 9.0], [5.0, 0.0, 4.0], [9.0, 4.0, 0.0]])
+    >>> sol = pmedian_cbc(cost, np.array([3.0, 0.0, 2.0]), 1, 10)
+    >>> sol.chosen.tolist(), sol.objective
+    ([0], 18.0)
+    """
     keep = w > 0
-    with _pulp_quiet():
-        model = PMedian.from_cost_matrix(cost[keep], w[keep], p_facilities=k)
-        has, optimal = _solve_problem(model.problem, time_limit_s, "p-median")
-    if not has:
-        return Solution(np.array([], dtype=np.int64), float("nan"), False, "CBC found no solution in time")
-    chosen = _chosen(model.fac_vars)
-    return Solution(chosen, pmedian_cost(cost, w, chosen), optimal)
+    prob, fac_vars = _pmedian_problem(cost[keep], w[keep], k)
+    got = _cbc_solution(prob, fac_vars, time_limit_s, "p-median")
+    if got is None:
+        return Solution(np.array([], dtype=np.int64), float("nan"), False, _NO_SOLUTION)
+    return Solution(got[0], pmedian_cost(cost, w, got[0]), got[1])
 
 
 def lscp_cbc(A: sparse.csr_matrix, w: np.ndarray, time_limit_s: float) -> Solution:
-    """Fewest columns covering every row of positive weight, through :class:`spopt.locate.LSCP` and CBC."""
-    from spopt.locate import LSCP  # lazy: see mclp_cbc
+    """Fewest columns covering every row of positive weight, built by :func:`_sparse_covering` and solved by CBC.
 
+    Examples
+    --------
+    >>> A = sparse.csr_matrix(np.array([[1, 0, 0], [1, 1, 0], [0, 1, 1], [0, 0, 1]]))
+    >>> lscp_cbc(A, np.ones(4), 10).chosen.tolist()
+    [0, 2]
+    """
     Ag, _, keep = _reduced(A, w, 0)
-    with _pulp_quiet():
-        if Ag.shape[0] * Ag.shape[1] <= SPOPT_MAX_CELLS:
-            model = LSCP.from_cost_matrix(np.where(Ag.toarray() > 0, 0.0, 2.0), service_radius=1.0)
-            prob, fac_vars = model.problem, model.fac_vars
-        else:
-            prob, fac_vars = _sparse_covering(Ag, None, None)
-        has, optimal = _solve_problem(prob, time_limit_s, "set covering")
-    if not has:
-        return Solution(np.array([], dtype=np.int64), float("nan"), False, "CBC found no solution in time")
-    chosen = keep[_chosen(fac_vars)]
-    return Solution(chosen, float(len(chosen)), optimal)
+    prob, fac_vars = _sparse_covering(Ag, None, None)
+    got = _cbc_solution(prob, fac_vars, time_limit_s, "set covering")
+    if got is None:
+        return Solution(np.array([], dtype=np.int64), float("nan"), False, _NO_SOLUTION)
+    chosen = keep[got[0]]
+    return Solution(chosen, float(len(chosen)), got[1])
 
 
 def covered_weight(A: sparse.csr_matrix, w: np.ndarray, chosen: np.ndarray) -> float:

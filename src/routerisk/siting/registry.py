@@ -1,10 +1,10 @@
 """The siting registry: every model, solver and distance measure, and the default radius, in one place.
 
-:data:`MODELS` maps a model's name to a :class:`SitingModel` (the spopt class it builds, the function that solves
-it, whether it maximises, whether it takes ``k``, a description); :data:`MEASURES` maps a measure to its coverage
-and distance functions; :data:`SOLVERS` maps a solver to its description. :class:`~routerisk.siting.ShelterSiting`,
-``routerisk sites`` (its ``--model``, ``--measure`` and ``--solver`` choices) and the docs read them, so a model
-added with :func:`register_model` is accepted everywhere at once.
+:data:`MODELS` maps a model's name to a :class:`SitingModel` (the function that solves it, whether it maximises,
+whether it takes ``k``, the spopt class the tests compare it with, a description); :data:`MEASURES` maps a measure
+to its coverage and distance functions; :data:`SOLVERS` maps a solver to its description.
+:class:`~routerisk.siting.ShelterSiting`, ``routerisk sites`` (its ``--model``, ``--measure`` and ``--solver``
+choices) and the docs read them, so a model added with :func:`register_model` is accepted everywhere at once.
 
 Examples
 --------
@@ -61,7 +61,9 @@ class SitingModel:
     uses_k : bool
         Whether the model takes ``k`` sites (checked against the candidates, and some risk must be in reach).
     spopt : str
-        The spopt class whose formulation it solves (documentation; built in :mod:`routerisk.siting._solvers`).
+        The spopt class with the same formulation: the independent reference the tests compare the optimum with
+        (documentation only: routerisk builds and solves the model itself, :mod:`routerisk.siting._solvers`, and
+        never imports spopt).
     description : str
         One line for the CLI help and the docs.
     """
@@ -98,7 +100,7 @@ MEASURES: dict[str, Measure] = {
 #: The solvers, by name, with what they do (the first is the default).
 SOLVERS: dict[str, str] = {
     "auto": "CBC, or the greedy heuristic (said in the notes) when the problem is too large or CBC times out",
-    "cbc": "spopt's model solved exactly by PuLP's CBC",
+    "cbc": "the model, built in PuLP by routerisk, solved exactly by CBC",
     "greedy": "greedy heuristic (p-median: with Teitz-Bart interchange), with its gap to a bound",
 }
 
