@@ -24,8 +24,8 @@ sample is used (the criterion is a sum of ``n`` terms over ``n`` records: quadra
 
 **Sensitivity.** :func:`bandwidth_sensitivity` scores the segments again at multiples of the bandwidth and reports,
 for each, the overlap of the top-``top`` segments with those at the chosen bandwidth and Kendall's tau-b of the
-ranking of ``incident_exposure`` (scipy.stats.kendalltau), so a reader sees whether the map's message depends on
-the smoothing.
+ranking of ``incident_exposure`` (:func:`routerisk.stats.kendall_tau_b`, equal to ``scipy.stats.kendalltau`` without
+importing scipy.stats), so a reader sees whether the map's message depends on the smoothing.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ import numpy as np
 import pandas as pd
 from numba import njit, prange
 from scipy.spatial import cKDTree
-from scipy.stats import kendalltau
 
 from ._coords import _projected_point_xy
 from ._errors import InputError
@@ -49,6 +48,7 @@ from .kernels import registry_view
 from .model import RiskModel
 from .schema import LOCATION_SIGMA_M
 from .scoring import incident_exposure, incident_weights
+from .stats import kendall_tau_b
 
 __all__ = [
     "GAUSSIAN_EQUIVALENT",
@@ -268,7 +268,7 @@ def bandwidth_sensitivity(
             e = incident_exposure(segments, incidents, model=scaled)
         tau = np.nan
         if n > 1 and np.ptp(base) > 0 and np.ptp(e) > 0:
-            tau = float(kendalltau(base, e).statistic)
+            tau = kendall_tau_b(base, e)
         overlap = len(base_top & set(_top(e, k))) / k if n else np.nan
         rows.append(
             {"factor": float(f), "bandwidth_m": float(model.bandwidth_m) * float(f), "top_n": k,

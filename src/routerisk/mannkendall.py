@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.special import ndtr
 
 __all__ = ["mann_kendall"]
 
@@ -66,6 +66,6 @@ def mann_kendall(x) -> pd.DataFrame:
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(S > 0, (S - 1) / np.sqrt(var), np.where(S < 0, (S + 1) / np.sqrt(var), 0.0))
     z = np.where(np.isfinite(z), z, 0.0)
-    p = 2 * (1 - norm.cdf(np.abs(z)))
+    p = 2 * (1 - ndtr(np.abs(z)))  # scipy.stats.norm.cdf
     tau = S / (0.5 * n * (n - 1))
     return pd.DataFrame({"S": S, "var_S": var, "z": z, "tau": tau, "p": p})

@@ -22,6 +22,7 @@ from .engine import kernel_matrix
 from .model import RiskModel
 from .schema import PERPETRATORS
 from .scoring import incident_bandwidths, incident_weights, precision_factor
+from .stats import bh_adjust
 
 __all__ = ["PERPETRATOR_COLUMNS", "change_by_perpetrator", "exposure_by_perpetrator", "perpetrator_small_multiples",
            "trends_by_perpetrator"]  # fmt: skip
@@ -202,8 +203,6 @@ def trends_by_perpetrator(
     >>> len(out) == 5 * len(segs), [c for c in out.columns if c.startswith("exposure_2")]
     (True, ['exposure_2019', 'exposure_2020', 'exposure_2021'])
     """
-    from scipy.stats import false_discovery_control
-
     from .mannkendall import mann_kendall
     from .spacetime import _cube_model, _periods, group_exposure, project_incidents
 
@@ -225,7 +224,7 @@ def trends_by_perpetrator(
     for j, p in enumerate(PERPETRATORS):
         E = g["E"][:, j * nper:(j + 1) * nper]
         mk = mann_kendall(E)
-        q = false_discovery_control(mk["p"].to_numpy(), method="bh") if len(mk) else np.zeros(0)
+        q = bh_adjust(mk["p"].to_numpy())
         part = pd.DataFrame({"segment_id": ids, "perpetrator": p, "exposure_total": E.sum(axis=1),
                              "trend_S": mk["S"].to_numpy(), "trend_tau": mk["tau"].to_numpy(),
                              "trend_z": mk["z"].to_numpy(), "trend_p": mk["p"].to_numpy(), "trend_p_adjusted": q})

@@ -28,7 +28,6 @@ import pandas as pd
 import scipy.sparse as sp
 import shapely
 from numba import njit
-from scipy.stats import false_discovery_control
 
 from ._errors import ConfigError
 from .crs import analysis_crs
@@ -36,7 +35,14 @@ from .engine import kernel_matrix, segment_pieces
 from .intervals import exposure_interval, mean_reach_kernel
 from .model import KERNEL_SUPPORT, RiskModel
 from .scoring import incident_bandwidths, incident_weights, precision_factor
-from .stats import HOTSPOT_LEVELS, attribute_incidents, binom_two_sided_p, network_neighbourhood, segment_adjacency
+from .stats import (
+    HOTSPOT_LEVELS,
+    attribute_incidents,
+    bh_adjust,
+    binom_two_sided_p,
+    network_neighbourhood,
+    segment_adjacency,
+)
 
 __all__ = [
     "MAX_CUBE_CELLS",
@@ -325,7 +331,7 @@ def period_tests(count, share, neighbourhood) -> dict:
     q = np.full((nseg, nper), np.nan)
     for t in np.flatnonzero(tested.any(axis=0)):
         ok = tested[:, t]
-        q[ok, t] = false_discovery_control(p_raw[ok, t], method="bh")
+        q[ok, t] = bh_adjust(p_raw[ok, t])
     var = expected * (1.0 - P[:, None])
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(tested & (var > 0), (observed - expected) / np.sqrt(var), 0.0)

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import false_discovery_control
 
 from ._errors import ConfigError
 from .mannkendall import mann_kendall
+from .stats import bh_adjust
 
 __all__ = [
     "MIN_PERIODS",
@@ -170,7 +170,7 @@ def trend_table(cube, *, alpha: float = 0.10) -> pd.DataFrame:
         msg = f"a trend needs at least {MIN_PERIODS} periods; the data span {nper}: choose a shorter --period"
         raise ConfigError(msg)
     mk = mann_kendall(z)
-    q = false_discovery_control(mk["p"].to_numpy(), method="bh") if len(mk) else np.zeros(0)
+    q = bh_adjust(mk["p"].to_numpy())
     state = hot_cold_states(cube.p_value, z, alpha)
     pattern = classify_patterns(state, mk["tau"].to_numpy(), q <= alpha)
     out = pd.DataFrame({
