@@ -135,3 +135,18 @@ def test_ninety_percent_intervals_cover_the_expected_exposure(regime, per_reach,
     assert (0.5 <= in_reach <= 3.0) if regime == "sparse" else (20 <= in_reach <= 45)
     # 15-40 seeds x 40 correlated segments: the 85-95 % target of the benchmark, with slack for the sample
     assert 0.84 <= cov <= 0.96, cov
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(0, 9000), share_one=st.floats(0, 1), seed=st.integers(0, 2**30), q=st.sampled_from([0.05, 0.95]))
+def test_gammaincinv_shortcuts_are_bit_identical_to_scipy(n, share_one, seed, q):
+    """Shape exactly 1 evaluated once, large arrays in two threads: the same values as one scipy call."""
+    from scipy.special import gammaincinv
+
+    from routerisk.intervals import _gammaincinv
+
+    rng = np.random.default_rng(seed)
+    a = rng.gamma(1.5, 4.0, n)
+    a[rng.random(n) < share_one] = 1.0
+    a[: min(n, 2)] = [np.nan, 0.0][: min(n, 2)]
+    assert np.array_equal(_gammaincinv(a, q), gammaincinv(a, q), equal_nan=True)
