@@ -219,7 +219,7 @@ def test_ndtr_and_ndtri_are_scipy_stats_norm():
 NO_SCIPY_STATS = """
 import sys
 from routerisk.cli import main
-sys.argv = ["routerisk", "score", "--out", sys.argv[1], "--param", "bandwidth_m=auto"]
+sys.argv = ["routerisk", *sys.argv[2:], "--out", sys.argv[1]]
 try:
     main()
 except SystemExit as e:
@@ -230,12 +230,19 @@ print(sorted(m for m in sys.modules if m == "scipy.stats" or m.startswith("scipy
 
 @pytest.mark.slow
 @pytest.mark.skipif(not FAST_BINOM, reason="this SciPy has no scipy.special._ufuncs._binom_*: scipy.stats is used")
-def test_routerisk_score_does_not_import_scipy_stats(tmp_path):
-    """A whole ``routerisk score`` (embedded data, hot spots, bandwidth selection, sensitivity table) in a fresh
-    interpreter: no scipy.stats module is loaded, and the run wrote its table."""
+@pytest.mark.parametrize(
+    ("args", "table"),
+    [
+        (["score", "--param", "bandwidth_m=auto"], "sensitivity.csv"),  # hot spots, selection, sensitivity table
+        (["trends", "--period", "year"], "trends.csv"),  # exact test per period, BH, Mann-Kendall (normal cdf)
+        (["change", "--before", "2019-01-01:2019-12-31", "--after", "2020-01-01:2020-12-31"], "change.csv"),
+    ],
+)
+def test_runs_do_not_import_scipy_stats(tmp_path, args, table):
+    """A whole run on the embedded data in a fresh interpreter loads no scipy.stats module and writes its table."""
     out = tmp_path / "run"
-    proc = subprocess.run([sys.executable, "-c", NO_SCIPY_STATS, str(out)], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-c", NO_SCIPY_STATS, str(out), *args], capture_output=True, text=True,
                           timeout=300)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "[]"
-    assert (out / "segments_ranked.csv").is_file()
+    assert (out / table).is_file()
