@@ -49,6 +49,19 @@ def test_binomial_functions_are_scipy_stats_binom_bit_for_bit_including_edges():
     np.testing.assert_allclose(rstats._binom_sf_array(k3, 3, 0.5), [1, 0.875, 0.5, 0.125, 0, 0], rtol=1e-14)
 
 
+def test_without_the_private_ufuncs_scipy_stats_binom_gives_the_same_numbers(monkeypatch):
+    rng = np.random.default_rng(8)
+    n = rng.integers(1, 500, 200)
+    p = rng.random(200)
+    k = rng.integers(0, n + 1)
+    fast = binom_two_sided_p(k, n, p), rstats._binom_cdf_array(k - 1, n, p), rstats._binom_sf_array(k, n, p)
+    for name in ("_binom_pmf", "_binom_cdf", "_binom_sf"):
+        monkeypatch.setattr(rstats, name, None)  # a SciPy without them: the scipy.stats.binom path
+    slow = binom_two_sided_p(k, n, p), rstats._binom_cdf_array(k - 1, n, p), rstats._binom_sf_array(k, n, p)
+    for a, b in zip(fast, slow, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def _minlike_by_scan(k: int, n: int, p: float) -> float:
     """The two-sided p-value from the whole pmf (no search): the other tail's first index by a full scan."""
     j = np.arange(n + 1)
