@@ -97,6 +97,25 @@ def _point_xy(geoms: np.ndarray) -> np.ndarray:
     return shapely.get_coordinates(shapely.centroid(geoms))
 
 
+def _transform_chained(src, dst, coords: np.ndarray) -> np.ndarray:
+    """``coords`` (n x 2) transformed, each run of repeated coordinates once (chained segments share their ends).
+
+    A coordinate equal to the previous one is copied from its projection: the same input gives the same output,
+    so the values are those of transforming every row.
+    """
+    coords = np.ascontiguousarray(coords, dtype=np.float64)
+    bits = coords.view(np.int64)  # compare bit patterns: -0.0 and 0.0 stay apart, as two inputs of PROJ
+    repeat = np.zeros(len(coords), dtype=bool)
+    if len(coords) > 1:
+        repeat[1:] = (bits[1:, 0] == bits[:-1, 0]) & (bits[1:, 1] == bits[:-1, 1])
+    if not repeat.any():
+        return np.column_stack(transform_xy(src, dst, coords[:, 0], coords[:, 1]))
+    first = np.flatnonzero(~repeat)  # the first row of each run
+    x, y = transform_xy(src, dst, coords[first, 0], coords[first, 1])
+    run = np.cumsum(~repeat) - 1  # the run of each row
+    return np.column_stack([x[run], y[run]])
+
+
 class ProjectedSegments:
     """Segments in the analysis CRS: their 2-vertex pieces and lengths from ONE transform of their coordinates.
 
@@ -117,7 +136,7 @@ class ProjectedSegments:
         if simple and not shapely.has_z(raw).any() and segments.crs is not None:
             coords, self._coord_of = shapely.get_coordinates(raw, return_index=True)
             if transform_needed(segments.crs, dst):
-                coords = np.column_stack(transform_xy(segments.crs, dst, coords[:, 0], coords[:, 1]))
+                coords = _transform_chained(segments.crs, dst, coords)
             same = self._coord_of[1:] == self._coord_of[:-1]
             self.xy0 = np.ascontiguousarray(coords[:-1][same])
             self.xy1 = np.ascontiguousarray(coords[1:][same])

@@ -42,10 +42,9 @@ def grid_pass(mode, code, xy0, xy1, piece_ptr, pts, w, h, out_e, out_n, offset, 
         raise NotImplementedError(msg)
     R = float(kern.support * h.max())
     # only points that can reach a piece matter; the grid spans them
-    lo = np.minimum(xy0.min(axis=0), xy1.min(axis=0)) - R
-    hi = np.maximum(xy0.max(axis=0), xy1.max(axis=0)) + R
+    ex0, ey0, ex1, ey1 = _extent(xy0, xy1)  # of the pieces (numpy's axis-0 min / max are slow on (n, 2))
     # one compiled pass: the points inside the box and their extent
-    keep, x0, y0, x1, y1 = _in_box(pts, float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1]))
+    keep, x0, y0, x1, y1 = _in_box(pts, ex0 - R, ey0 - R, ex1 + R, ey1 + R)
     if len(keep) == 0:
         return
     width, height = x1 - x0, y1 - y0
@@ -75,6 +74,20 @@ def grid_pass(mode, code, xy0, xy1, piece_ptr, pts, w, h, out_e, out_n, offset, 
 
 # Reassociation lets LLVM vectorise the per-row reductions; no flag assumes finite values (scratch uses inf).
 _FM = {"reassoc", "contract", "arcp", "nsz"}
+
+
+@njit(cache=True)
+def _extent(xy0, xy1):
+    """Min x, min y, max x, max y over the starts and ends of the pieces (finite coordinates)."""
+    x0 = y0 = np.inf
+    x1 = y1 = -np.inf
+    for a in (xy0, xy1):
+        for i in range(a.shape[0]):
+            x0 = min(x0, a[i, 0])
+            x1 = max(x1, a[i, 0])
+            y0 = min(y0, a[i, 1])
+            y1 = max(y1, a[i, 1])
+    return x0, y0, x1, y1
 
 
 @njit(cache=True)

@@ -105,6 +105,7 @@ _TRANSFORMERS: dict[tuple[str, str], Transformer | None] = {}
 _TRANSFORMERS_MAX = 32
 _POOL: ThreadPoolExecutor | None = None
 _POOL_LOCK = threading.Lock()
+_POOL_PREFIX = "routerisk-pool"
 #: Arrays of at least this many coordinates are transformed in two halves on two threads.
 PARALLEL_MIN = 20_000
 
@@ -133,7 +134,7 @@ def _pool() -> ThreadPoolExecutor:
     global _POOL  # one small pool per process, made on first use
     with _POOL_LOCK:
         if _POOL is None:
-            _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="routerisk-proj")
+            _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix=_POOL_PREFIX)
         return _POOL
 
 
@@ -165,12 +166,17 @@ def transform_xy(src, dst, x, y) -> tuple[np.ndarray, np.ndarray]:
     tr = _transformer(src, dst)
     if tr is None or len(x) == 0:
         return x, y
-    if len(x) < PARALLEL_MIN:
+    if len(x) < PARALLEL_MIN or in_pool():  # a pool thread does not wait on the pool
         tr.transform(x, y, inplace=True)
         return x, y
     half = len(x) // 2
     # in place on the two halves of the copies (views share their memory); each thread its own PROJ context
-    futures = [_pool().submit(tr.transform, x[sl], y[sl], inplace=True) for sl in (slice(0, half), slice(half, None))]
-    for f in futures:
-        f.result()
+    other = _pool().submit(tr.transform, x[half:], y[half:], inplace=True)
+    tr.transform(x[:half], y[:half], inplace=True)
+    other.result()
     return x, y
+
+
+def in_pool() -> bool:
+    """True in a thread of routerisk's small worker pool (which must not wait on the pool itself)."""
+    return threading.current_thread().name.startswith(_POOL_PREFIX)

@@ -154,13 +154,13 @@ def _gammaincinv(a: np.ndarray, q: float) -> np.ndarray:
         out[one] = gammaincinv(1.0, q)
         out[~one] = _gammaincinv(a[~one], q)
         return out
-    if len(a) < PARALLEL_MIN:
-        return gammaincinv(a, q)
-    from .crs import _pool
+    from .crs import _pool, in_pool
 
+    if len(a) < PARALLEL_MIN or in_pool():
+        return gammaincinv(a, q)
     half = len(a) // 2
     out = np.empty_like(a)
-    futures = [_pool().submit(gammaincinv, a[sl], q, out=out[sl]) for sl in (slice(0, half), slice(half, None))]
-    for f in futures:
-        f.result()
+    other = _pool().submit(gammaincinv, a[half:], q, out=out[half:])
+    gammaincinv(a[:half], q, out=out[:half])
+    other.result()
     return out

@@ -63,7 +63,7 @@ from ._terms import (  # noqa: F401
     _zone_months,
     enforcement_exposure,
 )
-from .crs import analysis_crs, check_same_crs
+from .crs import _pool, analysis_crs, check_same_crs, in_pool
 from .engine import exposure
 from .intervals import C_FLOOR, INTERVAL_LEVEL, exposure_interval, kernel_integrals, mean_reach_kernel
 from .model import KERNEL_SUPPORT, RiskModel
@@ -135,9 +135,12 @@ def _month_summary(dates: pd.Series | None, keep: np.ndarray) -> dict | None:
     d = d[~np.isnat(d)]
     if len(d) == 0:
         return None
-    months = d.astype("datetime64[M]").astype(np.int64)  # months since 1970-01
-    lo, hi = int(months.min()), int(months.max())
-    count = int(np.count_nonzero(np.bincount(months - lo))) if hi - lo < 1_000_000 else len(np.unique(months))
+    days = d.astype("datetime64[D]").astype(np.int64)  # days since 1970-01-01 (floor)
+    lo_day = int(days.min())
+    if int(days.max()) - lo_day < 1_000_000:  # the calendar arithmetic on the distinct days only
+        days = lo_day + np.flatnonzero(np.bincount(days - lo_day))
+    months = np.unique(days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64))  # since 1970-01
+    lo, hi, count = int(months[0]), int(months[-1]), len(months)
     first, last = (pd.Period(ordinal=m, freq="M") for m in (lo, hi))
     return {"first": str(first), "last": str(last), "count": count}
 
@@ -396,10 +399,7 @@ def score_segments(
     """
     model = model or RiskModel()
     crs = _check_layers(segments, incidents, zones, model)
-    segs = ProjectedSegments(segments, crs)  # one transform of the segments' coordinates
-    dates = _incident_dates(incidents)  # normalised once for the weights, the window and the months
-    ref = _reference_date(incidents, model, dates=dates)
-    inc = _placed_incidents(incidents, model, crs, dates, ref)
+    segs, dates, ref, inc = _prepare_layers(segments, incidents, model, crs)
     E, n_inc, *moments = exposure(
         segs.xy0, segs.xy1, inc.pts, inc.wp, inc.hp, model.kernel, piece_segment=segs.piece_segment,
         n_segments=segs.n, backend=backend, moments=inference,
@@ -500,6 +500,32 @@ def incident_exposure(
     return E
 
 
+#: Segments + incidents from which the segments are projected on a worker thread beside the incidents.
+CONCURRENT_MIN = 20_000
+
+
+def _prepare_layers(segments, incidents, model: RiskModel, crs):
+    """The projected segments, the incidents' normalised dates, the reference date and the placed incidents.
+
+    The segments' coordinates are projected (one transform) on a worker thread while this thread prepares the
+    incidents (shapely and PROJ release the GIL), for layers of :data:`CONCURRENT_MIN` rows or more. An error in
+    the segments is raised first, as when the two are done in turn.
+    """
+    if len(segments) + len(incidents) < CONCURRENT_MIN or in_pool():
+        segs = ProjectedSegments(segments, crs)
+        dates = _incident_dates(incidents)
+        ref = _reference_date(incidents, model, dates=dates)
+        return segs, dates, ref, _placed_incidents(incidents, model, crs, dates, ref)
+    future = _pool().submit(ProjectedSegments, segments, crs)
+    try:
+        dates = _incident_dates(incidents)  # normalised once for the weights, the window and the months
+        ref = _reference_date(incidents, model, dates=dates)
+        inc = _placed_incidents(incidents, model, crs, dates, ref)
+    finally:
+        segs = future.result()
+    return segs, dates, ref, inc
+
+
 def _check_layers(segments, incidents, zones, model: RiskModel):
     """Raise on a CRS mismatch between the layers; return the analysis CRS of the segments' extent."""
     layers = [("segments", segments)]
@@ -508,7 +534,8 @@ def _check_layers(segments, incidents, zones, model: RiskModel):
     if zones is not None:
         layers.append(("zones", zones))
     check_same_crs(*layers)
-    return analysis_crs(_wgs84_bounds(segments), model.crs)
+    # the extent matters only when the CRS is chosen from it
+    return analysis_crs(_wgs84_bounds(segments) if model.crs == "auto" else None, model.crs)
 
 
 class _Placed(NamedTuple):
