@@ -3,7 +3,8 @@
 Not a unit test. Run ``.venv/bin/python benchmarks/bench_siting.py``; the figures are printed and appended to
 ``benchmarks/results_siting.md``. The routes are the 14 shipped corridors cut into ~40,000 segments; the risk is
 a smooth synthetic profile along each route (seeded); the candidates are 2,000 points scattered within 10 km of
-the routes (seeded). The target: solved in under 60 s, or a fall-back to greedy with a clear message.
+the routes (seeded). The target: solved in under 60 s, or a fall-back to greedy with a clear message. The time to
+build the PuLP models is reported on its own (for p-median beside spopt's builder, when spopt is installed).
 """
 
 from __future__ import annotations
@@ -24,6 +25,34 @@ from routerisk.routes import segmentize
 from routerisk.siting import ShelterSiting
 
 RESULTS = Path(__file__).with_name("results_siting.md")
+
+
+def build_times(siting: ShelterSiting, k: int, seed: int = 0) -> list[str]:
+    """Time to build the PuLP models (routerisk's builders; spopt's for p-median when it is installed)."""
+    from routerisk.siting import _models
+    from routerisk.siting import _solvers as sv
+
+    Ag, wg, _ = sv._reduced(siting._A, siting._residual, k)
+    t0 = time.perf_counter()
+    sv._sparse_covering(Ag, wg, k)
+    t_mclp = time.perf_counter() - t0
+    lines = [f"MCLP model built from the non-zeros ({Ag.shape[0]:,} merged rows x {Ag.shape[1]:,} kept candidates, "
+             f"{Ag.nnz:,} non-zeros; a dense builder visits {Ag.shape[0] * Ag.shape[1]:,} cells): {t_mclp:.2f} s"]
+    m = 2_000
+    n = _models.PMEDIAN_MAX_CELLS // m
+    rng = np.random.default_rng(seed)
+    cost, w = rng.uniform(0, 200, (n, m)), rng.uniform(0.1, 1, n)  # the build time does not depend on the values
+    t0 = time.perf_counter()
+    sv._pmedian_problem(cost, w, k)
+    t_pm = time.perf_counter() - t0
+    text = f"p-median model built, {n} x {m:,} = {n * m:,} cells (PMEDIAN_MAX_CELLS): routerisk {t_pm:.2f} s"
+    try:
+        from spopt.locate import PMedian  # the test reference ([dev]), not a dependency
+    except ImportError:
+        return [*lines, text + " (spopt not installed: no comparison)"]
+    t0 = time.perf_counter()
+    PMedian.from_cost_matrix(cost, w, p_facilities=k)
+    return [*lines, text + f", spopt.locate.PMedian.from_cost_matrix {time.perf_counter() - t0:.2f} s"]
 
 
 def instance(n_segments: int, n_candidates: int, seed: int = 0) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
@@ -68,6 +97,7 @@ def main() -> None:
     nnz = siting._A.nnz
     lines.append(f"set-up (demand, candidates, sparse route coverage matrix: {nnz:,} non-zeros): {t_setup:.1f} s")
 
+    lines.extend(build_times(siting, args.k))
     for solver, curve_k in (("auto", None), ("cbc", 1), ("greedy", None)):
         t0 = time.perf_counter()
         res = siting.solve("mclp", k=args.k, solver=solver, time_limit_s=30, curve_k=curve_k)
