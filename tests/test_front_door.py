@@ -274,3 +274,13 @@ def test_segment_attrs_are_kept_and_not_shared(layers):
     assert out.attrs["source"] == {"file": "routes.gpkg"}
     out.attrs["source"]["file"] = "changed"
     assert tagged.attrs["source"]["file"] == "routes.gpkg"
+
+
+@pytest.mark.parametrize("unit", ["ns", "us", "ms", "s", "m", "h", "D", "M"])
+def test_days_floor_like_numpy_in_every_unit(unit):
+    from routerisk.scoring import _days
+
+    scale = {"ns": 10**11, "us": 10**8, "ms": 10**5}.get(unit, 3)
+    ticks = np.random.default_rng(7).integers(-(10**6), 10**6, 500) * scale
+    d = ticks.astype(f"datetime64[{unit}]")
+    assert np.array_equal(_days(d), d.astype("datetime64[D]").astype(np.int64))

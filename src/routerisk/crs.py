@@ -123,11 +123,15 @@ def _transformer(src, dst) -> Transformer | None:
     """
     src, dst = CRS.from_user_input(src), CRS.from_user_input(dst)
     key = (_crs_key(src), _crs_key(dst))
-    if key not in _TRANSFORMERS:
-        if len(_TRANSFORMERS) >= _TRANSFORMERS_MAX:
-            _TRANSFORMERS.clear()
-        _TRANSFORMERS[key] = None if src.is_exact_same(dst) else Transformer.from_crs(src, dst, always_xy=True)
-    return _TRANSFORMERS[key]
+    try:
+        return _TRANSFORMERS[key]
+    except KeyError:
+        pass
+    tr = None if src.is_exact_same(dst) else Transformer.from_crs(src, dst, always_xy=True)
+    if len(_TRANSFORMERS) >= _TRANSFORMERS_MAX:
+        _TRANSFORMERS.clear()
+    _TRANSFORMERS[key] = tr  # two threads may both build one: either serves
+    return tr
 
 
 def _pool() -> ThreadPoolExecutor:

@@ -53,7 +53,7 @@ from ._coords import (  # noqa: F401
     _projected_point_xy,
     _wgs84_bounds,
 )
-from ._scoring_hotspots import check_flow, not_tested, score_hotspots
+from ._scoring_hotspots import check_flow, score_hotspots
 from ._terms import (  # noqa: F401
     _active_zones,
     _dates,
@@ -127,6 +127,15 @@ def _incident_dates(incidents) -> pd.Series | None:
     return _dates(incidents["date"].to_numpy()) if "date" in incidents else None
 
 
+def _days(d: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of datetime64 values (floored, as ``astype("datetime64[D]")``), as int64."""
+    unit, step = np.datetime_data(d.dtype)
+    if unit in ("h", "m", "s", "ms", "us", "ns"):  # an integer number of ticks per day: floor division
+        per_day = int(np.timedelta64(1, "D") // np.timedelta64(step, unit))
+        return d.view(np.int64) // per_day
+    return d.astype("datetime64[D]").astype(np.int64)
+
+
 def _month_summary(dates: pd.Series | None, keep: np.ndarray) -> dict | None:
     """``_terms.month_summary(dates[keep])`` (first and last ``YYYY-MM``, distinct months) without Periods."""
     if dates is None:
@@ -135,7 +144,7 @@ def _month_summary(dates: pd.Series | None, keep: np.ndarray) -> dict | None:
     d = d[~np.isnat(d)]
     if len(d) == 0:
         return None
-    days = d.astype("datetime64[D]").astype(np.int64)  # days since 1970-01-01 (floor)
+    days = _days(d)  # since 1970-01-01, floored
     lo_day = int(days.min())
     if int(days.max()) - lo_day < 1_000_000:  # the calendar arithmetic on the distinct days only
         days = lo_day + np.flatnonzero(np.bincount(days - lo_day))
@@ -597,8 +606,9 @@ def _assemble(segments, model: RiskModel, E, interval, n_inc, Z, years, seg_len,
         lo, hi, risk_lo, risk_hi = (np.full(n, np.nan) for _ in range(4))
     else:
         (lo, hi), risk_lo, risk_hi = interval, shown(interval[0])[1], shown(interval[1])[1]
-    if hs is None:
-        hot = {**not_tested(n), "hotspot": _labels(np.zeros(n, dtype=np.int32), ("not tested",))}
+    if hs is None:  # the values of not_tested(n), the text built without a Python object per row
+        hot = {"hotspot": _labels(np.zeros(n, dtype=np.int32), ("not tested",)), "p_value": np.full(n, np.nan),
+               "gi_z": np.full(n, np.nan)}  # fmt: skip
     else:
         hot = {k: hs[k].to_numpy() for k in ("hotspot", "p_value", "gi_z")}
     columns = {
