@@ -220,3 +220,14 @@ def test_the_cli_choices_are_the_registry():
     assert f"[default: {DEFAULT_RADIUS_KM}]" in help_text
     result = invoke("--run", "x", "--model", "nope", "--out", "y")
     assert result.exit_code == 2 and "nope" in result.output
+
+
+def test_help_and_registry_do_not_name_spopt_as_the_engine():
+    """spopt is the tests' reference only: the help and the solver descriptions name CBC and routerisk's models."""
+    from routerisk.siting.registry import describe
+
+    result = CliRunner().invoke(cli, ["sites", "--help"])
+    assert result.exit_code == 0 and "CBC" in result.output
+    assert "spopt" not in result.output.lower()
+    described = json.dumps(describe()).lower()
+    assert "spopt" not in described and "cbc" in described
