@@ -180,3 +180,21 @@ def test_a_run_writes_styles_and_the_raster_sidecar(tmp_path):
     assert float(shader.get("maximumValue")) == pytest.approx(np.percentile(pos, 99), rel=1e-5)
     man = (out / "manifest.json").read_text()
     assert "risk_surface.qml" in man  # in the manifest's outputs, with its SHA-256
+
+
+def test_raster_style_from_the_array_equals_the_style_read_back(tmp_path):
+    """The run passes the surface it just wrote: the .qml is byte-identical to the one read from the file."""
+    import numpy as np
+    from affine import Affine
+
+    from routerisk.qgis import write_raster_style
+    from routerisk.surface import write_geotiff
+
+    rng = np.random.default_rng(5)
+    arr = rng.gamma(0.3, 1e-3, (60, 80))
+    arr[rng.random(arr.shape) < 0.3] = 0.0
+    arr[rng.random(arr.shape) < 0.1] = np.nan
+    arr[0, 0] = 1e-50  # positive in float64, 0 once stored as float32
+    tif = write_geotiff(tmp_path / "s.tif", arr, Affine(1000, 0, 0, 0, -1000, 0), "EPSG:6372")
+    read_back = write_raster_style(tif).read_bytes()
+    assert write_raster_style(tif, surface=arr).read_bytes() == read_back

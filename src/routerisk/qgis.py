@@ -338,7 +338,7 @@ def raster_qml(vmin: float, vmax: float, *, units: str = "weighted incidents per
     )
 
 
-def write_raster_style(tif: str | os.PathLike[str]) -> Path:
+def write_raster_style(tif: str | os.PathLike[str], *, surface: np.ndarray | None = None) -> Path:
     """Write ``<stem>.qml`` next to a GeoTIFF risk surface: the heat ramp from 0 to its 99th percentile.
 
     The top of the ramp is the 99th percentile of the positive cells (as the interactive map's heat scale), so one
@@ -348,6 +348,9 @@ def write_raster_style(tif: str | os.PathLike[str]) -> Path:
     ----------
     tif : path
         The GeoTIFF (band 1; its nodata cells stay transparent).
+    surface : numpy.ndarray, optional
+        The array just written to ``tif`` (NaN = nodata): the percentile is taken from its float32 values, as
+        stored, instead of reading the file back (0.25 s and +36 MB for the demo's 5.5 million cells).
 
     Returns
     -------
@@ -364,12 +367,16 @@ def write_raster_style(tif: str | os.PathLike[str]) -> Path:
     >>> write_raster_style(tif).name
     'risk_surface.qml'
     """
-    import rasterio  # lazy: only where a surface is written
-
     tif = Path(tif)
-    with rasterio.open(tif) as ds:
-        arr = ds.read(1, masked=True).astype("float64").filled(np.nan)
-    pos = arr[np.isfinite(arr) & (arr > 0)]
+    if surface is None:
+        import rasterio  # lazy: only where a surface is read back
+
+        with rasterio.open(tif) as ds:
+            stored = ds.read(1, masked=True).compressed()
+    else:
+        stored = np.asarray(surface)
+        stored = stored[np.isfinite(stored)].astype("float32")  # the values the file holds
+    pos = stored[stored > 0].astype("float64")
     vmax = float(np.percentile(pos, 99)) if len(pos) else 1.0
     out = tif.with_suffix(".qml")
     with atomic_file(out) as tmp:

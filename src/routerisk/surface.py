@@ -343,6 +343,11 @@ def _scatter(grid: np.ndarray, cells: np.ndarray, stencil: np.ndarray) -> np.nda
     return out.reshape(grid.shape)
 
 
+#: GDAL block cache (MB) while a surface is written (measured on the demo's 5.5M-cell grid: +69 MB resident after
+#: the write with GDAL's default, +25 MB with 8-16 MB; the same file, as fast).
+_GDAL_CACHE_MB = 16
+
+
 def write_geotiff(
     path: str | os.PathLike[str],
     array: np.ndarray,
@@ -406,9 +411,11 @@ def write_geotiff(
         "driver": "GTiff", "width": cols, "height": rows, "count": 1, "dtype": "float32",
         "crs": crs_wkt, "transform": transform, "nodata": nodata,
     }
-    with MemoryFile() as mem:
+    # a small block cache: GDAL's default (5 % of RAM) kept a second copy of the grid resident after the write
+    with rasterio.Env(GDAL_CACHEMAX=_GDAL_CACHE_MB), MemoryFile() as mem:
         with mem.open(**profile) as ds:
             ds.write(data, 1)
+            del data
             ds.set_band_description(1, description)
             ds.update_tags(**{str(k): str(v) for k, v in (tags or {}).items()})
             ds.update_tags(1, units="weighted incidents per km2")

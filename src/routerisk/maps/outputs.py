@@ -247,7 +247,8 @@ def write_run_maps(
         written.append(write_geotiff(out / "risk_surface.tif", *surface, tags=tags))
         from ..qgis import write_raster_style  # function-level: qgis imports this package's colours
 
-        written.append(write_raster_style(out / "risk_surface.tif"))  # risk_surface.qml: the heat ramp in QGIS
+        # risk_surface.qml: the heat ramp in QGIS, its top from the array just written (not read back)
+        written.append(write_raster_style(out / "risk_surface.tif", surface=surface[0]))
     prov = provenance_of(incidents=incidents, model=model, privacy=privacy, min_count=min_count, manifest=manifest)
     if "html" in formats:
         m = heatmap(
@@ -263,6 +264,7 @@ def write_run_maps(
             min_count=min_count, model=model, title=title, source=source or None, sites=sites, layers=layers,
             detention=detention,
         )
+        surface = None  # the figure holds what it draws: free the float64 grid before the page buffers exist
         for fmt in static:
             written.append(save_static(fig, out / f"{name}.{fmt}", fmt=fmt))
     return written
