@@ -284,3 +284,23 @@ def test_days_floor_like_numpy_in_every_unit(unit):
     ticks = np.random.default_rng(7).integers(-(10**6), 10**6, 500) * scale
     d = ticks.astype(f"datetime64[{unit}]")
     assert np.array_equal(_days(d), d.astype("datetime64[D]").astype(np.int64))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.datetimes(min_value=pd.Timestamp("1900-01-01").to_pydatetime(),
+                                                  max_value=pd.Timestamp("2100-12-31").to_pydatetime())),
+                max_size=30),
+       st.datetimes(min_value=pd.Timestamp("1950-01-01").to_pydatetime(),
+                    max_value=pd.Timestamp("2090-12-31").to_pydatetime()),
+       st.sampled_from([30.0, 365.0, 1000.5]), st.booleans())  # fmt: skip
+def test_decay_equals_the_total_seconds_formula(values, ref, half_life, midnight):
+    from routerisk._terms import _dates
+    from routerisk.scoring import _decay
+
+    dates = _dates(np.array([np.datetime64("NaT") if v is None else np.datetime64(v, "us") for v in values],
+                            dtype="datetime64[us]"))  # fmt: skip
+    ref = pd.Timestamp(ref).normalize() if midnight else pd.Timestamp(ref)
+    nat = dates.isna().to_numpy()
+    age = ((ref - dates).dt.total_seconds() / 86400.0).to_numpy(dtype=np.float64)
+    expected = np.exp2(-np.where(nat, 0.0, np.maximum(age, 0.0)) / half_life)
+    assert np.array_equal(_decay(dates, nat, ref, half_life), expected)

@@ -8,7 +8,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from .crs import _transformer, transform_xy
+from .crs import _transformer, transform_xy, transform_xy_start
 from .engine import segment_pieces
 from .schema import WGS84
 
@@ -76,16 +76,29 @@ def _projected_point_xy(incidents, crs) -> tuple[np.ndarray, np.ndarray, np.ndar
     The coordinates are projected with a pyproj Transformer (the values ``GeoSeries.to_crs`` gives, bit for bit)
     instead of building a projected copy of every Point; missing and empty points get NaN and ``valid = False``.
     """
+    pending = _projected_point_xy_start(incidents, crs)
+    return None if pending is None else pending()
+
+
+def _projected_point_xy_start(incidents, crs):
+    """:func:`_projected_point_xy` in two steps: the coordinates are read now and projected on the worker pool;
+    the returned function waits and gives ``(x, y, valid)``. None when some geometry is not a Point."""
     lonlat = _incident_lonlat(incidents)
     if lonlat is None:
         return None
     x, y, src = lonlat
     valid = ~np.isnan(x)
-    if len(x) and src is not None and transform_needed(src, crs):
-        x, y = transform_xy(src, crs, x, y)
+    if not (len(x) and src is not None and transform_needed(src, crs)):
+        return lambda: (x, y, valid)
+    wait = transform_xy_start(src, crs, x, y)
+
+    def finish():
+        px, py = wait()
         if not valid.all():
-            x, y = np.where(valid, x, np.nan), np.where(valid, y, np.nan)
-    return x, y, valid
+            px, py = np.where(valid, px, np.nan), np.where(valid, py, np.nan)
+        return px, py, valid
+
+    return finish
 
 
 def _point_xy(geoms: np.ndarray) -> np.ndarray:

@@ -181,6 +181,30 @@ def transform_xy(src, dst, x, y) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+def transform_xy_start(src, dst, x, y):
+    """Start :func:`transform_xy` on the worker pool; return a function that waits and returns ``(x, y)``.
+
+    The caller's thread is free meanwhile (for work that holds the GIL). Small arrays, the same CRS or a call
+    from a pool thread are transformed at once.
+    """
+    x = np.array(x, dtype=np.float64, copy=True).reshape(-1)
+    y = np.array(y, dtype=np.float64, copy=True).reshape(-1)
+    tr = _transformer(src, dst)
+    if tr is None or len(x) == 0 or len(x) < PARALLEL_MIN or in_pool():
+        if tr is not None and len(x):
+            tr.transform(x, y, inplace=True)
+        return lambda: (x, y)
+    half = len(x) // 2
+    futures = [_pool().submit(tr.transform, x[sl], y[sl], inplace=True) for sl in (slice(0, half), slice(half, None))]
+
+    def wait():
+        for f in futures:
+            f.result()
+        return x, y
+
+    return wait
+
+
 def in_pool() -> bool:
     """True in a thread of routerisk's small worker pool (which must not wait on the pool itself)."""
     return threading.current_thread().name.startswith(_POOL_PREFIX)

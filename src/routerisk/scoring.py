@@ -51,6 +51,7 @@ from ._coords import (  # noqa: F401
     _point_xy,
     _project,
     _projected_point_xy,
+    _projected_point_xy_start,
     _wgs84_bounds,
 )
 from ._scoring_hotspots import check_flow, score_hotspots
@@ -209,9 +210,7 @@ def _incident_weights(incidents, model: RiskModel, dates: pd.Series | None, ref)
         return w
     nat = dates.isna().to_numpy()
     if model.half_life_days > 0 and ref is not None:
-        age = ((ref - dates).dt.total_seconds() / 86400.0).to_numpy(dtype=np.float64)
-        age = np.where(nat, 0.0, np.maximum(age, 0.0))
-        w = w * np.exp2(-age / model.half_life_days)
+        w = w * _decay(dates, nat, ref, model.half_life_days)
     if model.window_start is not None or model.window_end is not None:
         inside = ~nat
         if model.window_start is not None:
@@ -220,6 +219,24 @@ def _incident_weights(incidents, model: RiskModel, dates: pd.Series | None, ref)
             inside &= (dates <= pd.Timestamp(model.window_end)).to_numpy()
         w = np.where(inside, w, 0.0)
     return w
+
+
+def _decay(dates: pd.Series, nat: np.ndarray, ref: pd.Timestamp, half_life_days: float) -> np.ndarray:
+    """``2 ** (-age / half_life_days)`` with ``age`` the days from each date back to ``ref`` (>= 0; 1 for NaT).
+
+    The dates and ``ref`` are midnights, so ``age`` is a whole number of days, as
+    ``(ref - dates).dt.total_seconds() / 86400`` gives it exactly; the power is evaluated once per distinct age.
+    """
+    ref_day = int(_days(np.array([pd.Timestamp(ref).to_datetime64()]))[0])
+    if pd.Timestamp(ref) != pd.Timestamp(ref).normalize():  # not a midnight: the general formula
+        age = ((ref - dates).dt.total_seconds() / 86400.0).to_numpy(dtype=np.float64)
+        return np.exp2(-np.where(nat, 0.0, np.maximum(age, 0.0)) / half_life_days)
+    age = np.where(nat, 0, np.maximum(ref_day - _days(dates.to_numpy()), 0))  # int64 days, NaT: 0
+    top = int(age.max()) if len(age) else 0
+    if top > 1_000_000:
+        return np.exp2(-age.astype(np.float64) / half_life_days)
+    lut = np.exp2(-np.arange(top + 1, dtype=np.float64) / half_life_days)
+    return lut[age]
 
 
 def incident_bandwidths(incidents: pd.DataFrame, model: RiskModel | None = None) -> np.ndarray:
@@ -527,9 +544,11 @@ def _prepare_layers(segments, incidents, model: RiskModel, crs):
         return segs, dates, ref, _placed_incidents(incidents, model, crs, dates, ref)
     future = _pool().submit(ProjectedSegments, segments, crs)
     try:
+        # the incidents' coordinates are read here and projected on the pool while this thread computes weights
+        pending = _projected_point_xy_start(incidents, crs) or (lambda: None)  # None: not all Points
         dates = _incident_dates(incidents)  # normalised once for the weights, the window and the months
         ref = _reference_date(incidents, model, dates=dates)
-        inc = _placed_incidents(incidents, model, crs, dates, ref)
+        inc = _placed_incidents(incidents, model, crs, dates, ref, pending)
     finally:
         segs = future.result()
     return segs, dates, ref, inc
@@ -559,17 +578,18 @@ class _Placed(NamedTuple):
     wp: np.ndarray
 
 
-def _placed_incidents(incidents, model: RiskModel, crs, dates=None, ref=None) -> _Placed:
+def _placed_incidents(incidents, model: RiskModel, crs, dates=None, ref=None, pending=None) -> _Placed:
     """Weights, bandwidths and projected coordinates; placed = a valid point, a finite bandwidth and ``w > 0``.
 
-    ``dates`` and ``ref`` are the normalised dates and the reference date (computed here when not given).
+    ``dates`` and ``ref`` are the normalised dates and the reference date (computed here when not given);
+    ``pending`` is ``_projected_point_xy_start(incidents, crs)`` when the projection is already under way.
     """
     if dates is None:
         dates = _incident_dates(incidents)
         ref = _reference_date(incidents, model, dates=dates)
     w = _incident_weights(incidents, model, dates, ref)
     h = incident_bandwidths(incidents, model)
-    xy = _projected_point_xy(incidents, crs)
+    xy = pending() if pending is not None else _projected_point_xy(incidents, crs)
     if xy is not None:  # points: project their coordinates, not the geometries (no second set of Points)
         x, y, valid = xy
         placed = valid & np.isfinite(h) & (w > 0)
