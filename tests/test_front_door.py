@@ -304,3 +304,44 @@ def test_decay_equals_the_total_seconds_formula(values, ref, half_life, midnight
     age = ((ref - dates).dt.total_seconds() / 86400.0).to_numpy(dtype=np.float64)
     expected = np.exp2(-np.where(nat, 0.0, np.maximum(age, 0.0)) / half_life)
     assert np.array_equal(_decay(dates, nat, ref, half_life), expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(1, 6), min_size=1, max_size=40), st.integers(0, 2**30), st.floats(1e-3, 1e7))
+def test_chain_pieces_equals_the_numpy_pieces_and_bincount(vertices, seed, scale):
+    from routerisk._engine_numba import chain_pieces
+
+    rng = np.random.default_rng(seed)
+    coord_of = np.repeat(np.arange(len(vertices)), vertices).astype(np.int64)
+    coords = rng.normal(0.0, scale, (len(coord_of), 2))
+    same = coord_of[1:] == coord_of[:-1]
+    xy0, xy1 = coords[:-1][same], coords[1:][same]
+    ps = coord_of[:-1][same]
+    d = xy1 - xy0
+    length = np.bincount(ps, weights=np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]), minlength=len(vertices) + 2)
+    got = chain_pieces(coords, coord_of, len(vertices) + 2)
+    for a, b in zip(got, (xy0, xy1, ps, length), strict=True):
+        assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("chained", [True, False])
+def test_projected_segments_equal_to_crs_of_the_geometries(chained):
+    """One transform of the coordinates (shared ends once, on the worker pool) gives to_crs's vertices and GEOS's
+    lengths bit for bit."""
+    from routerisk._coords import ProjectedSegments
+    from routerisk.engine import segment_pieces
+
+    rng = np.random.default_rng(3)
+    n = 30_000  # above crs.PARALLEL_MIN: two threads
+    pts = np.cumsum(rng.normal(0, 0.01, (n + 1, 2)), axis=0) + np.array([-100.0, 20.0])
+    if chained:
+        lines = shapely.linestrings(np.stack([pts[:-1], pts[1:]], axis=1))
+    else:
+        lines = shapely.linestrings(np.stack([pts[:-1], pts[1:] + 1e-6], axis=1))
+    seg = gpd.GeoDataFrame(geometry=lines, crs="EPSG:4326")
+    proj = seg.to_crs(METRIC)
+    xy0, xy1, ps = segment_pieces(np.asarray(proj.geometry.values))
+    for segs in (ProjectedSegments(seg, METRIC), ProjectedSegments.start(seg, METRIC)()):
+        assert np.array_equal(segs.xy0, xy0) and np.array_equal(segs.xy1, xy1)
+        assert np.array_equal(segs.piece_segment, ps)
+        assert np.array_equal(segs.length, shapely.length(np.asarray(proj.geometry.values)))

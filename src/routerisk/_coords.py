@@ -8,7 +8,8 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from .crs import _transformer, transform_xy, transform_xy_start
+from ._engine_numba import chain_pieces
+from .crs import _transformer, transform_xy_start
 from .engine import segment_pieces
 from .schema import WGS84
 
@@ -116,17 +117,28 @@ def _transform_chained(src, dst, coords: np.ndarray) -> np.ndarray:
     A coordinate equal to the previous one is copied from its projection: the same input gives the same output,
     so the values are those of transforming every row.
     """
+    return _transform_chained_start(src, dst, coords)()
+
+
+def _transform_chained_start(src, dst, coords: np.ndarray):
+    """:func:`_transform_chained` started on the worker pool; the returned function waits and gives the array."""
     coords = np.ascontiguousarray(coords, dtype=np.float64)
     bits = coords.view(np.int64)  # compare bit patterns: -0.0 and 0.0 stay apart, as two inputs of PROJ
     repeat = np.zeros(len(coords), dtype=bool)
     if len(coords) > 1:
         repeat[1:] = (bits[1:, 0] == bits[:-1, 0]) & (bits[1:, 1] == bits[:-1, 1])
     if not repeat.any():
-        return np.column_stack(transform_xy(src, dst, coords[:, 0], coords[:, 1]))
+        wait = transform_xy_start(src, dst, coords[:, 0], coords[:, 1])
+        return lambda: np.column_stack(wait())
     first = np.flatnonzero(~repeat)  # the first row of each run
-    x, y = transform_xy(src, dst, coords[first, 0], coords[first, 1])
-    run = np.cumsum(~repeat) - 1  # the run of each row
-    return np.column_stack([x[run], y[run]])
+    wait = transform_xy_start(src, dst, coords[first, 0], coords[first, 1])
+
+    def finish():
+        x, y = wait()
+        run = np.cumsum(~repeat) - 1  # the run of each row
+        return np.column_stack([x[run], y[run]])
+
+    return finish
 
 
 class ProjectedSegments:
@@ -139,28 +151,52 @@ class ProjectedSegments:
     """
 
     def __init__(self, segments, crs) -> None:
+        self._begin(segments, crs)
+        self._end()
+
+    @classmethod
+    def start(cls, segments, crs):
+        """Read the coordinates now and project them on routerisk's worker pool; the returned function waits and
+        gives the :class:`ProjectedSegments` (the calling thread is free meanwhile)."""
+        self = cls.__new__(cls)
+        self._begin(segments, crs)
+
+        def finish():
+            if self._pending is not None:
+                self._end()
+            return self
+
+        return finish
+
+    def _begin(self, segments, crs) -> None:
         dst = CRS.from_user_input(crs)
         raw = np.asarray(segments.geometry.values, dtype=object)
         self.n = len(raw)
         self.raw = raw
         self._geoms = None
         self._source = (segments.geometry, dst)
+        self._pending = None  # a function giving the projected coordinates; None: through to_crs
         simple = self.n > 0 and bool(np.all(shapely.get_type_id(raw) == shapely.GeometryType.LINESTRING))
         if simple and not shapely.has_z(raw).any() and segments.crs is not None:
             coords, self._coord_of = shapely.get_coordinates(raw, return_index=True)
             if transform_needed(segments.crs, dst):
-                coords = _transform_chained(segments.crs, dst, coords)
-            same = self._coord_of[1:] == self._coord_of[:-1]
-            self.xy0 = np.ascontiguousarray(coords[:-1][same])
-            self.xy1 = np.ascontiguousarray(coords[1:][same])
-            self.piece_segment = self._coord_of[:-1][same].astype(np.int64)
-            d = self.xy1 - self.xy0
-            self.length = np.bincount(self.piece_segment, weights=np.sqrt(d[:, 0] * d[:, 0] + d[:, 1] * d[:, 1]),
-                                      minlength=self.n)  # fmt: skip
+                self._pending = _transform_chained_start(segments.crs, dst, coords)
+            else:
+                self._pending = lambda: coords
         else:
+            self._pending = False
+
+    def _end(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is False:
             self._geoms = self.geoms
             self.xy0, self.xy1, self.piece_segment = segment_pieces(self._geoms)
             self.length = shapely.length(self._geoms)
+            return
+        coords = np.ascontiguousarray(pending(), dtype=np.float64)
+        # one compiled pass: pieces between consecutive coordinates of a geometry, lengths summed in order
+        self.xy0, self.xy1, self.piece_segment, self.length = chain_pieces(
+            coords, np.ascontiguousarray(self._coord_of, dtype=np.int64), self.n)
 
     @property
     def pieces(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

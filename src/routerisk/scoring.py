@@ -64,7 +64,7 @@ from ._terms import (  # noqa: F401
     _zone_months,
     enforcement_exposure,
 )
-from .crs import _pool, analysis_crs, check_same_crs, in_pool
+from .crs import analysis_crs, check_same_crs
 from .engine import exposure
 from .intervals import C_FLOOR, INTERVAL_LEVEL, exposure_interval, kernel_integrals, mean_reach_kernel
 from .model import KERNEL_SUPPORT, RiskModel
@@ -526,32 +526,27 @@ def incident_exposure(
     return E
 
 
-#: Segments + incidents from which the segments are projected on a worker thread beside the incidents.
-CONCURRENT_MIN = 20_000
-
-
 def _prepare_layers(segments, incidents, model: RiskModel, crs):
     """The projected segments, the incidents' normalised dates, the reference date and the placed incidents.
 
-    The segments' coordinates are projected (one transform) on a worker thread while this thread prepares the
-    incidents (shapely and PROJ release the GIL), for layers of :data:`CONCURRENT_MIN` rows or more. An error in
-    the segments is raised first, as when the two are done in turn.
+    This thread reads the coordinates of both layers and starts their projection on routerisk's worker pool
+    (PROJ releases the GIL), then computes the weights and bandwidths while the pool transforms. An error in the
+    segments is raised first, as when the two layers are done in turn.
     """
-    if len(segments) + len(incidents) < CONCURRENT_MIN or in_pool():
-        segs = ProjectedSegments(segments, crs)
-        dates = _incident_dates(incidents)
-        ref = _reference_date(incidents, model, dates=dates)
-        return segs, dates, ref, _placed_incidents(incidents, model, crs, dates, ref)
-    future = _pool().submit(ProjectedSegments, segments, crs)
-    try:
-        # the incidents' coordinates are read here and projected on the pool while this thread computes weights
+    try:  # the larger transform first, so that it overlaps the rest
         pending = _projected_point_xy_start(incidents, crs) or (lambda: None)  # None: not all Points
+    except BaseException:
+        ProjectedSegments.start(segments, crs)()
+        raise
+    finish_segments = ProjectedSegments.start(segments, crs)
+    try:
         dates = _incident_dates(incidents)  # normalised once for the weights, the window and the months
         ref = _reference_date(incidents, model, dates=dates)
         inc = _placed_incidents(incidents, model, crs, dates, ref, pending)
-    finally:
-        segs = future.result()
-    return segs, dates, ref, inc
+    except BaseException:
+        finish_segments()
+        raise
+    return finish_segments(), dates, ref, inc
 
 
 def _check_layers(segments, incidents, zones, model: RiskModel):
