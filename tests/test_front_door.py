@@ -345,3 +345,26 @@ def test_projected_segments_equal_to_crs_of_the_geometries(chained):
         assert np.array_equal(segs.xy0, xy0) and np.array_equal(segs.xy1, xy1)
         assert np.array_equal(segs.piece_segment, ps)
         assert np.array_equal(segs.length, shapely.length(np.asarray(proj.geometry.values)))
+
+
+def test_incident_coordinates_in_two_halves_equal_one_pass():
+    """Above crs.PARALLEL_MIN the points are read in two halves (one on the pool): same values, empty and missing
+    points included, and a non-point in either half still sends the caller to the geometry path."""
+    from shapely import LineString, Point
+
+    from routerisk._coords import _incident_lonlat, _point_coordinates
+
+    rng = np.random.default_rng(9)
+    n = 30_000
+    geoms = np.array(list(shapely.points(rng.uniform(-110, -90, (n, 2)))), dtype=object)
+    geoms[[5, n - 3]] = None
+    geoms[[7, n - 10]] = Point()
+    x, y, _ = _incident_lonlat(gpd.GeoDataFrame(geometry=geoms, crs="EPSG:4326"))
+    ref = np.array([np.nan if g is None or g.is_empty else g.x for g in geoms])
+    assert np.array_equal(x, ref, equal_nan=True)
+    assert np.array_equal(y, np.array([np.nan if g is None or g.is_empty else g.y for g in geoms]), equal_nan=True)
+    assert _point_coordinates(geoms) is not None
+    for where in (3, n - 3):
+        mixed = geoms.copy()
+        mixed[where] = LineString([(0, 0), (1, 1)])
+        assert _incident_lonlat(gpd.GeoDataFrame(geometry=mixed, crs="EPSG:4326")) is None

@@ -9,7 +9,7 @@ import shapely
 from pyproj import CRS
 
 from ._engine_numba import chain_pieces
-from .crs import _transformer, transform_xy_start
+from .crs import PARALLEL_MIN, _pool, _transformer, in_pool, transform_xy_start
 from .engine import segment_pieces
 from .schema import WGS84
 
@@ -39,24 +39,38 @@ def _incident_lonlat(incidents) -> tuple[np.ndarray, np.ndarray, object] | None:
     """
     if not _is_lonlat_table(incidents):
         geoms = np.asarray(incidents.geometry.values, dtype=object)
-        if len(geoms) == 0:
-            return np.empty(0), np.empty(0), incidents.crs
-        type_id = shapely.get_type_id(geoms)
-        if not np.all((type_id == shapely.GeometryType.POINT) | (type_id == shapely.GeometryType.MISSING)):
-            return None
-        try:  # no empty Point (the usual case): two passes, NaN for a missing geometry
-            return shapely.get_x(geoms), shapely.get_y(geoms), incidents.crs
-        except shapely.errors.GEOSException:  # GEOS refuses the coordinates of an empty Point
-            valid = (type_id == shapely.GeometryType.POINT) & ~shapely.is_empty(geoms)
-            x, y = np.full(len(geoms), np.nan), np.full(len(geoms), np.nan)
-            x[valid], y[valid] = shapely.get_x(geoms[valid]), shapely.get_y(geoms[valid])
-            return x, y, incidents.crs
+        if len(geoms) < PARALLEL_MIN or in_pool():
+            xy = _point_coordinates(geoms)
+        else:  # two halves, one on the worker pool (GEOS reads release the GIL)
+            half = len(geoms) // 2
+            other = _pool().submit(_point_coordinates, geoms[half:])
+            first = _point_coordinates(geoms[:half])
+            second = other.result()
+            xy = None if first is None or second is None else (np.concatenate([first[0], second[0]]),
+                                                               np.concatenate([first[1], second[1]]))
+        return None if xy is None else (*xy, incidents.crs)
     x = pd.to_numeric(incidents["lon"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     y = pd.to_numeric(incidents["lat"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     missing = np.isnan(x) | np.isnan(y)
     if missing.any():
         x, y = np.where(missing, np.nan, x), np.where(missing, np.nan, y)
     return x, y, CRS.from_user_input(WGS84)
+
+
+def _point_coordinates(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(x, y)`` of Points, NaN for missing or empty ones; None when some geometry is not a Point."""
+    if len(geoms) == 0:
+        return np.empty(0), np.empty(0)
+    type_id = shapely.get_type_id(geoms)
+    if not np.all((type_id == shapely.GeometryType.POINT) | (type_id == shapely.GeometryType.MISSING)):
+        return None
+    try:  # no empty Point (the usual case): two passes, NaN for a missing geometry
+        return shapely.get_x(geoms), shapely.get_y(geoms)
+    except shapely.errors.GEOSException:  # GEOS refuses the coordinates of an empty Point
+        valid = (type_id == shapely.GeometryType.POINT) & ~shapely.is_empty(geoms)
+        x, y = np.full(len(geoms), np.nan), np.full(len(geoms), np.nan)
+        x[valid], y[valid] = shapely.get_x(geoms[valid]), shapely.get_y(geoms[valid])
+        return x, y
 
 
 def transform_needed(src, dst) -> bool:

@@ -150,12 +150,20 @@ def _bin_points(pts, w, h, keep, x0, y0, cell, nx, ny):
         px[j] = pts[keep[j], 0]
         py[j] = pts[keep[j], 1]
     start, order = _counting_sort(px, py, x0, y0, cell, nx, ny)
+    return (start, *_gather(pts, w, h, keep, order))
+
+
+@njit(cache=True, parallel=True)
+def _gather(pts, w, h, keep, order):
+    """The kept points in grid order: their indices, coordinates, weights and ``1 / h^2`` (random reads, so in
+    parallel)."""
+    m = order.size
     sel = np.empty(m, np.int64)
     sx = np.empty(m)
     sy = np.empty(m)
     sw = np.empty(m)
     sih = np.empty(m)
-    for j in range(m):
+    for j in prange(m):
         i = keep[order[j]]
         sel[j] = i
         sx[j] = pts[i, 0]
@@ -163,7 +171,7 @@ def _bin_points(pts, w, h, keep, x0, y0, cell, nx, ny):
         sw[j] = w[i]
         hi = h[i]
         sih[j] = 1.0 / (hi * hi)
-    return start, sel, sx, sy, sw, sih
+    return sel, sx, sy, sw, sih
 
 
 @njit(cache=True)
