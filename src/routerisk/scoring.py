@@ -266,9 +266,18 @@ def incident_bandwidths(incidents: pd.DataFrame, model: RiskModel | None = None)
     n = len(incidents)
     if "location_precision" not in incidents:
         return np.full(n, model.bandwidth_m)
+    codes, lut = _bandwidth_codes(incidents, model)
+    return lut[codes]
+
+
+def _bandwidth_codes(incidents, model: RiskModel) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, lut)`` with ``lut[codes] == incident_bandwidths(incidents, model)``: one bandwidth per distinct
+    precision, so that anything computed from the bandwidth alone is computed once per precision."""
+    if "location_precision" not in incidents:
+        return np.zeros(len(incidents), dtype=np.intp), np.array([float(model.bandwidth_m)])
     sigma_map = {k: (np.nan if v is None else float(v)) for k, v in LOCATION_SIGMA_M.items()}
-    sigma = _lookup(incidents["location_precision"], sigma_map, sigma_map["unknown"])  # one sigma per distinct value
-    return np.sqrt(model.bandwidth_m**2 + sigma**2)
+    codes, sigma = _lookup_codes(incidents["location_precision"], sigma_map, sigma_map["unknown"])
+    return codes, np.sqrt(model.bandwidth_m**2 + sigma**2)
 
 
 def precision_factor(bandwidths, model: RiskModel | None = None) -> np.ndarray:
@@ -303,8 +312,15 @@ def _lookup(values, table: dict, default: float) -> np.ndarray:
     """``table[v]`` (``default`` for a value not in ``table`` or missing) for each value, one lookup per distinct value.
 
     Equivalent to ``pd.Series(values, dtype=object).map(table)`` with ``default`` for the misses, without a
-    Python object per row: categoricals use their codes, anything else is factorized first.
+    Python object per row: pandas' pyarrow strings are matched by ``pyarrow.compute.index_in``, categoricals use
+    their codes, anything else is factorized first.
     """
+    codes, lut = _lookup_codes(values, table, default)
+    return lut[codes]
+
+
+def _lookup_codes(values, table: dict, default: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, lut)`` with ``lut[codes] == _lookup(values, table, default)``: one value per distinct code."""
     s = values if isinstance(values, pd.Series) else pd.Series(values)
     if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":  # pandas' default strings
         import pyarrow as pa
@@ -313,7 +329,7 @@ def _lookup(values, table: dict, default: float) -> np.ndarray:
         keys = [k for k in table if isinstance(k, str)]
         lut = np.array([float(np.nan if table[k] is None else table[k]) for k in keys] + [default], dtype=np.float64)
         idx = pc.index_in(pa.array(s.array), value_set=pa.array(keys, type=pa.string()))  # null: missing or unknown
-        return lut[np.asarray(pc.fill_null(idx, len(keys)).to_numpy(), dtype=np.intp)]
+        return np.asarray(pc.fill_null(idx, len(keys)).to_numpy(), dtype=np.intp), lut
     if isinstance(s.dtype, pd.CategoricalDtype):
         codes, uniques = s.cat.codes.to_numpy(), s.cat.categories
     else:
@@ -321,7 +337,7 @@ def _lookup(values, table: dict, default: float) -> np.ndarray:
     found = pd.Series(np.asarray(uniques, dtype=object), dtype=object).map(table).to_numpy(dtype=np.float64)
     known = pd.Series(np.asarray(uniques, dtype=object), dtype=object).isin(list(table)).to_numpy()
     lut = np.append(np.where(known, found, default), default)  # code -1 (missing) reads the last entry
-    return lut[codes]
+    return codes, lut
 
 
 def _saturate(x: np.ndarray, ref: float) -> np.ndarray:
@@ -352,9 +368,8 @@ def _labels(codes: np.ndarray, labels: tuple[str, ...]):
     if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
         import pyarrow as pa
 
-        dictionary = pa.DictionaryArray.from_arrays(pa.array(np.asarray(codes, dtype=np.int32)),
-                                                    pa.array(list(labels), type=pa.large_string()))  # fmt: skip
-        return pd.array(dictionary.cast(pa.large_string()), dtype=dtype)
+        text = pa.array(list(labels), type=pa.large_string()).take(pa.array(np.asarray(codes, dtype=np.int32)))
+        return pd.array(text, dtype=dtype)
     return np.array(labels, dtype=object)[codes]
 
 
@@ -583,7 +598,8 @@ def _placed_incidents(incidents, model: RiskModel, crs, dates=None, ref=None, pe
         dates = _incident_dates(incidents)
         ref = _reference_date(incidents, model, dates=dates)
     w = _incident_weights(incidents, model, dates, ref)
-    h = incident_bandwidths(incidents, model)
+    h_code, h_lut = _bandwidth_codes(incidents, model)
+    h = h_lut[h_code]
     xy = pending() if pending is not None else _projected_point_xy(incidents, crs)
     if xy is not None:  # points: project their coordinates, not the geometries (no second set of Points)
         x, y, valid = xy
@@ -595,7 +611,8 @@ def _placed_incidents(incidents, model: RiskModel, crs, dates=None, ref=None, pe
         placed = valid & np.isfinite(h) & (w > 0)
         pts = _point_xy(inc_geoms[placed])
     hp = h[placed]
-    return _Placed(w, h, valid, placed, pts, hp, w[placed] * precision_factor(hp, model))
+    # the precision factor of each distinct bandwidth: elementwise the same values as precision_factor(hp)
+    return _Placed(w, h, valid, placed, pts, hp, w[placed] * precision_factor(h_lut, model)[h_code[placed]])
 
 
 def _assemble(segments, model: RiskModel, E, interval, n_inc, Z, years, seg_len, hs) -> gpd.GeoDataFrame:
