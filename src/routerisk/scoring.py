@@ -64,7 +64,7 @@ from ._terms import (  # noqa: F401
     _zone_months,
     enforcement_exposure,
 )
-from .crs import analysis_crs, check_same_crs
+from .crs import PARALLEL_MIN, _pool, analysis_crs, check_same_crs, in_pool
 from .engine import exposure
 from .intervals import C_FLOOR, INTERVAL_LEVEL, exposure_interval, kernel_integrals, mean_reach_kernel
 from .model import KERNEL_SUPPORT, RiskModel
@@ -633,6 +633,8 @@ def _assemble(segments, model: RiskModel, E, interval, n_inc, Z, years, seg_len,
         return term, (term if model.risk_layer == "incident" else (a * term + b * enf_risk) / (a + b))
 
     inc_risk, risk = shown(E)
+    # the rank (a sort, which releases the GIL) on the worker pool while this thread builds the other columns
+    percentile = _pool().submit(_percentile, risk) if n >= PARALLEL_MIN and not in_pool() else None
     composite = risk if model.risk_layer != "incident" else (a * inc_risk + b * enf_risk) / (a + b)
     if interval is None:
         lo, hi, risk_lo, risk_hi = (np.full(n, np.nan) for _ in range(4))
@@ -656,7 +658,7 @@ def _assemble(segments, model: RiskModel, E, interval, n_inc, Z, years, seg_len,
         "risk": risk,
         "risk_lo": risk_lo,
         "risk_hi": risk_hi,
-        "risk_percentile": _percentile(risk),
+        "risk_percentile": _percentile(risk) if percentile is None else percentile.result(),
         "risk_class": classify(risk, model.classes, 5),
         "evidence": _evidence(n_inc),
         **hot,
@@ -666,8 +668,15 @@ def _assemble(segments, model: RiskModel, E, interval, n_inc, Z, years, seg_len,
         for name, value in columns.items():
             out[name] = value
         return out
-    # one concatenation instead of 18 inserts (each of which copies the block manager's bookkeeping)
-    out = pd.concat([segments, pd.DataFrame(columns, index=segments.index)], axis=1)
+    # one concatenation instead of 18 inserts (each of which copies the block manager's bookkeeping), of columns
+    # that are not copied once more into blocks; a column that is another's array (risk is incident_risk or
+    # composite_risk) is copied, so that no two columns share memory
+    seen: set[int] = set()
+    for name, value in columns.items():
+        if id(value) in seen:
+            columns[name] = value.copy()
+        seen.add(id(value))
+    out = pd.concat([segments, pd.DataFrame(columns, index=segments.index, copy=False)], axis=1)
     out.attrs = copy.deepcopy(segments.attrs)
     return out
 
