@@ -368,3 +368,18 @@ def test_incident_coordinates_in_two_halves_equal_one_pass():
         mixed = geoms.copy()
         mixed[where] = LineString([(0, 0), (1, 1)])
         assert _incident_lonlat(gpd.GeoDataFrame(geometry=mixed, crs="EPSG:4326")) is None
+
+
+def test_a_forked_child_projects_with_its_own_pool():
+    """The worker pool's threads do not survive a fork: the child must make its own instead of waiting forever."""
+    import multiprocessing as mp
+
+    from routerisk.crs import transform_xy
+
+    rng = np.random.default_rng(4)
+    x, y = rng.uniform(-117, -87, 50_000), rng.uniform(15, 32, 50_000)
+    ref = transform_xy("EPSG:4326", METRIC, x, y)  # the parent's pool now exists
+    ctx = mp.get_context("fork")
+    with ctx.Pool(1) as pool:
+        out = pool.apply_async(transform_xy, ("EPSG:4326", METRIC, x, y)).get(timeout=60)
+    assert np.array_equal(out[0], ref[0]) and np.array_equal(out[1], ref[1])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -132,6 +133,17 @@ def _transformer(src, dst) -> Transformer | None:
         _TRANSFORMERS.clear()
     _TRANSFORMERS[key] = tr  # two threads may both build one: either serves
     return tr
+
+
+def _reset_after_fork() -> None:
+    """A forked child has none of the parent's threads: it makes its own pool (and Transformers) on first use."""
+    global _POOL, _POOL_LOCK
+    _POOL, _POOL_LOCK = None, threading.Lock()
+    _TRANSFORMERS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def _pool() -> ThreadPoolExecutor:
