@@ -35,7 +35,6 @@ The constants (``T_eff``, the references, the months each term sums, warnings, C
 from __future__ import annotations
 
 import copy
-import functools
 from typing import NamedTuple
 
 import geopandas as gpd
@@ -353,9 +352,9 @@ def _evidence(n: np.ndarray):
     return _labels((n >= lo).astype(np.int32) + (n >= hi), ("low", "medium", "high"))
 
 
-@functools.lru_cache(maxsize=1)
 def _text_dtype():
-    """The dtype pandas gives a column of Python strings (``str`` on pyarrow in pandas 3, else object)."""
+    """The dtype pandas gives a column of Python strings (``str`` on pyarrow in pandas 3, else object; asked each
+    time, as pandas' options may change)."""
     return pd.Series(np.array(["x"], dtype=object)).dtype
 
 
