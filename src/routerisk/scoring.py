@@ -361,7 +361,7 @@ def _text_dtype():
 def _labels(codes: np.ndarray, labels: tuple[str, ...]):
     """``labels[codes]`` as the column pandas would make of those strings, without a Python object per row.
 
-    With pandas' pyarrow strings the column is built from a dictionary array; otherwise an object array.
+    With pandas' pyarrow strings the column is a pyarrow ``take`` of the labels; otherwise an object array.
     """
     dtype = _text_dtype()
     if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
