@@ -383,3 +383,20 @@ def test_a_forked_child_projects_with_its_own_pool():
     with ctx.Pool(1) as pool:
         out = pool.apply_async(transform_xy, ("EPSG:4326", METRIC, x, y)).get(timeout=60)
     assert np.array_equal(out[0], ref[0]) and np.array_equal(out[1], ref[1])
+
+
+def test_the_worker_pool_paths_give_the_same_table_as_one_thread(layers, monkeypatch):
+    """Intervals, percentile, transforms and point reads on the pool (thresholds lowered to 1) or all on the
+    calling thread (thresholds out of reach): the same table bit for bit."""
+    import routerisk._coords as coords_mod
+    import routerisk.crs as crs_mod
+    import routerisk.intervals as intervals_mod
+
+    seg, inc, zones = layers
+    tables = []
+    for threshold in (1, 10**12):
+        for mod in (scoring_mod, crs_mod, coords_mod, intervals_mod):
+            monkeypatch.setattr(mod, "PARALLEL_MIN", threshold)
+        tables.append(score_segments(seg, inc, zones=zones, model=MODEL))
+    assert_frame_equal(tables[0], tables[1], check_exact=True)
+    assert np.isfinite(tables[0]["incident_exposure_hi"]).all()

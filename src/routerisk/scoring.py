@@ -35,6 +35,7 @@ The constants (``T_eff``, the references, the months each term sums, warnings, C
 from __future__ import annotations
 
 import copy
+from concurrent.futures import Future
 from typing import NamedTuple
 
 import geopandas as gpd
@@ -449,7 +450,8 @@ def score_segments(
         # "one more record": median category x mean decay over the window x mean kernel over the segment's reach
         c0_weight = _median_weight(model) * _mean_decay(window, years)
         reach_kernel = mean_reach_kernel(model.kernel, model.bandwidth_m, segs.length)
-        interval = exposure_interval(E, *moments, c0_weight * reach_kernel)
+        # on the worker pool (gammaincinv releases the GIL) while this thread runs the hot-spot test below
+        interval = _submit(exposure_interval, E, *moments, c0_weight * reach_kernel)
     else:
         c0_weight, interval = None, None
     has_zones = zones is not None and len(zones) > 0
@@ -471,7 +473,8 @@ def score_segments(
         check_flow(segments, segs.length)  # a bad `flow` column is refused whether or not it is used
         hs, n_attributed = None, None
 
-    out = _assemble(segments, model, E, interval, n_inc, Z, years, segs.length, hs)
+    out = _assemble(segments, model, E, None if interval is None else interval.result(), n_inc, Z, years,
+                    segs.length, hs)  # fmt: skip
     out.attrs["routerisk"] = {
         "model": model.to_dict(),
         "analysis_crs": crs.to_string(),
@@ -538,6 +541,19 @@ def incident_exposure(
         n_segments=segs.n, backend=backend,
     )
     return E
+
+
+def _submit(fn, *args) -> Future:
+    """``fn(*args)`` on routerisk's worker pool for arrays of :data:`PARALLEL_MIN` or more, else at once (a future
+    either way, whose ``result()`` re-raises an error of ``fn``)."""
+    if len(args[0]) >= PARALLEL_MIN and not in_pool():
+        return _pool().submit(fn, *args)
+    done: Future = Future()
+    try:
+        done.set_result(fn(*args))
+    except Exception as exc:  # re-raised by result(), as from the pool
+        done.set_exception(exc)
+    return done
 
 
 def _prepare_layers(segments, incidents, model: RiskModel, crs):
