@@ -19,12 +19,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import binom, false_discovery_control, kendalltau, norm
 
-import routerisk.stats as rstats
+import routerisk._binomial as rbinom
+import routerisk._ranks as rranks
 from routerisk.change import rate_ratio
 from routerisk.mannkendall import mann_kendall
 from routerisk.stats import bh_adjust, binom_two_sided_p, kendall_tau_b
 
-FAST_BINOM = rstats._binom_pmf is not None  # the private ufuncs exist in this SciPy (else the scipy.stats path)
+FAST_BINOM = rbinom._binom_pmf is not None  # the private ufuncs exist in this SciPy (else the scipy.stats path)
 
 
 # -- binomial pmf / cdf / sf ------------------------------------------------------------------------------------------
@@ -34,19 +35,19 @@ def test_binomial_functions_are_scipy_stats_binom_bit_for_bit_including_edges():
     p = np.r_[0.5, 0.0, 0.0, 1.0, 0.0, 1.0, 0.3, 0.3, 0.3, 0.3, 0.5, 1e-300, rng.random(400) ** 3]
     k = np.r_[0, 0, 1, 0, 0, 5, -1, 6, 5, 0, 10, 0, rng.integers(-3, 5003, 400)]
     k[12::7] = np.minimum(k[12::7], n[12::7])
-    for ours, theirs in ((rstats._binom_pmf_array, binom.pmf), (rstats._binom_cdf_array, binom.cdf),
-                         (rstats._binom_sf_array, binom.sf)):  # fmt: skip
+    for ours, theirs in ((rbinom._binom_pmf_array, binom.pmf), (rbinom._binom_cdf_array, binom.cdf),
+                         (rbinom._binom_sf_array, binom.sf)):  # fmt: skip
         np.testing.assert_array_equal(ours(k, n, p), theirs(k, n, p))
     # invalid arguments give NaN, as scipy.stats; k may be given as float
     bad_n, bad_p = np.array([-1, 5, 5, 5]), np.array([0.5, 1.5, -0.1, np.nan])
-    for f in (rstats._binom_pmf_array, rstats._binom_cdf_array, rstats._binom_sf_array):
+    for f in (rbinom._binom_pmf_array, rbinom._binom_cdf_array, rbinom._binom_sf_array):
         assert np.isnan(f(np.array([1, 1, 1, 1]), bad_n, bad_p)).all()
-    np.testing.assert_array_equal(rstats._binom_cdf_array(np.array([2.0, 2.5]), 5, 0.3), binom.cdf([2.0, 2.5], 5, 0.3))
+    np.testing.assert_array_equal(rbinom._binom_cdf_array(np.array([2.0, 2.5]), 5, 0.3), binom.cdf([2.0, 2.5], 5, 0.3))
     # by hand: Binomial(3, 0.5) = 1/8, 3/8, 3/8, 1/8 (to rounding)
     k3 = np.arange(-1, 5)
-    np.testing.assert_allclose(rstats._binom_pmf_array(k3, 3, 0.5), [0, 0.125, 0.375, 0.375, 0.125, 0], rtol=1e-14)
-    np.testing.assert_allclose(rstats._binom_cdf_array(k3, 3, 0.5), [0, 0.125, 0.5, 0.875, 1, 1], rtol=1e-14)
-    np.testing.assert_allclose(rstats._binom_sf_array(k3, 3, 0.5), [1, 0.875, 0.5, 0.125, 0, 0], rtol=1e-14)
+    np.testing.assert_allclose(rbinom._binom_pmf_array(k3, 3, 0.5), [0, 0.125, 0.375, 0.375, 0.125, 0], rtol=1e-14)
+    np.testing.assert_allclose(rbinom._binom_cdf_array(k3, 3, 0.5), [0, 0.125, 0.5, 0.875, 1, 1], rtol=1e-14)
+    np.testing.assert_allclose(rbinom._binom_sf_array(k3, 3, 0.5), [1, 0.875, 0.5, 0.125, 0, 0], rtol=1e-14)
 
 
 def test_without_the_private_ufuncs_scipy_stats_binom_gives_the_same_numbers(monkeypatch):
@@ -54,10 +55,10 @@ def test_without_the_private_ufuncs_scipy_stats_binom_gives_the_same_numbers(mon
     n = rng.integers(1, 500, 200)
     p = rng.random(200)
     k = rng.integers(0, n + 1)
-    fast = binom_two_sided_p(k, n, p), rstats._binom_cdf_array(k - 1, n, p), rstats._binom_sf_array(k, n, p)
+    fast = binom_two_sided_p(k, n, p), rbinom._binom_cdf_array(k - 1, n, p), rbinom._binom_sf_array(k, n, p)
     for name in ("_binom_pmf", "_binom_cdf", "_binom_sf"):
-        monkeypatch.setattr(rstats, name, None)  # a SciPy without them: the scipy.stats.binom path
-    slow = binom_two_sided_p(k, n, p), rstats._binom_cdf_array(k - 1, n, p), rstats._binom_sf_array(k, n, p)
+        monkeypatch.setattr(rbinom, name, None)  # a SciPy without them: the scipy.stats.binom path
+    slow = binom_two_sided_p(k, n, p), rbinom._binom_cdf_array(k - 1, n, p), rbinom._binom_sf_array(k, n, p)
     for a, b in zip(fast, slow, strict=True):
         np.testing.assert_array_equal(a, b)
 
@@ -119,7 +120,7 @@ def test_first_true_finds_the_change_of_any_monotone_predicate_from_any_guess(si
         assert ((j >= lo) & (j < hi)).all()
         return j >= answer
 
-    got = rstats._first_true(np.array([lo]), np.array([hi]), np.array([lo + int(guess_frac * size)]), pred)
+    got = rbinom._first_true(np.array([lo]), np.array([hi]), np.array([lo + int(guess_frac * size)]), pred)
     assert got.tolist() == [answer]
     assert len(calls) <= 2 * np.log2(size + 1) + 3
 
@@ -183,7 +184,7 @@ def test_strict_inversions_by_brute_force():
     for _ in range(300):
         v = rng.integers(0, rng.integers(1, 70), rng.integers(0, 60))
         brute = sum(int(a > b) for i, a in enumerate(v) for b in v[i + 1 :])
-        assert rstats._strict_inversions(v) == brute
+        assert rranks._strict_inversions(v) == brute
 
 
 @settings(max_examples=150, deadline=None)
