@@ -1,7 +1,9 @@
 """The compiled backend of :mod:`routerisk.engine`: a uniform grid of points and a parallel scan over segments.
 
-See :mod:`routerisk.engine` for what is computed; this module holds only the numba kernels and their driver,
-so that the engine's public functions and the numpy fallback stay readable on their own.
+See :mod:`routerisk.engine` for what is computed; this module holds only the numba kernels, the scan over
+segments and their driver (:func:`grid_pass`), so that the engine's public functions and the numpy fallback stay
+readable on their own. The pieces and the grid of points the scan walks are built in :mod:`routerisk._engine_grid`
+(``chain_pieces`` is re-exported here).
 
 The compiled functions dispatch on the integer ``code`` of :mod:`routerisk.kernels`: ``_kval`` (the scalar
 formula), ``_inside`` (the support) and the branch-free row sums. A code not in :data:`COMPILED_CODES` is refused
@@ -17,6 +19,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from ._engine_grid import _bin_points, _extent, _in_box, chain_pieces
 from .kernels import kernel_by_code
 
 __all__ = ["COMPILED_CODES", "HAVE_NUMBA", "chain_pieces", "grid_pass"]
@@ -74,126 +77,6 @@ def grid_pass(mode, code, xy0, xy1, piece_ptr, pts, w, h, out_e, out_n, offset, 
 
 # Reassociation lets LLVM vectorise the per-row reductions; no flag assumes finite values (scratch uses inf).
 _FM = {"reassoc", "contract", "arcp", "nsz"}
-
-
-@njit(cache=True, nogil=True)
-def chain_pieces(coords, coord_of, n):
-    """2-vertex pieces of LineStrings from their coordinates and the geometry of each (non-decreasing), and the
-    length of each of the ``n`` geometries summed piece by piece in order (``np.bincount`` of the piece lengths,
-    bit for bit: the same operations without fast-math)."""
-    m = 0
-    for i in range(coord_of.size - 1):
-        if coord_of[i + 1] == coord_of[i]:
-            m += 1
-    xy0 = np.empty((m, 2))
-    xy1 = np.empty((m, 2))
-    piece_segment = np.empty(m, np.int64)
-    length = np.zeros(n)
-    k = 0
-    for i in range(coord_of.size - 1):
-        if coord_of[i + 1] == coord_of[i]:
-            ax, ay = coords[i, 0], coords[i, 1]
-            bx, by = coords[i + 1, 0], coords[i + 1, 1]
-            xy0[k, 0], xy0[k, 1] = ax, ay
-            xy1[k, 0], xy1[k, 1] = bx, by
-            s = coord_of[i]
-            piece_segment[k] = s
-            dx = bx - ax
-            dy = by - ay
-            length[s] += math.sqrt(dx * dx + dy * dy)
-            k += 1
-    return xy0, xy1, piece_segment, length
-
-
-@njit(cache=True)
-def _extent(xy0, xy1):
-    """Min x, min y, max x, max y over the starts and ends of the pieces (finite coordinates)."""
-    x0 = y0 = np.inf
-    x1 = y1 = -np.inf
-    for a in (xy0, xy1):
-        for i in range(a.shape[0]):
-            x0 = min(x0, a[i, 0])
-            x1 = max(x1, a[i, 0])
-            y0 = min(y0, a[i, 1])
-            y1 = max(y1, a[i, 1])
-    return x0, y0, x1, y1
-
-
-@njit(cache=True)
-def _in_box(pts, lox, loy, hix, hiy):
-    """Indices of the points inside ``[lox, hix] x [loy, hiy]`` (ascending) and their min / max x and y."""
-    n = pts.shape[0]
-    keep = np.empty(n, np.int64)
-    m = 0
-    x0 = y0 = np.inf
-    x1 = y1 = -np.inf
-    for i in range(n):
-        x = pts[i, 0]
-        y = pts[i, 1]
-        if x >= lox and x <= hix and y >= loy and y <= hiy:
-            keep[m] = i
-            m += 1
-            x0 = min(x0, x)
-            x1 = max(x1, x)
-            y0 = min(y0, y)
-            y1 = max(y1, y)
-    return keep[:m].copy(), x0, y0, x1, y1
-
-
-@njit(cache=True)
-def _bin_points(pts, w, h, keep, x0, y0, cell, nx, ny):
-    """Counting sort of the kept points by grid cell, and their coordinates, weights and ``1 / h^2`` in that order."""
-    m = keep.size
-    px = np.empty(m)
-    py = np.empty(m)
-    for j in range(m):
-        px[j] = pts[keep[j], 0]
-        py[j] = pts[keep[j], 1]
-    start, order = _counting_sort(px, py, x0, y0, cell, nx, ny)
-    return (start, *_gather(pts, w, h, keep, order))
-
-
-@njit(cache=True, parallel=True)
-def _gather(pts, w, h, keep, order):
-    """The kept points in grid order: their indices, coordinates, weights and ``1 / h^2`` (random reads, so in
-    parallel)."""
-    m = order.size
-    sel = np.empty(m, np.int64)
-    sx = np.empty(m)
-    sy = np.empty(m)
-    sw = np.empty(m)
-    sih = np.empty(m)
-    for j in prange(m):
-        i = keep[order[j]]
-        sel[j] = i
-        sx[j] = pts[i, 0]
-        sy[j] = pts[i, 1]
-        sw[j] = w[i]
-        hi = h[i]
-        sih[j] = 1.0 / (hi * hi)
-    return sel, sx, sy, sw, sih
-
-
-@njit(cache=True)
-def _counting_sort(px, py, x0, y0, cell, nx, ny):
-    n = px.size
-    cid = np.empty(n, np.int64)
-    start = np.zeros(nx * ny + 1, np.int64)
-    for i in range(n):
-        cx = min(max(int((px[i] - x0) / cell), 0), nx - 1)
-        cy = min(max(int((py[i] - y0) / cell), 0), ny - 1)
-        c = cy * nx + cx
-        cid[i] = c
-        start[c + 1] += 1
-    for c in range(nx * ny):
-        start[c + 1] += start[c]
-    pos = start[:-1].copy()
-    order = np.empty(n, np.int64)
-    for i in range(n):
-        c = cid[i]
-        order[pos[c]] = i
-        pos[c] += 1
-    return start, order
 
 
 @njit(cache=True, fastmath=_FM, inline="always")
