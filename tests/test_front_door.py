@@ -209,8 +209,8 @@ def test_incident_coordinates_with_empty_and_missing_points_take_the_masked_path
 @given(st.lists(st.one_of(st.none(), st.sampled_from(["homicide", "robbery", "other", "", "Homicide", "zz"])),
                 max_size=40))
 def test_lookup_of_pyarrow_strings_equals_the_object_path(values):
+    from routerisk._weights import _lookup
     from routerisk.schema import LOCATION_SIGMA_M
-    from routerisk.scoring import _lookup
 
     table = {"homicide": 1.0, "robbery": 0.4, "other": 0.3, "nan-valued": np.nan}
     s = pd.Series(values, dtype="str")
@@ -238,7 +238,7 @@ def test_percentile_equals_the_pandas_rank(values):
                 max_size=30), st.integers(0, 2**30))
 def test_month_summary_equals_the_period_version(values, mask_seed):
     from routerisk._terms import _dates, month_summary
-    from routerisk.scoring import _month_summary
+    from routerisk._weights import _month_summary
 
     dates = _dates(np.array([np.datetime64("NaT") if v is None else np.datetime64(v, "us") for v in values],
                             dtype="datetime64[us]"))  # fmt: skip
@@ -278,7 +278,7 @@ def test_segment_attrs_are_kept_and_not_shared(layers):
 
 @pytest.mark.parametrize("unit", ["ns", "us", "ms", "s", "m", "h", "D", "M"])
 def test_days_floor_like_numpy_in_every_unit(unit):
-    from routerisk.scoring import _days
+    from routerisk._weights import _days
 
     scale = {"ns": 10**11, "us": 10**8, "ms": 10**5}.get(unit, 3)
     ticks = np.random.default_rng(7).integers(-(10**6), 10**6, 500) * scale
@@ -295,7 +295,7 @@ def test_days_floor_like_numpy_in_every_unit(unit):
        st.sampled_from([30.0, 365.0, 1000.5]), st.booleans())  # fmt: skip
 def test_decay_equals_the_total_seconds_formula(values, ref, half_life, midnight):
     from routerisk._terms import _dates
-    from routerisk.scoring import _decay
+    from routerisk._weights import _decay
 
     dates = _dates(np.array([np.datetime64("NaT") if v is None else np.datetime64(v, "us") for v in values],
                             dtype="datetime64[us]"))  # fmt: skip
