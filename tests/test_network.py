@@ -16,7 +16,7 @@ from shapely import LineString, Point, box
 
 import routerisk
 from routerisk import InputError
-from routerisk.access import access_gaps, facility_distances, protection_access
+from routerisk.access import SNAP_TIE_M, access_gaps, facility_distances, protection_access
 from routerisk.network import edge_table, route_network
 
 CRS = "EPSG:6372"
@@ -116,11 +116,12 @@ def test_facility_distances_equal_networkx_multi_source_dijkstra(seed, n_fac):
                                      zip(fac_nodes, offsets, strict=True)], crs=g.graph["crs"])  # fmt: skip
     order, dist, _ = facility_distances(g, fac)
     ug = _undirected(g)
-    for p in fac.geometry:  # each facility joins its nearest node (brute force) by the straight line
-        near = min(nodes, key=lambda n: np.hypot(g.nodes[n]["x"] - p.x, g.nodes[n]["y"] - p.y))
-        d = np.hypot(g.nodes[near]["x"] - p.x, g.nodes[near]["y"] - p.y)
-        if not ug.has_edge("S", near) or ug.edges["S", near]["length"] > d:
-            ug.add_edge("S", near, length=d)
+    for p in fac.geometry:  # each facility joins its nearest node(s) (brute force; ties: all) by the straight line
+        dn = {n: np.hypot(g.nodes[n]["x"] - p.x, g.nodes[n]["y"] - p.y) for n in nodes}
+        d_min = min(dn.values())
+        for near in (n for n, d in dn.items() if d <= d_min + SNAP_TIE_M):
+            if not ug.has_edge("S", near) or ug.edges["S", near]["length"] > dn[near]:
+                ug.add_edge("S", near, length=dn[near])
     ref = nx.single_source_dijkstra_path_length(ug, "S", weight="length")
     expected = np.array([ref.get(n, np.inf) for n in order])
     np.testing.assert_allclose(dist, expected, rtol=0, atol=1e-6)
@@ -337,3 +338,17 @@ def test_score_with_detention_sites_end_to_end(tmp_path):
     assert (again / "segments_ranked.csv").read_bytes() == (out / "segments_ranked.csv").read_bytes()
     inside = runner.invoke(cli, ["score", "--detention", str(sites), "--out", str(tmp_path)])
     assert inside.exit_code == 4  # an --out holding the detention file is refused
+
+
+def test_a_facility_on_two_coincident_nodes_serves_both_corridors():
+    """Two corridors drawn along one road have coincident mid nodes; a facility there is at 0 m from both (found
+    by hypothesis, seed 24: it was attached to one of them only, and the other was 321 m away)."""
+    line = LineString([(0, 0), (4000, 0)])
+    segs = gpd.GeoDataFrame({"route_id": ["a", "b"]}, geometry=[line, line], crs=CRS)
+    g = route_network(routerisk.segmentize(segs, 4000, crs=CRS))
+    mids = [n for n, d in g.nodes(data=True) if d["kind"] == "mid"]
+    assert len(mids) == 2
+    fac = gpd.GeoDataFrame(geometry=[Point(2000, 0)], crs=CRS)
+    order, dist, _ = facility_distances(g, fac)
+    at = dict(zip(order, dist, strict=True))
+    assert [at[n] for n in mids] == [0.0, 0.0]

@@ -97,6 +97,28 @@ def _snap(arr: NetworkArrays, points: gpd.GeoSeries, max_snap_m: float) -> tuple
     return near.astype(np.int64), np.where(dist <= max_snap_m, dist, np.nan)
 
 
+#: Nodes within this distance (m) of a facility's nearest node distance are all "nearest" (a tie).
+SNAP_TIE_M = 1e-6
+
+
+def _snap_ties(arr: NetworkArrays, points: gpd.GeoSeries, max_snap_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Every node at the nearest distance of each point, within :data:`SNAP_TIE_M` (ties: e.g. the coincident mid
+    nodes of two corridors drawn along one road), and that distance; points farther than ``max_snap_m`` from every
+    node are left out."""
+    near, off = _snap(arr, points, max_snap_m)
+    ok = np.flatnonzero(np.isfinite(off))
+    if len(ok) == 0:
+        return near[ok], off[ok]
+    pts = points.to_crs(arr.crs) if arr.crs is not None and points.crs is not None else points
+    pxy = shapely.get_coordinates(shapely.centroid(pts.to_numpy()))[ok]
+    groups = cKDTree(np.column_stack([arr.x, arr.y])).query_ball_point(pxy, r=off[ok] + SNAP_TIE_M)
+    cand = np.concatenate([np.asarray(g, dtype=np.int64) for g in groups])
+    which = np.repeat(np.arange(len(ok)), [len(g) for g in groups])
+    d = np.hypot(arr.x[cand] - pxy[which, 0], arr.y[cand] - pxy[which, 1])
+    tie = d <= off[ok][which] + SNAP_TIE_M
+    return cand[tie], d[tie]
+
+
 def facility_distances(graph: Any, facilities: gpd.GeoDataFrame, *, max_snap_m: float = MAX_SNAP_M):
     """Network distance (m) from every node to the nearest facility, and the predecessor tree of those ways.
 
@@ -105,7 +127,8 @@ def facility_distances(graph: Any, facilities: gpd.GeoDataFrame, *, max_snap_m: 
     graph : networkx graph
         osmnx-style graph (nodes ``x``/``y`` in ``graph.graph["crs"]``, edges with ``length``).
     facilities : geopandas.GeoDataFrame
-        Points (any CRS); each is attached to its nearest node, its distance to it added.
+        Points (any CRS); each is attached to its nearest node, its distance to it added (to every nearest node
+        when several tie, e.g. the coincident nodes of two corridors along one road).
     max_snap_m : float
         Facilities farther from every node are left out.
 
@@ -129,10 +152,9 @@ def facility_distances(graph: Any, facilities: gpd.GeoDataFrame, *, max_snap_m: 
     [0.0, 2000.0, 4000.0]
     """
     arr = graph if isinstance(graph, NetworkArrays) else NetworkArrays(graph)
-    near, off = _snap(arr, facilities.geometry, max_snap_m)
-    ok = np.isfinite(off)
+    near, off = _snap_ties(arr, facilities.geometry, max_snap_m)
     src = arr.n
-    g = _csr(arr, np.full(ok.sum(), src), near[ok], off[ok], size=arr.n + 1)
+    g = _csr(arr, np.full(len(near), src), near, off, size=arr.n + 1)
     dist, pred = dijkstra(g, directed=True, indices=src, return_predecessors=True)
     dist, pred = dist[: arr.n], pred[: arr.n].copy()
     tiny = np.finfo(float).tiny
