@@ -33,8 +33,10 @@ def test_default_demo_is_real_and_credited(tmp_path):
     assert "SYNTHETIC" not in res.output
     manifest = json.loads((out / "manifest.json").read_text())
     roles = {r["role"]: r for r in manifest["inputs"]}
-    assert roles["incidents"]["path"].endswith("iom_mmp_mexico_box_2014_2020.csv")
-    assert roles["zones"]["path"].endswith("guardia_nacional_deployment_by_state_month.csv")
+    # files of routerisk's own data folder are named as embedded: no path of this machine in the manifest
+    assert roles["incidents"]["path"] == "embedded:iom_mmp_mexico_box_2014_2020.csv"
+    assert roles["zones"]["path"] == "embedded:guardia_nacional_deployment_by_state_month.csv"
+    assert not any(Path(r["path"]).is_absolute() for r in manifest["inputs"])
     assert roles["incidents"]["read"] == 1990
     assert not manifest["data"]["synthetic_incidents"] and not manifest["data"]["illustrative_zones"]
     assert manifest["outside_study_area"]["kept"] == manifest["data"]["incidents"] < 1990
@@ -50,6 +52,12 @@ def test_default_demo_is_real_and_credited(tmp_path):
     ranked = pd.read_csv(out / "segments_ranked.csv")
     assert ranked["nearest_locality"].str.contains(", ").all()
     assert len(pd.read_csv(out / "sites.csv")) == 5
+    # the rerun reads the same embedded files (as files, not as the synthetic default layers) and reproduces
+    again = tmp_path / "again"
+    res = CliRunner().invoke(cli, ["rerun", str(out), "--out", str(again)], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert (again / "segments_ranked.csv").read_bytes() == (out / "segments_ranked.csv").read_bytes()
+    assert json.loads((again / "manifest.json").read_text())["inputs"] == manifest["inputs"]
 
 
 @pytest.mark.slow

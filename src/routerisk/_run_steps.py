@@ -21,7 +21,7 @@ from pyogrio.raw import write_arrow
 from . import datasets, io
 from ._budget import check_pairs
 from ._nearest import nearest_locality
-from ._paths import data_path
+from ._paths import data_dir, data_path
 from ._sinks import write_csv
 from ._validate import ValidationReport
 from .bandwidth import bandwidth_sensitivity, resolve_bandwidth
@@ -39,7 +39,7 @@ from .privacy import (
 from .schema import WGS84
 from .scoring import score_segments
 
-__all__ = ["EMBEDDED", "RANKED_COLUMNS", "rank_segments"]
+__all__ = ["DEFAULT_FILES", "EMBEDDED", "RANKED_COLUMNS", "rank_segments"]
 
 
 #: Columns of ``segments_ranked.csv``, in order.
@@ -74,6 +74,15 @@ RANKED_COLUMNS = (
 )
 
 EMBEDDED = "embedded"
+#: The embedded layer each role loads when no file is given (``embedded:<name>`` in a manifest; any other embedded
+#: file, such as the real demo's IOM records, is read as a file).
+DEFAULT_FILES = {
+    "incidents": "incidents_synthetic.csv",
+    "routes": "corridors.csv",
+    "zones": datasets.ZONES_FILE,
+    "shelters": "shelters.csv",
+    "detention": DETENTION_FILE,
+}
 
 
 def rank_segments(segments: gpd.GeoDataFrame) -> pd.DataFrame:
@@ -109,22 +118,32 @@ def _input_record(role: str, path: str | None, fmt: str, report: ValidationRepor
         rec["path"] = f"{EMBEDDED}:{key.split(':', 1)[1]}"
         rec["sha256"] = sha256_file(data_path(key.split(":", 1)[1]))
     else:
-        rec["path"] = str(Path(path).absolute())
+        # a file of routerisk's own data folder (the real demo's) is named as embedded: the manifest then holds no
+        # path of this machine, and a rerun on another install finds the same file in its own package
+        inside = _embedded_name(path)
+        rec["path"] = f"{EMBEDDED}:{inside}" if inside else str(Path(path).absolute())
         rec["sha256"] = sha256_file(path)
     return rec
+
+
+def _embedded_name(path: str | os.PathLike[str]) -> str | None:
+    """The name of ``path`` when it is a file of routerisk's data folder itself, else None."""
+    resolved = Path(path).resolve()
+    return resolved.name if resolved.parent == data_dir().resolve() else None
 
 
 def _load(role: str, path: str | os.PathLike[str] | None, fmt: str, report: ValidationReport) -> Any:
     """Read one input, or the embedded default when ``path`` is None; return (layer, report key)."""
 
     if path is None:
-        loader, name = {
-            "incidents": (datasets.load_incidents, "incidents_synthetic.csv"),
-            "routes": (datasets.load_corridors, "corridors.csv"),
-            "zones": (datasets.load_zones, datasets.ZONES_FILE),
-            "shelters": (datasets.load_shelters, "shelters.csv"),
-            "detention": (load_detention, DETENTION_FILE),
+        loader = {
+            "incidents": datasets.load_incidents,
+            "routes": datasets.load_corridors,
+            "zones": datasets.load_zones,
+            "shelters": datasets.load_shelters,
+            "detention": load_detention,
         }[role]
+        name = DEFAULT_FILES[role]
         layer = loader()
         key = f"{EMBEDDED}:{name}"
         report.count(key, read=len(layer), kept=len(layer))

@@ -20,6 +20,7 @@ from ._budget import check_pairs
 from ._errors import InputError
 from ._paths import data_path
 from ._run_steps import (
+    DEFAULT_FILES,
     EMBEDDED,
     RANKED_COLUMNS,
     _load_inputs,
@@ -313,11 +314,15 @@ def rerun(
     kwargs: dict[str, Any] = {}
     for rec in doc["inputs"]:
         role, path = rec["role"], rec["path"]
-        if path.startswith(f"{EMBEDDED}:"):
-            actual = data_path(path.split(":", 1)[1])
+        name = path.split(":", 1)[1] if path.startswith(f"{EMBEDDED}:") else None
+        if name is not None and name == DEFAULT_FILES.get(role):  # the role's embedded layer, loaded as such
+            actual = data_path(name)
             value = None
             if role in ("zones", "shelters", "detention"):
                 kwargs[f"embedded_{role}"] = doc.get("options", {}).get(f"embedded_{role}", True)
+        elif name is not None:  # another file of the data folder (the real demo's), read as a file from this install
+            actual = data_path(name)
+            value = str(actual)
         else:
             actual = Path(path)
             value = path
