@@ -17,7 +17,8 @@ import shapely
 from shapely import LineString, Point
 
 from routerisk import kernels
-from routerisk._engine_numba import _kval, grid_pass
+from routerisk._engine_blocks import grid_pass
+from routerisk._engine_numba import _kval
 from routerisk.bandwidth import GAUSSIAN_EQUIVALENT
 from routerisk.engine import exposure, kernel_values, segment_pieces
 from routerisk.intervals import kernel_integrals

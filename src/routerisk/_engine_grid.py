@@ -1,7 +1,7 @@
 """Geometry preparation for the compiled engine: segment pieces and the uniform grid of points.
 
-This module holds the numba functions that turn inputs into the arrays the scan in
-:mod:`routerisk._engine_numba` walks, and nothing of the kernels:
+This module holds the numba functions that turn inputs into the arrays the scans in
+:mod:`routerisk._engine_numba` and :mod:`routerisk._engine_blocks` walk, and nothing of the kernels:
 
 - :func:`chain_pieces` cuts LineStrings into 2-vertex pieces and sums their lengths (used by
   :mod:`routerisk._coords`);
@@ -9,7 +9,8 @@ This module holds the numba functions that turn inputs into the arrays the scan 
 - ``_bin_points`` (with ``_counting_sort`` and ``_gather``) bins the kept points by grid cell, so that the
   points of one cell are contiguous and a grid row is a range of indices.
 
-:func:`routerisk._engine_numba.grid_pass` drives them; ``chain_pieces`` is re-exported from there.
+:func:`routerisk._engine_blocks.grid_pass` drives them; ``chain_pieces`` is re-exported from
+:mod:`routerisk._engine_numba`.
 
 Examples
 --------

@@ -1,13 +1,14 @@
 """The compiled backend of :mod:`routerisk.engine`: a uniform grid of points and a parallel scan over segments.
 
-See :mod:`routerisk.engine` for what is computed; this module holds only the numba kernels, the scan over
-segments and their driver (:func:`grid_pass`), so that the engine's public functions and the numpy fallback stay
-readable on their own. The pieces and the grid of points the scan walks are built in :mod:`routerisk._engine_grid`
-(``chain_pieces`` is re-exported here).
+See :mod:`routerisk.engine` for what is computed; this module holds only the numba kernels and the scans over
+segments one by one, so that the engine's public functions and the numpy fallback stay readable on their own. The
+pieces and the grid of points the scans walk are built in :mod:`routerisk._engine_grid` (``chain_pieces`` is
+re-exported here); the driver (``grid_pass``) and the exposure scan by blocks of neighbouring segments, which the
+engine runs for sums (``_scan_sum`` here is its reference), are in :mod:`routerisk._engine_blocks`.
 
 The compiled functions dispatch on the integer ``code`` of :mod:`routerisk.kernels`: ``_kval`` (the scalar
 formula), ``_inside`` (the support) and the branch-free row sums. A code not in :data:`COMPILED_CODES` is refused
-by :func:`grid_pass` with an error (and gives NaN inside the compiled code), never another kernel's values: a kernel
+by ``grid_pass`` with an error (and gives NaN inside the compiled code), never another kernel's values: a kernel
 added to the registry needs its formula here too before ``backend="numba"`` accepts it.
 """
 
@@ -19,60 +20,14 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from ._engine_grid import _bin_points, _extent, _in_box, chain_pieces
-from .kernels import kernel_by_code
+from ._engine_grid import chain_pieces
 
-__all__ = ["COMPILED_CODES", "HAVE_NUMBA", "chain_pieces", "grid_pass"]
+__all__ = ["COMPILED_CODES", "HAVE_NUMBA", "chain_pieces"]
 
 #: numba is a required dependency (kept for the name ``routerisk.engine.HAVE_NUMBA``).
 HAVE_NUMBA = True
 #: Kernel codes the compiled scan implements: quartic 0, gaussian 1, epanechnikov 2, uniform 3, triweight 4.
 COMPILED_CODES = (0, 1, 2, 3, 4)
-
-
-def grid_pass(mode, code, xy0, xy1, piece_ptr, pts, w, h, out_e, out_n, offset, fill, moments=None) -> None:
-    """Bin one chunk of points into a grid and run the compiled scan (mode 0 sum, 1 count, 2 fill CSR).
-
-    Mode 0 adds ``sum w K`` to ``out_e`` and the count to ``out_n``; with ``moments = (out_e2, out_max)`` it also
-    adds ``sum (w K)^2`` to ``out_e2`` and raises ``out_max`` to ``max w K``, in the same pass.
-    """
-    kern = kernel_by_code(code)  # ValueError for a code the registry does not know
-    if code not in COMPILED_CODES:
-        msg = (
-            f"kernel {kern.name!r} (code {code}) has no compiled formula in routerisk._engine_numba; "
-            "add it to `_kval`, `_inside` and the row sums, or use backend='numpy'"
-        )
-        raise NotImplementedError(msg)
-    R = float(kern.support * h.max())
-    # only points that can reach a piece matter; the grid spans them
-    ex0, ey0, ex1, ey1 = _extent(xy0, xy1)  # of the pieces (numpy's axis-0 min / max are slow on (n, 2))
-    # one compiled pass: the points inside the box and their extent
-    keep, x0, y0, x1, y1 = _in_box(pts, ex0 - R, ey0 - R, ex1 + R, ey1 + R)
-    if len(keep) == 0:
-        return
-    width, height = x1 - x0, y1 - y0
-    cell = R / 4.0
-    max_cells = max(4 * len(keep), 1 << 16)
-    ncell = (width / cell + 1.0) * (height / cell + 1.0)
-    if ncell > max_cells:
-        cell *= math.sqrt(ncell / max_cells)
-    nx = int(width // cell) + 1
-    ny = int(height // cell) + 1
-    start, sel, sx, sy, sw, sih = _bin_points(pts, w, h, keep, x0, y0, cell, nx, ny)
-    multi = bool(np.any(np.diff(piece_ptr) > 1))
-    nthreads = numba.config.NUMBA_NUM_THREADS if multi else 1
-    scratch = np.full((nthreads, len(sel) if multi else 1), np.inf)
-    touched = np.empty((nthreads, len(sel) if multi else 1), dtype=np.int64)
-    grid = (start, x0, y0, cell, nx, ny, R)
-    if mode == 0:
-        nseg = len(piece_ptr) - 1
-        out_e2, out_mx = moments if moments is not None else (np.zeros(nseg), np.zeros(nseg))
-        _scan_sum(code, xy0, xy1, piece_ptr, sx, sy, sw, sih, *grid, scratch, touched, out_e, out_n, out_e2, out_mx)
-    elif mode == 1:
-        _scan_count(code, xy0, xy1, piece_ptr, sx, sy, sih, *grid, scratch, touched, out_n)
-    else:
-        indptr, indices, data = fill
-        _scan_fill(code, xy0, xy1, piece_ptr, sx, sy, sih, *grid, scratch, touched, sel + offset, indptr, indices, data)
 
 
 # Reassociation lets LLVM vectorise the per-row reductions; no flag assumes finite values (scratch uses inf).

@@ -32,8 +32,8 @@ import numpy as np
 import scipy.sparse as sp
 import shapely
 
+from ._engine_blocks import grid_pass as _grid_pass
 from ._engine_numba import HAVE_NUMBA
-from ._engine_numba import grid_pass as _grid_pass
 from .kernels import Kernel, get_kernel, kernel_by_code
 
 __all__ = ["BACKENDS", "HAVE_NUMBA", "exposure", "kernel_matrix", "kernel_values", "segment_pieces"]
