@@ -276,6 +276,8 @@ def _scan_blocks(code, xy0, xy1, piece_ptr, blocks, b0, b1, pts, grid, scr, tch,
     """Blocks ``b0 .. b1 - 1`` of :func:`scan_sum_blocks`, serially; ``buf`` is this thread's ``(5, n)`` buffer
     (x, y, w, 1 / h^2 of the gathered points and their terms), ``scr`` / ``tch`` its scratch for ``_collect``."""
     sx, sy, sw, sih = pts
+    gx, gy, gw, gi, cb = buf[0], buf[1], buf[2], buf[3], buf[4]
+    cbi = cb.view(np.int64)
     for b in range(b0, b1):
         s0 = blocks[b]
         s1 = blocks[b + 1]
@@ -292,8 +294,8 @@ def _scan_blocks(code, xy0, xy1, piece_ptr, blocks, b0, b1, pts, grid, scr, tch,
                 total = _gather_piece(p0, *grid, xy0, xy1, sx, sy, sw, sih, buf)
             else:
                 total = _gather_box(xy0, xy1, p0, piece_ptr[s1], *grid, sx, sy, sw, sih, buf)
-            gx, gy, gw, gi, cb = buf[0], buf[1], buf[2], buf[3], buf[4]
-            cbi = cb.view(np.int64)
+            if total == 0:  # nothing in reach: the outputs stay as they are
+                continue
             for s in range(s0, s1):
                 ax, ay, _, _, dx, dy, l2, il2 = _piece(xy0, xy1, piece_ptr[s])
                 acc, acc2, mx, cnt = _block_sum(code, total, gx, gy, gw, gi, ax, ay, dx, dy, l2, il2, cb, cbi)
