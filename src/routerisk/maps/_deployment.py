@@ -59,7 +59,7 @@ def _nice(v: float) -> float:
         return 0.0
     mag = 10 ** math.floor(math.log10(v))
     for step in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
-        if v <= step * mag + 1e-9:
+        if v <= step * mag:  # no tolerance: a bound below the value would leave it outside every class
             return float(step * mag)
     return 10 * mag  # pragma: no cover
 
