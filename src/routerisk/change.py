@@ -20,6 +20,8 @@ is 0.
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
 import pandas as pd
 from scipy.special import betaincinv, ndtri
@@ -203,31 +205,55 @@ def segment_change(segments, incidents, before, after, *, model=None, level: flo
     >>> list(out.columns[:4]), len(out) == len(segs)
     (['segment_id', 'count_before', 'count_after', 'rate_ratio'], True)
     """
+    from .spacetime import group_exposure
+
+    r = windowed_records(segments, incidents, before, after, model)
+    g = group_exposure(r.seg_geoms, r.xy, r.w, r.h, r.col, 2, r.model, backend)
+    nb, na = g["N"][:, 0], g["N"][:, 1]
+    rr = rate_ratio(na, nb, window_days(after), window_days(before), level=level)
+    out = pd.DataFrame({"segment_id": r.ids, "count_before": nb, "count_after": na})
+    out = pd.concat([out, rr], axis=1)
+    out["p_adjusted"] = _bh(out["p_value"].to_numpy())
+    out.attrs["routerisk"] = {"records_before": int((r.col == 0).sum()), "records_after": int((r.col == 1).sum())}
+    return out[["segment_id", *CHANGE_COLUMNS]]
+
+
+class WindowedRecords(NamedTuple):
+    """The records of two windows as the kernel pass sees them (see :func:`windowed_records`)."""
+
+    model: Any
+    seg_geoms: np.ndarray  # the segments in the analysis CRS
+    ids: np.ndarray  # segment_id (else the index) of each segment
+    placed: np.ndarray  # which incident rows are counted: a point, a finite bandwidth, a date in a window
+    col: np.ndarray  # window of each counted record: 0 before, 1 after
+    xy: np.ndarray  # projected coordinates of each counted record
+    h: np.ndarray  # bandwidth of each counted record
+    w: np.ndarray  # precision factor of each counted record (counts: no severity or time decay)
+
+
+def windowed_records(segments, incidents, before, after, model=None) -> WindowedRecords:
+    """Check the windows and place the records of both in the segments' analysis CRS, for one kernel pass.
+
+    Shared by :func:`segment_change` and :func:`routerisk.perpetrators.change_by_perpetrator`, so that the counts
+    split by perpetrator add up to the segment's (the same CRS, bandwidths and records).
+    """
+    from ._coords import _wgs84_bounds
     from .crs import analysis_crs
     from .model import RiskModel
     from .scoring import incident_bandwidths, precision_factor
-    from .spacetime import group_exposure, project_incidents
+    from .spacetime import project_incidents
 
     check_windows(before, after)
     model = model or RiskModel()
-    wgs = segments.geometry.to_crs("EPSG:4326")
-    crs = analysis_crs(tuple(wgs.total_bounds) if len(wgs) else None, model.crs)
+    crs = analysis_crs(_wgs84_bounds(segments), model.crs)
     seg_geoms = np.asarray(segments.geometry.to_crs(crs).values, dtype=object)
     col = _window_index(incidents["date"], before, after)
     h = incident_bandwidths(incidents, model)
     xy, ok = project_incidents(incidents, crs)
     placed = ok & np.isfinite(h) & (col >= 0)
     hp = h[placed]
-    g = group_exposure(seg_geoms, xy[placed], precision_factor(hp, model), hp, col[placed], 2, model, backend)
-    nb, na = g["N"][:, 0], g["N"][:, 1]
-    rr = rate_ratio(na, nb, window_days(after), window_days(before), level=level)
     ids = segments["segment_id"].to_numpy(dtype=object) if "segment_id" in segments else segments.index.to_numpy()
-    out = pd.DataFrame({"segment_id": ids, "count_before": nb, "count_after": na})
-    out = pd.concat([out, rr], axis=1)
-    out["p_adjusted"] = _bh(out["p_value"].to_numpy())
-    out.attrs["routerisk"] = {"records_before": int((col[placed] == 0).sum()),
-                              "records_after": int((col[placed] == 1).sum())}  # fmt: skip
-    return out[["segment_id", *CHANGE_COLUMNS]]
+    return WindowedRecords(model, seg_geoms, ids, placed, col[placed], xy[placed], hp, precision_factor(hp, model))
 
 
 def state_change(incidents, before, after, *, states=None, level: float = DEFAULT_LEVEL) -> pd.DataFrame:

@@ -148,22 +148,13 @@ def change_by_perpetrator(
     >>> len(out) == 5 * len(segs), sorted(out["perpetrator"].unique())[:2]
     (True, ['common_crime', 'migration_authority'])
     """
-    from .change import _bh, _window_index, check_windows, rate_ratio, window_days
-    from .spacetime import group_exposure, project_incidents
+    from .change import _bh, rate_ratio, window_days, windowed_records
+    from .spacetime import group_exposure
 
-    check_windows(before, after)
-    model = model or RiskModel()
-    crs = analysis_crs(_wgs84_bounds(segments), model.crs)
-    seg_geoms = np.asarray(segments.geometry.to_crs(crs).values, dtype=object)
-    col = _window_index(incidents["date"], before, after)
-    h = incident_bandwidths(incidents, model)
-    xy, ok = project_incidents(incidents, crs)
-    placed = ok & np.isfinite(h) & (col >= 0)
-    hp = h[placed]
-    group = 2 * _classes(incidents)[placed] + col[placed]
-    g = group_exposure(seg_geoms, xy[placed], precision_factor(hp, model), hp, group, 2 * len(PERPETRATORS), model,
-                       backend)  # fmt: skip
-    ids = segments["segment_id"].to_numpy(dtype=object) if "segment_id" in segments else segments.index.to_numpy()
+    r = windowed_records(segments, incidents, before, after, model)
+    group = 2 * _classes(incidents)[r.placed] + r.col
+    g = group_exposure(r.seg_geoms, r.xy, r.w, r.h, group, 2 * len(PERPETRATORS), r.model, backend)
+    ids = r.ids
     parts = []
     for j, p in enumerate(PERPETRATORS):
         nb, na = g["N"][:, 2 * j], g["N"][:, 2 * j + 1]
