@@ -60,16 +60,23 @@ def nearest_segment(xy0, xy1, piece_segment, pts, reach) -> np.ndarray:
     return out
 
 
+@njit(cache=True, inline="always")
+def _piece_cells(xy0, xy1, p, x0, y0, cell, nx, ny):
+    """First and last column and row of the grid cells that piece ``p``'s bounding box overlaps."""
+    c0 = min(max(int((min(xy0[p, 0], xy1[p, 0]) - x0) / cell), 0), nx - 1)
+    c1 = min(max(int((max(xy0[p, 0], xy1[p, 0]) - x0) / cell), 0), nx - 1)
+    r0 = min(max(int((min(xy0[p, 1], xy1[p, 1]) - y0) / cell), 0), ny - 1)
+    r1 = min(max(int((max(xy0[p, 1], xy1[p, 1]) - y0) / cell), 0), ny - 1)
+    return c0, c1, r0, r1
+
+
 @njit(cache=True)
 def _bin_pieces(xy0, xy1, x0, y0, cell, nx, ny):
     """Cells (CSR: ``start``, ``items``) holding each piece whose bounding box overlaps them."""
     n = xy0.shape[0]
     count = np.zeros(nx * ny + 1, np.int64)
     for p in range(n):
-        c0 = min(max(int((min(xy0[p, 0], xy1[p, 0]) - x0) / cell), 0), nx - 1)
-        c1 = min(max(int((max(xy0[p, 0], xy1[p, 0]) - x0) / cell), 0), nx - 1)
-        r0 = min(max(int((min(xy0[p, 1], xy1[p, 1]) - y0) / cell), 0), ny - 1)
-        r1 = min(max(int((max(xy0[p, 1], xy1[p, 1]) - y0) / cell), 0), ny - 1)
+        c0, c1, r0, r1 = _piece_cells(xy0, xy1, p, x0, y0, cell, nx, ny)
         for r in range(r0, r1 + 1):
             for c in range(c0, c1 + 1):
                 count[r * nx + c + 1] += 1
@@ -78,10 +85,7 @@ def _bin_pieces(xy0, xy1, x0, y0, cell, nx, ny):
     pos = count[:-1].copy()
     items = np.empty(count[-1], np.int64)
     for p in range(n):
-        c0 = min(max(int((min(xy0[p, 0], xy1[p, 0]) - x0) / cell), 0), nx - 1)
-        c1 = min(max(int((max(xy0[p, 0], xy1[p, 0]) - x0) / cell), 0), nx - 1)
-        r0 = min(max(int((min(xy0[p, 1], xy1[p, 1]) - y0) / cell), 0), ny - 1)
-        r1 = min(max(int((max(xy0[p, 1], xy1[p, 1]) - y0) / cell), 0), ny - 1)
+        c0, c1, r0, r1 = _piece_cells(xy0, xy1, p, x0, y0, cell, nx, ny)
         for r in range(r0, r1 + 1):
             for c in range(c0, c1 + 1):
                 items[pos[r * nx + c]] = p
